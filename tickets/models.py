@@ -1,0 +1,548 @@
+"""The help desk's domain: configuration, tickets and their lifecycle.
+
+The lifecycle (docs/lifecycle.md) lives on ``Ticket``: every stage is a value of ``state``
+and every move is a ``django_fsm`` transition below. Transition methods change only the
+ticket's own fields; the services in ``tickets.services`` run them, save, log and notify.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePath
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django_fsm import GET_STATE, ConcurrentTransition, ConcurrentTransitionMixin, FSMField, transition
+
+from tickets import rules
+
+
+class Priority(models.Model):
+    name = models.CharField(max_length=60, unique=True)
+    rank = models.PositiveSmallIntegerField(unique=True, help_text="Higher is more urgent.")
+    colour = models.CharField(max_length=7, default="#6c757d", help_text="Hex colour, e.g. #dc3545.")
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["rank"]
+        verbose_name_plural = "priorities"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_priority"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BusinessHours(models.Model):
+    """A weekly working calendar with a time zone and holidays, for SLA plans."""
+
+    name = models.CharField(max_length=80, unique=True)
+    time_zone = models.CharField(max_length=64, default="UTC")
+
+    class Meta:
+        verbose_name_plural = "business hours"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BusinessHoursWindow(models.Model):
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0
+        TUESDAY = 1
+        WEDNESDAY = 2
+        THURSDAY = 3
+        FRIDAY = 4
+        SATURDAY = 5
+        SUNDAY = 6
+
+    schedule = models.ForeignKey(BusinessHours, on_delete=models.CASCADE, related_name="windows")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["weekday", "opens"]
+        constraints = [
+            models.CheckConstraint(condition=Q(closes__gt=models.F("opens")), name="window_opens_before_closes")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class Holiday(models.Model):
+    schedule = models.ForeignKey(BusinessHours, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField()
+    name = models.CharField(max_length=80)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["schedule", "date"], name="one_holiday_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.name}"
+
+
+class SLAPlan(models.Model):
+    class Schedule(models.TextChoices):
+        ALWAYS = "24/7", "24/7"
+        BUSINESS_HOURS = "business", "Business hours"
+
+    name = models.CharField(max_length=80, unique=True)
+    grace_hours = models.PositiveSmallIntegerField(help_text="Hours to resolve the ticket.")
+    first_response_hours = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Hours to the first public reply; blank for none."
+    )
+    schedule = models.CharField(max_length=10, choices=Schedule.choices, default=Schedule.ALWAYS)
+    business_hours = models.ForeignKey(BusinessHours, null=True, blank=True, on_delete=models.PROTECT)
+    is_default = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "SLA plan"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_sla"
+            ),
+            models.CheckConstraint(
+                condition=Q(schedule="24/7") | Q(business_hours__isnull=False),
+                name="business_schedule_has_hours",
+            ),
+            models.CheckConstraint(condition=Q(grace_hours__gt=0), name="sla_grace_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Department(models.Model):
+    name = models.CharField(max_length=80, unique=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    sla = models.ForeignKey(SLAPlan, null=True, blank=True, on_delete=models.PROTECT, verbose_name="default SLA")
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    tier = models.PositiveSmallIntegerField(default=1, help_text="Support tier; escalation moves up.")
+    is_public = models.BooleanField(default=True)
+    is_default = models.BooleanField(default=False, help_text="Where tickets land when nothing routes them.")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_department"
+            ),
+            models.CheckConstraint(condition=Q(tier__gte=1), name="department_tier_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=80, unique=True)
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    tier = models.PositiveSmallIntegerField(default=1, help_text="Support tier; escalation moves up.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.CheckConstraint(condition=Q(tier__gte=1), name="team_tier_positive")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgentProfile(models.Model):
+    """What makes a staff user an agent: the departments and teams whose tickets they see.
+
+    What an agent may *do* is their role: the Django groups of ``tickets.roles``.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent")
+    departments = models.ManyToManyField(Department, blank=True, related_name="agents")
+    teams = models.ManyToManyField(Team, blank=True, related_name="members")
+
+    def __str__(self) -> str:
+        return self.user.get_full_name() or self.user.get_username()
+
+
+class HelpTopic(models.Model):
+    name = models.CharField(max_length=80)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.PROTECT)
+    priority = models.ForeignKey(Priority, null=True, blank=True, on_delete=models.PROTECT)
+    sla = models.ForeignKey(SLAPlan, null=True, blank=True, on_delete=models.PROTECT, verbose_name="SLA plan")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT)
+    is_public = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["parent__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="unique_topic_per_parent"),
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(parent__isnull=True), name="unique_top_level_topic"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        """ "Report a Problem / Business Critical Outage"; select_related("parent") avoids a query."""
+        return f"{self.parent.full_name} / {self.name}" if self.parent_id else self.name
+
+
+class Requester(models.Model):
+    """The person a ticket is for; a portal account is optional (guests, e-mail, phone)."""
+
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=120)
+    phone = models.CharField(max_length=40, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="requester"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("email"), name="unique_requester_email")]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+class State(models.TextChoices):
+    """The eight stages, with what the requester is told (docs/lifecycle.md)."""
+
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    ASSIGNED = "assigned", "Assigned"
+    AWAITING_USER = "awaiting_user", "Awaiting user"
+    IN_PROGRESS = "in_progress", "In progress"
+    ESCALATED = "escalated", "Escalated"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+PUBLIC_STAGE_LABELS: dict[str, str] = {
+    State.NEW: "Received",
+    State.OPEN: "Received",
+    State.ASSIGNED: "Assigned to our team",
+    State.AWAITING_USER: "Waiting for your reply",
+    State.IN_PROGRESS: "Being worked on",
+    State.ESCALATED: "With a specialist team",
+    State.RESOLVED: "Resolved: please confirm",
+    State.CLOSED: "Closed",
+}
+
+ACTIVE_STATES = (State.OPEN, State.ASSIGNED, State.AWAITING_USER, State.IN_PROGRESS, State.ESCALATED)
+
+
+def _back_to_work(ticket: Ticket) -> str:
+    """A ticket that comes back from the requester returns to the tier it was at."""
+    return State.ESCALATED if ticket.tier > 1 else State.IN_PROGRESS
+
+
+class Ticket(ConcurrentTransitionMixin, models.Model):
+    class Source(models.TextChoices):
+        WEB = "web", "Web portal"
+        EMAIL = "email", "E-mail"
+        PHONE = "phone", "Phone"
+        API = "api", "API"
+
+    number = models.CharField(max_length=12, unique=True, null=True, blank=True, editable=False)
+    subject = models.CharField(max_length=255)
+    requester = models.ForeignKey(Requester, on_delete=models.PROTECT, related_name="tickets")
+    source = models.CharField(max_length=5, choices=Source.choices, default=Source.WEB)
+    help_topic = models.ForeignKey(HelpTopic, null=True, blank=True, on_delete=models.PROTECT)
+    department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_tickets"
+    )
+    priority = models.ForeignKey(Priority, null=True, blank=True, on_delete=models.PROTECT)
+    sla = models.ForeignKey(SLAPlan, null=True, blank=True, on_delete=models.PROTECT, verbose_name="SLA plan")
+    tier = models.PositiveSmallIntegerField(default=1)
+    state = FSMField(default=State.NEW, choices=State.choices, protected=True, db_index=False)
+    version = models.PositiveIntegerField(default=0, editable=False)
+    follow_up_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
+    first_response_due = models.DateTimeField(null=True, blank=True)
+    resolution_due = models.DateTimeField(null=True, blank=True)
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    reopen_count = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_activity_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-last_activity_at", "-id"]
+        permissions = [
+            ("assign_ticket", "Assign and transfer tickets"),
+            ("claim_ticket", "Claim tickets of their departments and teams"),
+            ("work_ticket", "Reply to, note, work on and reopen tickets"),
+            ("escalate_ticket", "Escalate tickets to a higher tier"),
+            ("close_ticket", "Close and cancel tickets"),
+            ("supervise_ticket", "Act on visible tickets assigned to others"),
+            ("view_all_tickets", "See the tickets of every department"),
+        ]
+        indexes = [
+            # The queues: each filters on one of these and orders by last activity.
+            models.Index(fields=["state", "-last_activity_at"], name="ticket_state_activity"),
+            models.Index(fields=["department", "state", "-last_activity_at"], name="ticket_dept_queue"),
+            models.Index(fields=["team", "state", "-last_activity_at"], name="ticket_team_queue"),
+            models.Index(fields=["assignee", "state", "-last_activity_at"], name="ticket_assignee_queue"),
+            models.Index(fields=["requester", "-last_activity_at"], name="ticket_requester_activity"),
+            models.Index(
+                fields=["resolution_due"],
+                condition=Q(state__in=ACTIVE_STATES),
+                name="ticket_active_due",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(tier__gte=1), name="ticket_tier_positive"),
+            models.CheckConstraint(condition=Q(state="new") | Q(number__isnull=False), name="ticket_numbered_after_intake"),
+            models.CheckConstraint(
+                condition=~Q(state="assigned") | Q(assignee__isnull=False) | Q(team__isnull=False),
+                name="assigned_ticket_has_assignee_or_team",
+            ),
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._saved_version = self.version
+
+    def __str__(self) -> str:
+        return f"#{self.number or '-'} {self.subject}"
+
+    @property
+    def public_stage(self) -> str:
+        return PUBLIC_STAGE_LABELS[self.state]
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    # -- optimistic locking ---------------------------------------------------------------
+    # ConcurrentTransitionMixin guards the state; the version guards every other field, so a
+    # stale copy cannot overwrite a change that left the state as it was (two claims).
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            self.version = self._saved_version + 1
+        super().save(*args, **kwargs)
+        self._saved_version = self.version
+
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        self._saved_version = self.version
+
+    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update, *args, **kwargs):  # type: ignore[no-untyped-def]
+        unchanged = base_qs.filter(version=self._saved_version)
+        updated = super()._do_update(unchanged, using, pk_val, values, update_fields, forced_update, *args, **kwargs)
+        if not updated and base_qs.filter(pk=pk_val).exists():
+            raise ConcurrentTransition("The ticket changed since it was loaded.")
+        return updated
+
+    # -- the lifecycle (docs/lifecycle.md) ------------------------------------------------
+    # Each method checks its arguments before touching a field, so a refused call leaves
+    # the instance as it was.
+
+    @transition(field=state, source=State.NEW, target=State.OPEN, permission=rules.nobody)
+    def intake(self, *, number: str, department: Department, priority: Priority | None,
+               sla: SLAPlan | None, team: Team | None) -> None:
+        self.number = number
+        self.department = department
+        self.priority = priority
+        self.sla = sla
+        self.team = team
+
+    @transition(
+        field=state,
+        source=[State.OPEN, State.ASSIGNED, State.IN_PROGRESS],
+        target=State.ASSIGNED,
+        permission="tickets.assign_ticket",
+    )
+    @transition(field=state, source=State.ESCALATED, target=State.ESCALATED, permission="tickets.assign_ticket")
+    def assign(self, *, agent: Any | None, team: Team | None, department: Department | None = None) -> None:
+        if agent is None and team is None:
+            raise ValueError("Name an agent, a team or both.")
+        if department is not None:
+            self.department = department
+        self.assignee = agent
+        self.team = team
+
+    @transition(field=state, source=[State.OPEN, State.ASSIGNED], target=State.ASSIGNED, permission=rules.can_claim)
+    @transition(field=state, source=State.ESCALATED, target=State.ESCALATED, permission=rules.can_claim)
+    def claim(self, *, agent: Any) -> None:
+        self.assignee = agent
+
+    @transition(
+        field=state, source=State.ASSIGNED, target=State.IN_PROGRESS,
+        conditions=[rules.has_assignee], permission=rules.is_assignee,
+    )
+    def start_work(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=[State.ASSIGNED, State.IN_PROGRESS, State.ESCALATED],
+        target=State.AWAITING_USER,
+        conditions=[rules.has_assignee],
+        permission=rules.is_assignee_or_supervisor,
+    )
+    def request_info(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=State.AWAITING_USER,
+        target=GET_STATE(_back_to_work, states=[State.IN_PROGRESS, State.ESCALATED]),
+        permission=rules.is_requester,
+    )
+    def receive_reply(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=[State.ASSIGNED, State.IN_PROGRESS, State.AWAITING_USER, State.ESCALATED],
+        target=State.ESCALATED,
+        permission=rules.can_escalate,
+    )
+    def escalate(self, *, team: Team | None, department: Department | None) -> None:
+        targets = [t for t in (team, department) if t is not None]
+        if not targets:
+            raise ValueError("Name a team or a department to escalate to.")
+        if max(t.tier for t in targets) <= self.tier:
+            names = " / ".join(str(t) for t in targets)
+            raise ValueError(f"{names} is not of a higher tier than this ticket (tier {self.tier}).")
+        self.tier += 1
+        if team is not None:
+            self.team = team
+        if department is not None:
+            self.department = department
+        self.assignee = None
+
+    @transition(
+        field=state,
+        source=[State.ASSIGNED, State.IN_PROGRESS, State.AWAITING_USER, State.ESCALATED],
+        target=State.RESOLVED,
+        permission=rules.is_assignee_or_supervisor,
+    )
+    def resolve(self, *, at: Any) -> None:
+        self.resolved_at = at
+
+    @transition(
+        field=state,
+        source=State.RESOLVED,
+        target=GET_STATE(_back_to_work, states=[State.IN_PROGRESS, State.ESCALATED]),
+        permission=rules.can_reopen,
+    )
+    def reopen(self) -> None:
+        self.reopen_count += 1
+        self.resolved_at = None
+
+    @transition(field=state, source=State.RESOLVED, target=State.CLOSED, permission=rules.can_close)
+    def close(self, *, at: Any) -> None:
+        self.closed_at = at
+
+    @transition(
+        field=state, source=[State.NEW, State.OPEN, State.ASSIGNED], target=State.CLOSED,
+        permission="tickets.close_ticket",
+    )
+    def cancel(self, *, at: Any) -> None:
+        self.closed_at = at
+
+
+class ThreadEntry(models.Model):
+    class Kind(models.TextChoices):
+        MESSAGE = "message", "Message from the requester"
+        REPLY = "reply", "Reply to the requester"
+        NOTE = "note", "Internal note"
+        EVENT = "event", "Event"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="thread")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_name = models.CharField(max_length=150, help_text="Who wrote it, as shown then.")
+    body = models.TextField()
+    is_public = models.BooleanField(help_text="Shown to the requester.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "thread entries"
+        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="thread_in_order")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(kind="note") | Q(is_public=False), name="notes_are_internal"),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["message", "reply"]) | Q(is_public=True), name="messages_are_public"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.ticket_id} by {self.author_name}"
+
+
+def _attachment_path(instance: Attachment, filename: str) -> str:
+    # Stored under a generated name: the requester's file name is only ever shown, never used.
+    return f"attachments/{uuid.uuid4().hex}{PurePath(filename).suffix.lower()[:10]}"
+
+
+class Attachment(models.Model):
+    entry = models.ForeignKey(ThreadEntry, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=_attachment_path)
+    filename = models.CharField(max_length=255, help_text="The name the file was sent with.")
+    content_type = models.CharField(max_length=120)
+    size = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class TicketTransition(models.Model):
+    """One row per lifecycle move, never changed: the ticket's audit trail and its clocks."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="transitions")
+    name = models.CharField(max_length=32)
+    source = models.CharField(max_length=16, choices=State.choices, blank=True)
+    target = models.CharField(max_length=16, choices=State.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, help_text='The person, or "system: <rule or timer>".')
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="transition_in_order")]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.source or '-'} → {self.target}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ValueError("Ticket transitions are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("Ticket transitions are append-only.")

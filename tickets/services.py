@@ -1,0 +1,459 @@
+"""Every write to a ticket goes through here.
+
+A service checks who is asking (visibility from ``tickets.selectors``, transition
+permissions with ``has_transition_perm``), runs in one transaction, records the move in
+``TicketTransition`` and the thread, and queues mail with ``transaction.on_commit`` so that
+nothing is sent for a change that rolls back. ``actor=None`` is the system (intake, timers,
+mail), which must name the rule that acted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed, has_transition_perm
+
+from tickets import selectors, sla, tasks
+from tickets.models import (
+    Department,
+    HelpTopic,
+    Priority,
+    Requester,
+    SLAPlan,
+    State,
+    Team,
+    ThreadEntry,
+    Ticket,
+    TicketTransition,
+)
+
+
+class TicketActionError(Exception):
+    """The action cannot be done as asked; the message says why, in the user's terms."""
+
+
+class TicketConflict(TicketActionError):
+    """Someone else changed the ticket since this copy was loaded; nothing was saved."""
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def display_name(user: Any) -> str:
+    return (user.get_full_name() or user.get_username()) if user is not None else "System"
+
+
+def assignment_label(ticket: Ticket) -> str:
+    """ "Jane Doe / Online Banking", "Online Banking", or "Unassigned"."""
+    parts = [display_name(ticket.assignee) if ticket.assignee_id else "", str(ticket.team) if ticket.team_id else ""]
+    return " / ".join(p for p in parts if p) or "Unassigned"
+
+
+def _actor_label(actor: Any, system_rule: str | None) -> str:
+    if actor is not None:
+        return display_name(actor)
+    if not system_rule:
+        raise ValueError("A system action must name the rule or timer that acted.")
+    return f"system: {system_rule}"
+
+
+def _check_can_see(actor: Any, ticket: Ticket) -> None:
+    if actor is not None and not selectors.ticket_visible_to(actor, ticket):
+        raise PermissionDenied("You cannot see this ticket.")
+
+
+def _save(ticket: Ticket) -> None:
+    try:
+        ticket.save()
+    except ConcurrentTransition:
+        raise TicketConflict(
+            "This ticket changed since you opened it; nothing was saved. Reload it to see its new state."
+        ) from None
+
+
+def _add_entry(ticket: Ticket, *, kind: str, body: str, actor: Any, author_name: str | None = None) -> ThreadEntry:
+    entry = ThreadEntry.objects.create(
+        ticket=ticket,
+        kind=kind,
+        body=body,
+        author=actor,
+        author_name=author_name or display_name(actor),
+        is_public=kind in (ThreadEntry.Kind.MESSAGE, ThreadEntry.Kind.REPLY),
+    )
+    if kind == ThreadEntry.Kind.REPLY:
+        transaction.on_commit(lambda: tasks.notify_requester_of_reply.delay(entry.pk))
+    return entry
+
+
+def _require_text(text: str, what: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise TicketActionError(f"{what} is required.")
+    return text
+
+
+def _run(
+    ticket: Ticket,
+    name: str,
+    *,
+    actor: Any,
+    event: Callable[[Ticket], str],
+    reason: str = "",
+    system_rule: str | None = None,
+    **kwargs: Any,
+) -> TicketTransition:
+    """Run one lifecycle transition for ``actor`` and leave its log row and thread event."""
+    method = getattr(ticket, name)
+    source = ticket.state
+    label = _actor_label(actor, system_rule)
+    if not can_proceed(method, check_conditions=False):
+        raise TicketActionError(f"A ticket that is {ticket.get_state_display().lower()} cannot {name.replace('_', ' ')}.")
+    if actor is not None:
+        _check_can_see(actor, ticket)
+        if not can_proceed(method):
+            raise TicketActionError(f"This ticket is not ready to {name.replace('_', ' ')} (it has no assignee).")
+        if not has_transition_perm(method, actor):
+            raise PermissionDenied(f"You may not {name.replace('_', ' ')} this ticket.")
+    try:
+        method(**kwargs)
+    except TransitionNotAllowed as exc:
+        raise TicketActionError(str(exc)) from None
+    except ValueError as exc:
+        raise TicketActionError(str(exc)) from None
+    _save(ticket)
+    log = TicketTransition.objects.create(
+        ticket=ticket, name=name, source=source, target=ticket.state, actor=actor, actor_label=label, reason=reason
+    )
+    _add_entry(ticket, kind=ThreadEntry.Kind.EVENT, body=event(ticket), actor=actor, author_name=label)
+    transaction.on_commit(lambda: tasks.notify_requester_of_transition.delay(log.pk))
+    return log
+
+
+def _start_work_if_assignee(ticket: Ticket, actor: Any) -> None:
+    """The assignee's first reply or note on an assigned ticket starts the work."""
+    if actor is not None and ticket.state == State.ASSIGNED and ticket.assignee_id == actor.pk:
+        ticket_start_work(ticket=ticket, actor=actor)
+
+
+# -- creation and intake ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def requester_get_or_create(*, email: str, name: str, phone: str = "", user: Any = None) -> Requester:
+    """The requester with this address (any case), created on first contact."""
+    email = email.strip()
+    requester = Requester.objects.filter(email__iexact=email).first()
+    if requester is None:
+        return Requester.objects.create(email=email.lower(), name=name.strip() or email, phone=phone.strip(), user=user)
+    if user is not None and requester.user_id is None:
+        requester.user = user
+        requester.save(update_fields=["user"])
+    return requester
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    requester: Requester,
+    subject: str,
+    body: str,
+    help_topic: HelpTopic | None = None,
+    source: str = Ticket.Source.WEB,
+    actor: Any = None,
+    follow_up_of: Ticket | None = None,
+) -> Ticket:
+    """Creation and intake in one transaction: the ticket leaves here `open` and numbered.
+
+    ``actor`` is the requester's account, or the agent logging a phone call; None for
+    e-mail and guests. Properties come from the help topic, then the defaults.
+    """
+    subject = _require_text(subject, "A subject")
+    body = _require_text(body, "A description")
+    if help_topic is not None and not help_topic.is_active:
+        raise TicketActionError("That help topic is no longer offered.")
+    ticket = Ticket.objects.create(
+        subject=subject[:255], requester=requester, source=source, help_topic=help_topic, follow_up_of=follow_up_of
+    )
+    author = actor if actor is not None and not actor.is_staff else None
+    TicketTransition.objects.create(
+        ticket=ticket, name="create", source="", target=State.NEW, actor=actor,
+        actor_label=display_name(actor) if actor is not None else requester.name,
+    )
+    ThreadEntry.objects.create(
+        ticket=ticket, kind=ThreadEntry.Kind.MESSAGE, body=body, author=author,
+        author_name=requester.name, is_public=True,
+    )
+    _intake(ticket)
+    return ticket
+
+
+def _intake(ticket: Ticket) -> None:
+    topic = ticket.help_topic
+    department = (topic and topic.department) or Department.objects.filter(is_default=True).first()
+    if department is None:
+        raise TicketActionError("No default department is configured; an admin must mark one as default.")
+    plan = (topic and topic.sla) or department.sla or SLAPlan.objects.filter(is_default=True).first()
+    priority = (topic and topic.priority) or Priority.objects.filter(is_default=True).first()
+    now = timezone.now()
+    _run(
+        ticket, "intake", actor=None, system_rule="intake",
+        number=f"{100000 + ticket.pk}", department=department, priority=priority, sla=plan,
+        team=topic.team if topic else None,
+        event=lambda t: (
+            f"Received: department {t.department}, priority {t.priority or '-'}, "
+            f"SLA plan {t.sla or '-'}, {assignment_label(t)}"
+        ),
+    )
+    _retarget(ticket, start=now)
+
+
+def _retarget(ticket: Ticket, *, start: Any) -> None:
+    ticket.first_response_due, ticket.resolution_due = sla.due_times(ticket.sla, start=start)
+    if ticket.first_responded_at is not None:
+        ticket.first_response_due = None
+    _save(ticket)
+
+
+# -- properties ------------------------------------------------------------------------------
+
+_UNSET: Any = object()
+
+
+@transaction.atomic
+def ticket_update_properties(
+    *,
+    ticket: Ticket,
+    actor: Any,
+    help_topic: HelpTopic | None = _UNSET,
+    priority: Priority | None = _UNSET,
+    sla_plan: SLAPlan | None = _UNSET,
+    department: Department | None = _UNSET,
+) -> list[str]:
+    """Change properties; each change becomes a thread event. Returns the event texts."""
+    _check_can_see(actor, ticket)
+    if not ticket.is_active or not actor.has_perm("tickets.change_ticket"):
+        raise PermissionDenied("You may not change this ticket's properties.")
+    if department is None:
+        raise TicketActionError("A ticket must belong to a department.")
+    changes: list[str] = []
+    for field, label, value in (
+        ("help_topic", "help topic", help_topic),
+        ("priority", "priority", priority),
+        ("sla", "SLA plan", sla_plan),
+        ("department", "department", department),
+    ):
+        if value is _UNSET or getattr(ticket, f"{field}_id") == (value.pk if value else None):
+            continue
+        old = getattr(ticket, field)
+        setattr(ticket, field, value)
+        changes.append(f"{display_name(actor)} changed the {label} from {old or '-'} to {value or '-'}")
+    if not changes:
+        return changes
+    _save(ticket)
+    if priority is not _UNSET or sla_plan is not _UNSET:
+        _retarget(ticket, start=ticket.created_at)
+    for text in changes:
+        _add_entry(ticket, kind=ThreadEntry.Kind.EVENT, body=text, actor=actor)
+    return changes
+
+
+# -- the lifecycle ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_assign(
+    *, ticket: Ticket, actor: Any, agent: Any = None, team: Team | None = None, department: Department | None = None
+) -> TicketTransition:
+    """Assign to an agent and/or a team; naming another department transfers the ticket."""
+    if agent is not None and not (agent.is_active and agent.is_staff):
+        raise TicketActionError(f"{display_name(agent)} is not an active agent.")
+    return _run(
+        ticket, "assign", actor=actor, agent=agent, team=team, department=department,
+        event=lambda t: f"Assigned to {assignment_label(t)} by {display_name(actor)}"
+        + (f" (transferred to {department})" if department else ""),
+    )
+
+
+@transaction.atomic
+def ticket_claim(*, ticket: Ticket, actor: Any) -> TicketTransition:
+    return _run(
+        ticket, "claim", actor=actor, agent=actor,
+        event=lambda t: f"{display_name(actor)} took the ticket over: {assignment_label(t)}",
+    )
+
+
+@transaction.atomic
+def ticket_start_work(*, ticket: Ticket, actor: Any) -> TicketTransition:
+    return _run(ticket, "start_work", actor=actor, event=lambda t: f"{display_name(actor)} started work")
+
+
+@transaction.atomic
+def ticket_reply(*, ticket: Ticket, actor: Any, body: str) -> ThreadEntry:
+    """A public reply to the requester (e-mailed to them)."""
+    body = _require_text(body, "A reply")
+    _check_can_see(actor, ticket)
+    if ticket.state in (State.NEW, State.CLOSED) or not actor.has_perm("tickets.work_ticket"):
+        raise PermissionDenied("You may not reply on this ticket.")
+    _start_work_if_assignee(ticket, actor)
+    entry = _add_entry(ticket, kind=ThreadEntry.Kind.REPLY, body=body, actor=actor)
+    _record_first_response(ticket, entry)
+    return entry
+
+
+@transaction.atomic
+def ticket_note(*, ticket: Ticket, actor: Any, body: str) -> ThreadEntry:
+    """An internal note: agents only, never shown or sent to the requester."""
+    body = _require_text(body, "A note")
+    _check_can_see(actor, ticket)
+    if not actor.is_staff or not actor.has_perm("tickets.work_ticket"):
+        raise PermissionDenied("You may not add notes to this ticket.")
+    _start_work_if_assignee(ticket, actor)
+    entry = _add_entry(ticket, kind=ThreadEntry.Kind.NOTE, body=body, actor=actor)
+    _save(ticket)
+    return entry
+
+
+def _record_first_response(ticket: Ticket, entry: ThreadEntry) -> None:
+    if ticket.first_responded_at is None:
+        ticket.first_responded_at = entry.created_at
+        ticket.first_response_due = None
+    _save(ticket)
+
+
+@transaction.atomic
+def ticket_request_info(*, ticket: Ticket, actor: Any, message: str) -> TicketTransition:
+    """Ask the requester a question; the ticket waits for them (and the SLA clock pauses)."""
+    message = _require_text(message, "A question for the requester")
+    log = _run(
+        ticket, "request_info", actor=actor, event=lambda t: f"{display_name(actor)} asked the requester for information"
+    )
+    entry = _add_entry(ticket, kind=ThreadEntry.Kind.REPLY, body=message, actor=actor)
+    _record_first_response(ticket, entry)
+    return log
+
+
+@transaction.atomic
+def ticket_receive_reply(
+    *, ticket: Ticket, body: str, actor: Any = None, system_rule: str | None = None
+) -> tuple[Ticket, ThreadEntry]:
+    """The requester writes: on a waiting ticket it goes back to work; on an active one it is
+    appended; on a closed one it opens a follow-up ticket. Returns the ticket it landed on."""
+    body = _require_text(body, "A message")
+    if actor is not None and ticket.requester.user_id != actor.pk:
+        raise PermissionDenied("Only the requester can write here.")
+    name = ticket.requester.name
+    if ticket.state == State.CLOSED:
+        follow_up = ticket_create(
+            requester=ticket.requester, subject=f"Follow-up to #{ticket.number}: {ticket.subject}"[:255],
+            body=body, help_topic=ticket.help_topic if ticket.help_topic and ticket.help_topic.is_active else None,
+            source=ticket.source, actor=actor, follow_up_of=ticket,
+        )
+        return follow_up, follow_up.thread.get()
+    entry = _add_entry(ticket, kind=ThreadEntry.Kind.MESSAGE, body=body, actor=actor, author_name=name)
+    if ticket.state == State.AWAITING_USER:
+        _run(
+            ticket, "receive_reply", actor=actor, system_rule=system_rule or "requester reply",
+            event=lambda t: f"{name} replied; the ticket is back with {assignment_label(t)}",
+        )
+    else:
+        _save(ticket)
+    return ticket, entry
+
+
+@transaction.atomic
+def ticket_escalate(
+    *,
+    ticket: Ticket,
+    actor: Any,
+    summary: str,
+    team: Team | None = None,
+    department: Department | None = None,
+    system_rule: str | None = None,
+) -> TicketTransition:
+    """Hand the ticket to a higher-tier team or department with a summary for them."""
+    summary = _require_text(summary, "A hand-off summary")
+    log = _run(
+        ticket, "escalate", actor=actor, system_rule=system_rule, reason=summary, team=team, department=department,
+        event=lambda t: f"Escalated by {_actor_label(actor, system_rule)} to {assignment_label(t)} "
+        f"(department {t.department}, tier {t.tier})",
+    )
+    _add_entry(ticket, kind=ThreadEntry.Kind.NOTE, body=f"Hand-off summary: {summary}", actor=actor,
+               author_name=log.actor_label)
+    _retarget(ticket, start=timezone.now())
+    return log
+
+
+@transaction.atomic
+def ticket_resolve(*, ticket: Ticket, actor: Any, message: str) -> TicketTransition:
+    """Resolve with a public message that tells the requester what was done."""
+    message = _require_text(message, "A resolution message")
+    log = _run(ticket, "resolve", actor=actor, at=timezone.now(), event=lambda t: f"Resolved by {display_name(actor)}")
+    entry = _add_entry(ticket, kind=ThreadEntry.Kind.REPLY, body=message, actor=actor)
+    _record_first_response(ticket, entry)
+    return log
+
+
+@transaction.atomic
+def ticket_reopen(*, ticket: Ticket, actor: Any, reason: str) -> TicketTransition:
+    """The fix did not hold: back to work at the tier it was at."""
+    reason = _require_text(reason, "A reason to reopen")
+    log = _run(
+        ticket, "reopen", actor=actor, reason=reason,
+        event=lambda t: f"Reopened by {display_name(actor)}: {reason}",
+    )
+    if ticket.requester.user_id == actor.pk:
+        _add_entry(ticket, kind=ThreadEntry.Kind.MESSAGE, body=reason, actor=actor, author_name=ticket.requester.name)
+    return log
+
+
+@transaction.atomic
+def ticket_close(
+    *, ticket: Ticket, actor: Any, reason: str = "", system_rule: str | None = None
+) -> TicketTransition:
+    return _run(
+        ticket, "close", actor=actor, system_rule=system_rule, reason=reason, at=timezone.now(),
+        event=lambda t: f"Closed by {_actor_label(actor, system_rule)}" + (f": {reason}" if reason else ""),
+    )
+
+
+@transaction.atomic
+def ticket_cancel(*, ticket: Ticket, actor: Any, reason: str) -> TicketTransition:
+    """Close a ticket that needs no work (spam, duplicate), with the reason."""
+    reason = _require_text(reason, "A reason to cancel")
+    return _run(
+        ticket, "cancel", actor=actor, reason=reason, at=timezone.now(),
+        event=lambda t: f"Cancelled by {display_name(actor)}: {reason}",
+    )
+
+
+@dataclass(frozen=True)
+class AvailableAction:
+    name: str
+    label: str
+
+
+ACTION_LABELS = {
+    "assign": "Assign",
+    "claim": "Take it",
+    "start_work": "Start work",
+    "request_info": "Ask the requester",
+    "escalate": "Escalate",
+    "resolve": "Resolve",
+    "reopen": "Reopen",
+    "close": "Close",
+    "cancel": "Cancel",
+}
+
+
+def available_actions(*, ticket: Ticket, actor: Any) -> list[AvailableAction]:
+    """The transitions this user may run on this ticket now (for buttons and the admin)."""
+    return [
+        AvailableAction(t.name, ACTION_LABELS[t.name])
+        for t in ticket.get_available_user_state_transitions(actor)
+        if t.name in ACTION_LABELS
+    ]
