@@ -22,9 +22,12 @@ def new_ticket(lab, karen):
 
     def make(subject="Entire mobile/online banking system is down", topic="Report a Problem", **kwargs):
         return services.ticket_create(
-            requester=kwargs.pop("requester", karen), subject=subject,
+            requester=kwargs.pop("requester", karen),
+            subject=subject,
             body=kwargs.pop("body", "Nobody can log in to online banking."),
-            help_topic=lab.topic(topic), actor=kwargs.pop("actor", lab.karen), **kwargs,
+            help_topic=lab.topic(topic),
+            actor=kwargs.pop("actor", lab.karen),
+            **kwargs,
         )
 
     return make
@@ -35,7 +38,9 @@ def stranger(lab):
     """An agent of a department that has nothing to do with the lab's tickets."""
     from tests.factories import DepartmentFactory
 
-    return AgentFactory(username="stranger", role="Supervisor", departments=[DepartmentFactory(name="Facilities")])
+    return AgentFactory(
+        username="stranger", role="Supervisor", departments=[DepartmentFactory(name="Facilities")]
+    )
 
 
 @pytest.fixture

@@ -13,3 +13,6 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 SECURE_SSL_REDIRECT = False
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+
+# WhiteNoise serves from STATIC_ROOT; the suite needs the folder, not its contents.
+os.makedirs(STATIC_ROOT, exist_ok=True)  # noqa: F405

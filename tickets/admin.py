@@ -74,9 +74,7 @@ class BusinessHoursAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(
-                _windows=Count("windows", distinct=True), _holidays=Count("holidays", distinct=True)
-            )
+            .annotate(_windows=Count("windows", distinct=True), _holidays=Count("holidays", distinct=True))
         )
 
     @admin.display(description="windows", ordering="_windows")
@@ -91,7 +89,12 @@ class BusinessHoursAdmin(admin.ModelAdmin):
 @admin.register(SLAPlan)
 class SLAPlanAdmin(admin.ModelAdmin):
     list_display = (
-        "name", "grace_hours", "first_response_hours", "schedule", "business_hours", "is_default",
+        "name",
+        "grace_hours",
+        "first_response_hours",
+        "schedule",
+        "business_hours",
+        "is_default",
         "is_active",
     )
     list_filter = ("schedule", "is_default", "is_active")
@@ -290,7 +293,9 @@ class AssignForm(TransitionForm):
     agent = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
     team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False)
     department = forms.ModelChoiceField(
-        queryset=Department.objects.none(), required=False, label="Transfer to department",
+        queryset=Department.objects.none(),
+        required=False,
+        label="Transfer to department",
         help_text="Leave empty to keep the ticket in its department.",
     )
 
@@ -358,12 +363,16 @@ ADMIN_TRANSITIONS: dict[str, AdminTransition] = {
         help="Assign the ticket to an agent and/or a team; naming a department transfers it.",
     ),
     "claim": AdminTransition(
-        TransitionForm, lambda t, u, d: services.ticket_claim(ticket=t, actor=u), needs_input=False,
+        TransitionForm,
+        lambda t, u, d: services.ticket_claim(ticket=t, actor=u),
+        needs_input=False,
         help="Assign the ticket to yourself.",
     ),
     "start_work": AdminTransition(
-        TransitionForm, lambda t, u, d: services.ticket_start_work(ticket=t, actor=u),
-        needs_input=False, help="Mark the ticket as being worked on.",
+        TransitionForm,
+        lambda t, u, d: services.ticket_start_work(ticket=t, actor=u),
+        needs_input=False,
+        help="Mark the ticket as being worked on.",
     ),
     "request_info": AdminTransition(
         MessageForm,
@@ -383,7 +392,8 @@ ADMIN_TRANSITIONS: dict[str, AdminTransition] = {
         help="The message tells the requester what was done; it is e-mailed to them.",
     ),
     "reopen": AdminTransition(
-        ReasonForm, lambda t, u, d: services.ticket_reopen(ticket=t, actor=u, reason=d["reason"]),
+        ReasonForm,
+        lambda t, u, d: services.ticket_reopen(ticket=t, actor=u, reason=d["reason"]),
         help="Send the resolved ticket back to work.",
     ),
     "close": AdminTransition(
@@ -392,7 +402,8 @@ ADMIN_TRANSITIONS: dict[str, AdminTransition] = {
         help="Close the resolved ticket; a reason is optional.",
     ),
     "cancel": AdminTransition(
-        ReasonForm, lambda t, u, d: services.ticket_cancel(ticket=t, actor=u, reason=d["reason"]),
+        ReasonForm,
+        lambda t, u, d: services.ticket_cancel(ticket=t, actor=u, reason=d["reason"]),
         help="Close a ticket that needs no work (spam, duplicate) with the reason.",
     ),
 }
@@ -405,8 +416,15 @@ CONFLICT_MESSAGE = (
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
     list_display = (
-        "number", "subject", "requester", "state_display", "department", "team", "assignee",
-        "priority", "last_activity_at",
+        "number",
+        "subject",
+        "requester",
+        "state_display",
+        "department",
+        "team",
+        "assignee",
+        "priority",
+        "last_activity_at",
     )
     list_display_links = ("number", "subject")
     list_filter = ("state", "department", "team", "priority", "source")
@@ -414,23 +432,42 @@ class TicketAdmin(admin.ModelAdmin):
     list_select_related = ("requester", "department", "team", "assignee", "priority")
     show_full_result_count = False
     list_per_page = 50
-    date_hierarchy = None
     change_form_template = "admin/tickets/ticket/change_form.html"
     transition_form_template = "admin/tickets/ticket/transition_form.html"
     inlines = (ThreadEntryInline, TicketTransitionInline)
     fieldsets = (
-        (None, {"fields": ("number", "subject", "requester", "source", "help_topic", "follow_up_of")}),
+        (
+            None,
+            {"fields": ("number", "subject", "requester", "source", "help_topic", "follow_up_of")},
+        ),
         (
             "Lifecycle",
-            {"fields": ("state", "public_stage", "department", "team", "assignee", "tier", "priority",
-                        "sla")},
+            {
+                "fields": (
+                    "state",
+                    "public_stage",
+                    "department",
+                    "team",
+                    "assignee",
+                    "tier",
+                    "priority",
+                    "sla",
+                )
+            },
         ),
         (
             "Clocks",
             {
                 "fields": (
-                    "created_at", "last_activity_at", "first_response_due", "first_responded_at",
-                    "resolution_due", "resolved_at", "closed_at", "reopen_count", "version",
+                    "created_at",
+                    "last_activity_at",
+                    "first_response_due",
+                    "first_responded_at",
+                    "resolution_due",
+                    "resolved_at",
+                    "closed_at",
+                    "reopen_count",
+                    "version",
                 )
             },
         ),
@@ -489,10 +526,22 @@ class TicketAdmin(admin.ModelAdmin):
         )
 
     def render_change_form(
-        self, request: HttpRequest, context: dict[str, Any], add: bool = False,
-        change: bool = False, form_url: str = "", obj: Ticket | None = None,
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Ticket | None = None,
     ) -> HttpResponse:
         if obj is not None:
+            # The moves this user may run now, in the order of the lifecycle.
+            order = list(ADMIN_TRANSITIONS)
+            actions = [
+                a
+                for a in services.available_actions(ticket=obj, actor=request.user)
+                if a.name in ADMIN_TRANSITIONS
+            ]
             context["ticket_actions"] = [
                 {
                     "name": action.name,
@@ -500,8 +549,7 @@ class TicketAdmin(admin.ModelAdmin):
                     "url": self._transition_url(obj, action.name),
                     "needs_input": ADMIN_TRANSITIONS[action.name].needs_input,
                 }
-                for action in services.available_actions(ticket=obj, actor=request.user)
-                if action.name in ADMIN_TRANSITIONS
+                for action in sorted(actions, key=lambda a: order.index(a.name))
             ]
         return super().render_change_form(request, context, add, change, form_url, obj)
 
@@ -531,12 +579,10 @@ class TicketAdmin(admin.ModelAdmin):
         if request.method == "POST" and (not spec.needs_input or "_start" not in request.POST):
             form = spec.form(request.POST)
             if form.is_valid():
-                return self._run_transition(request, ticket, name, label, spec, form.cleaned_data)
+                return self._run_transition(request, ticket, label, spec, form.cleaned_data)
         else:
             if action is None:
-                self.message_user(
-                    request, f"You cannot {label.lower()} this ticket now.", messages.ERROR
-                )
+                self.message_user(request, f"You cannot {label.lower()} this ticket now.", messages.ERROR)
                 return HttpResponseRedirect(change_url)
             version = request.POST.get("version") if request.method == "POST" else None
             form = spec.form(initial={"version": version or ticket.version})
@@ -559,7 +605,11 @@ class TicketAdmin(admin.ModelAdmin):
         return TemplateResponse(request, self.transition_form_template, context)
 
     def _run_transition(
-        self, request: HttpRequest, ticket: Ticket, name: str, label: str, spec: AdminTransition,
+        self,
+        request: HttpRequest,
+        ticket: Ticket,
+        label: str,
+        spec: AdminTransition,
         data: dict[str, Any],
     ) -> HttpResponse:
         change_url = self._change_url(ticket)
@@ -570,11 +620,13 @@ class TicketAdmin(admin.ModelAdmin):
             spec.run(ticket, request.user, data)
         except (services.TicketActionError, PermissionDenied) as exc:
             # TicketConflict is a TicketActionError; the service rolled everything back.
-            self.message_user(request, str(exc) or f"You may not {label.lower()} this ticket.",
-                              messages.ERROR)
+            self.message_user(
+                request, str(exc) or f"You may not {label.lower()} this ticket.", messages.ERROR
+            )
             return HttpResponseRedirect(change_url)
         self.message_user(
-            request, f"{label}: ticket {ticket} is now {ticket.get_state_display().lower()}.",
+            request,
+            f"{label}: ticket {ticket} is now {ticket.get_state_display().lower()}.",
             messages.SUCCESS,
         )
         if not self.get_queryset(request).filter(pk=ticket.pk).exists():

@@ -31,7 +31,12 @@ from tickets.roles import roles_sync
 DEMO_PASSWORD = "Password1"  # noqa: S105 - demo data only, printed by load_lab
 EXAMPLE_1_SUBJECT = "Entire mobile/online banking system is down"
 
-PRIORITIES = [("Low", 1, "#198754"), ("Normal", 2, "#0d6efd"), ("High", 3, "#fd7e14"), ("Emergency", 4, "#dc3545")]
+PRIORITIES = [
+    ("Low", 1, "#198754"),
+    ("Normal", 2, "#0d6efd"),
+    ("High", 3, "#fd7e14"),
+    ("Emergency", 4, "#dc3545"),
+]
 SLA_PLANS = [
     # name, grace hours, first-response hours, schedule
     ("Default SLA", 18, 4, SLAPlan.Schedule.ALWAYS),
@@ -66,12 +71,24 @@ class Lab:
         return next(t for t in HelpTopic.objects.select_related("parent") if t.full_name == full_name)
 
 
-def _user(username: str, *, email: str, first: str, last: str, staff: bool = False,
-          superuser: bool = False) -> tuple[Any, bool]:
+def _user(
+    username: str,
+    *,
+    email: str,
+    first: str,
+    last: str,
+    staff: bool = False,
+    superuser: bool = False,
+) -> tuple[Any, bool]:
     user, created = get_user_model().objects.get_or_create(
         username=username,
-        defaults={"email": email, "first_name": first, "last_name": last, "is_staff": staff or superuser,
-                  "is_superuser": superuser},
+        defaults={
+            "email": email,
+            "first_name": first,
+            "last_name": last,
+            "is_staff": staff or superuser,
+            "is_superuser": superuser,
+        },
     )
     if created:
         user.set_password(DEMO_PASSWORD)
@@ -90,16 +107,22 @@ def _agent(user: Any, *, role: str, departments: list[Department], teams: list[T
 def load_configuration() -> Lab:
     roles_sync()
     for name, rank, colour in PRIORITIES:
-        Priority.objects.get_or_create(name=name, defaults={"rank": rank, "colour": colour, "is_default": name == "Normal"})
+        Priority.objects.get_or_create(
+            name=name, defaults={"rank": rank, "colour": colour, "is_default": name == "Normal"}
+        )
     office, _ = BusinessHours.objects.get_or_create(name="Office hours", defaults={"time_zone": "UTC"})
     for weekday in range(5):
-        BusinessHoursWindow.objects.get_or_create(schedule=office, weekday=weekday, opens=time(9), closes=time(17))
+        BusinessHoursWindow.objects.get_or_create(
+            schedule=office, weekday=weekday, opens=time(9), closes=time(17)
+        )
     plans = {}
     for name, grace, first, schedule in SLA_PLANS:
         plans[name], _ = SLAPlan.objects.get_or_create(
             name=name,
             defaults={
-                "grace_hours": grace, "first_response_hours": first, "schedule": schedule,
+                "grace_hours": grace,
+                "first_response_hours": first,
+                "schedule": schedule,
                 "business_hours": office if schedule == SLAPlan.Schedule.BUSINESS_HOURS else None,
                 "is_default": name == "Default SLA",
             },
@@ -108,9 +131,12 @@ def load_configuration() -> Lab:
     jane, _ = _user("jane", email="jane@example.com", first="Jane", last="Doe", staff=True)
     john, _ = _user("john", email="john@example.com", first="John", last="Doe", staff=True)
     support, _ = Department.objects.get_or_create(
-        name="Support", defaults={"is_default": True, "sla": plans["Default SLA"], "tier": 1, "manager": admin}
+        name="Support",
+        defaults={"is_default": True, "sla": plans["Default SLA"], "tier": 1, "manager": admin},
     )
-    sysadmins, _ = Department.objects.get_or_create(name="SysAdmins", defaults={"tier": 2, "is_public": False})
+    sysadmins, _ = Department.objects.get_or_create(
+        name="SysAdmins", defaults={"tier": 2, "is_public": False}
+    )
     online_banking, _ = Team.objects.get_or_create(name="Online Banking", defaults={"tier": 2, "lead": jane})
     _agent(jane, role="Supreme Admin", departments=[sysadmins], teams=[online_banking])
     _agent(john, role="Agent", departments=[support], teams=[])
@@ -137,47 +163,88 @@ def load_tickets(lab: Lab) -> list[Ticket]:
         return []
     made = [example_1(lab)]
     karen, ken = _requester(lab.karen), _requester(lab.ken)
-    john, jane = lab.john, lab.jane
+    john = lab.john
 
     def open_ticket(requester: Any, user: Any, subject: str, body: str, topic: str) -> Ticket:
-        ticket = services.ticket_create(requester=requester, subject=subject, body=body,
-                                        help_topic=lab.topic(topic), actor=user)
+        ticket = services.ticket_create(
+            requester=requester, subject=subject, body=body, help_topic=lab.topic(topic), actor=user
+        )
         made.append(ticket)
         return ticket
 
-    open_ticket(ken, lab.ken, "Printer on the third floor jams on every job",
-                "Every print job to PRN-3F jams after the first page.", "Personal Computer Issues")
+    open_ticket(
+        ken,
+        lab.ken,
+        "Printer on the third floor jams on every job",
+        "Every print job to PRN-3F jams after the first page.",
+        "Personal Computer Issues",
+    )
 
-    assigned = open_ticket(karen, lab.karen, "New laptop for a new hire starting Monday",
-                           "Our new analyst starts on Monday and needs a laptop.", "Equipment Request")
+    assigned = open_ticket(
+        karen,
+        lab.karen,
+        "New laptop for a new hire starting Monday",
+        "Our new analyst starts on Monday and needs a laptop.",
+        "Equipment Request",
+    )
     services.ticket_assign(ticket=assigned, actor=john, agent=john)
 
-    waiting = open_ticket(ken, lab.ken, "Cannot reset my password",
-                          "The reset link says it has expired as soon as I open it.", "Password Reset")
+    waiting = open_ticket(
+        ken,
+        lab.ken,
+        "Cannot reset my password",
+        "The reset link says it has expired as soon as I open it.",
+        "Password Reset",
+    )
     services.ticket_claim(ticket=waiting, actor=john)
-    services.ticket_request_info(ticket=waiting, actor=john,
-                                 message="Which browser do you use, and how long after the e-mail do you click the link?")
+    services.ticket_request_info(
+        ticket=waiting,
+        actor=john,
+        message="Which browser do you use, and how long after the e-mail do you click the link?",
+    )
 
-    working = open_ticket(karen, lab.karen, "Outlook keeps asking for my password",
-                          "Since this morning Outlook asks for my password every few minutes.",
-                          "Personal Computer Issues")
+    working = open_ticket(
+        karen,
+        lab.karen,
+        "Outlook keeps asking for my password",
+        "Since this morning Outlook asks for my password every few minutes.",
+        "Personal Computer Issues",
+    )
     services.ticket_claim(ticket=working, actor=john)
-    services.ticket_note(ticket=working, actor=john, body="Likely a stale credential after the password change.")
+    services.ticket_note(
+        ticket=working, actor=john, body="Likely a stale credential after the password change."
+    )
 
-    escalated = open_ticket(ken, lab.ken, "Mobile banking app logs me out after every transfer",
-                            "After each transfer the app signs me out and asks me to log in again.",
-                            "Report a Problem / Access Issue")
+    escalated = open_ticket(
+        ken,
+        lab.ken,
+        "Mobile banking app logs me out after every transfer",
+        "After each transfer the app signs me out and asks me to log in again.",
+        "Report a Problem / Access Issue",
+    )
     services.ticket_claim(ticket=escalated, actor=john)
     services.ticket_reply(ticket=escalated, actor=john, body="Thanks, Ken. We are looking into it now.")
-    services.ticket_escalate(ticket=escalated, actor=john, team=lab.online_banking,
-                             summary="Reproduced on iOS and Android; session token dropped after a transfer. "
-                                     "Needs the Online Banking team.")
+    services.ticket_escalate(
+        ticket=escalated,
+        actor=john,
+        team=lab.online_banking,
+        summary="Reproduced on iOS and Android; session token dropped after a transfer. "
+        "Needs the Online Banking team.",
+    )
 
-    resolved = open_ticket(ken, lab.ken, "Second monitor flickers",
-                           "My second monitor flickers when I move a window onto it.", "Personal Computer Issues")
+    resolved = open_ticket(
+        ken,
+        lab.ken,
+        "Second monitor flickers",
+        "My second monitor flickers when I move a window onto it.",
+        "Personal Computer Issues",
+    )
     services.ticket_claim(ticket=resolved, actor=john)
-    services.ticket_resolve(ticket=resolved, actor=john,
-                            message="We replaced the display cable. Please confirm the flicker is gone.")
+    services.ticket_resolve(
+        ticket=resolved,
+        actor=john,
+        message="We replaced the display cable. Please confirm the flicker is gone.",
+    )
     return made
 
 
@@ -191,19 +258,29 @@ def example_1(lab: Lab) -> Ticket:
         actor=lab.karen,
     )
     services.ticket_update_properties(
-        ticket=ticket, actor=lab.john,
+        ticket=ticket,
+        actor=lab.john,
         sla_plan=SLAPlan.objects.get(name="Sev-A"),
         help_topic=lab.topic("Report a Problem / Business Critical Outage"),
         priority=Priority.objects.get(name="Emergency"),
     )
     services.ticket_assign(ticket=ticket, actor=lab.john, team=lab.online_banking)
     services.ticket_claim(ticket=ticket, actor=lab.jane)
-    services.ticket_reply(ticket=ticket, actor=lab.jane,
-                          body="Hi Karen, we know about the outage and are working on it. Next update within the hour.")
-    services.ticket_reply(ticket=ticket, actor=lab.jane,
-                          body="We found the cause (an expired certificate on the gateway) and replaced it. "
-                               "Online banking is up again.")
-    services.ticket_resolve(ticket=ticket, actor=lab.jane,
-                            message="Resolved: the gateway certificate was renewed; online banking works again.")
+    services.ticket_reply(
+        ticket=ticket,
+        actor=lab.jane,
+        body="Hi Karen, we know about the outage and are working on it. Next update within the hour.",
+    )
+    services.ticket_reply(
+        ticket=ticket,
+        actor=lab.jane,
+        body="We found the cause (an expired certificate on the gateway) and replaced it. "
+        "Online banking is up again.",
+    )
+    services.ticket_resolve(
+        ticket=ticket,
+        actor=lab.jane,
+        message="Resolved: the gateway certificate was renewed; online banking works again.",
+    )
     services.ticket_close(ticket=ticket, actor=lab.jane)
     return ticket

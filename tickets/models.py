@@ -15,7 +15,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
-from django_fsm import GET_STATE, ConcurrentTransition, ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import (
+    GET_STATE,
+    ConcurrentTransition,
+    ConcurrentTransitionMixin,
+    FSMField,
+    transition,
+)
 
 from tickets import rules
 
@@ -70,7 +76,9 @@ class BusinessHoursWindow(models.Model):
     class Meta:
         ordering = ["weekday", "opens"]
         constraints = [
-            models.CheckConstraint(condition=Q(closes__gt=models.F("opens")), name="window_opens_before_closes")
+            models.CheckConstraint(
+                condition=Q(closes__gt=models.F("opens")), name="window_opens_before_closes"
+            )
         ]
 
     def __str__(self) -> str:
@@ -125,8 +133,12 @@ class SLAPlan(models.Model):
 
 class Department(models.Model):
     name = models.CharField(max_length=80, unique=True)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
-    sla = models.ForeignKey(SLAPlan, null=True, blank=True, on_delete=models.PROTECT, verbose_name="default SLA")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    sla = models.ForeignKey(
+        SLAPlan, null=True, blank=True, on_delete=models.PROTECT, verbose_name="default SLA"
+    )
     manager = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -179,7 +191,9 @@ class AgentProfile(models.Model):
 
 class HelpTopic(models.Model):
     name = models.CharField(max_length=80)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.PROTECT)
     priority = models.ForeignKey(Priority, null=True, blank=True, on_delete=models.PROTECT)
     sla = models.ForeignKey(SLAPlan, null=True, blank=True, on_delete=models.PROTECT, verbose_name="SLA plan")
@@ -212,7 +226,11 @@ class Requester(models.Model):
     name = models.CharField(max_length=120)
     phone = models.CharField(max_length=40, blank=True)
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="requester"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="requester",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -248,7 +266,13 @@ PUBLIC_STAGE_LABELS: dict[str, str] = {
     State.CLOSED: "Closed",
 }
 
-ACTIVE_STATES = (State.OPEN, State.ASSIGNED, State.AWAITING_USER, State.IN_PROGRESS, State.ESCALATED)
+ACTIVE_STATES = (
+    State.OPEN,
+    State.ASSIGNED,
+    State.AWAITING_USER,
+    State.IN_PROGRESS,
+    State.ESCALATED,
+)
 
 
 def _back_to_work(ticket: Ticket) -> str:
@@ -268,10 +292,16 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     requester = models.ForeignKey(Requester, on_delete=models.PROTECT, related_name="tickets")
     source = models.CharField(max_length=5, choices=Source.choices, default=Source.WEB)
     help_topic = models.ForeignKey(HelpTopic, null=True, blank=True, on_delete=models.PROTECT)
-    department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets")
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets")
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_tickets"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_tickets",
     )
     priority = models.ForeignKey(Priority, null=True, blank=True, on_delete=models.PROTECT)
     sla = models.ForeignKey(SLAPlan, null=True, blank=True, on_delete=models.PROTECT, verbose_name="SLA plan")
@@ -316,7 +346,10 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(tier__gte=1), name="ticket_tier_positive"),
-            models.CheckConstraint(condition=Q(state="new") | Q(number__isnull=False), name="ticket_numbered_after_intake"),
+            models.CheckConstraint(
+                condition=Q(state="new") | Q(number__isnull=False),
+                name="ticket_numbered_after_intake",
+            ),
             models.CheckConstraint(
                 condition=~Q(state="assigned") | Q(assignee__isnull=False) | Q(team__isnull=False),
                 name="assigned_ticket_has_assignee_or_team",
@@ -329,14 +362,6 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return f"#{self.number or '-'} {self.subject}"
-
-    @property
-    def public_stage(self) -> str:
-        return PUBLIC_STAGE_LABELS[self.state]
-
-    @property
-    def is_active(self) -> bool:
-        return self.state in ACTIVE_STATES
 
     # -- optimistic locking ---------------------------------------------------------------
     # ConcurrentTransitionMixin guards the state; the version guards every other field, so a
@@ -354,18 +379,35 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
 
     def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update, *args, **kwargs):  # type: ignore[no-untyped-def]
         unchanged = base_qs.filter(version=self._saved_version)
-        updated = super()._do_update(unchanged, using, pk_val, values, update_fields, forced_update, *args, **kwargs)
+        updated = super()._do_update(
+            unchanged, using, pk_val, values, update_fields, forced_update, *args, **kwargs
+        )
         if not updated and base_qs.filter(pk=pk_val).exists():
             raise ConcurrentTransition("The ticket changed since it was loaded.")
         return updated
+
+    @property
+    def public_stage(self) -> str:
+        return PUBLIC_STAGE_LABELS[self.state]
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
 
     # -- the lifecycle (docs/lifecycle.md) ------------------------------------------------
     # Each method checks its arguments before touching a field, so a refused call leaves
     # the instance as it was.
 
     @transition(field=state, source=State.NEW, target=State.OPEN, permission=rules.nobody)
-    def intake(self, *, number: str, department: Department, priority: Priority | None,
-               sla: SLAPlan | None, team: Team | None) -> None:
+    def intake(
+        self,
+        *,
+        number: str,
+        department: Department,
+        priority: Priority | None,
+        sla: SLAPlan | None,
+        team: Team | None,
+    ) -> None:
         self.number = number
         self.department = department
         self.priority = priority
@@ -378,7 +420,12 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         target=State.ASSIGNED,
         permission="tickets.assign_ticket",
     )
-    @transition(field=state, source=State.ESCALATED, target=State.ESCALATED, permission="tickets.assign_ticket")
+    @transition(
+        field=state,
+        source=State.ESCALATED,
+        target=State.ESCALATED,
+        permission="tickets.assign_ticket",
+    )
     def assign(self, *, agent: Any | None, team: Team | None, department: Department | None = None) -> None:
         if agent is None and team is None:
             raise ValueError("Name an agent, a team or both.")
@@ -387,14 +434,22 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         self.assignee = agent
         self.team = team
 
-    @transition(field=state, source=[State.OPEN, State.ASSIGNED], target=State.ASSIGNED, permission=rules.can_claim)
+    @transition(
+        field=state,
+        source=[State.OPEN, State.ASSIGNED],
+        target=State.ASSIGNED,
+        permission=rules.can_claim,
+    )
     @transition(field=state, source=State.ESCALATED, target=State.ESCALATED, permission=rules.can_claim)
     def claim(self, *, agent: Any) -> None:
         self.assignee = agent
 
     @transition(
-        field=state, source=State.ASSIGNED, target=State.IN_PROGRESS,
-        conditions=[rules.has_assignee], permission=rules.is_assignee,
+        field=state,
+        source=State.ASSIGNED,
+        target=State.IN_PROGRESS,
+        conditions=[rules.has_assignee],
+        permission=rules.is_assignee,
     )
     def start_work(self) -> None:
         pass
@@ -462,7 +517,9 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         self.closed_at = at
 
     @transition(
-        field=state, source=[State.NEW, State.OPEN, State.ASSIGNED], target=State.CLOSED,
+        field=state,
+        source=[State.NEW, State.OPEN, State.ASSIGNED],
+        target=State.CLOSED,
         permission="tickets.close_ticket",
     )
     def cancel(self, *, at: Any) -> None:
@@ -493,7 +550,8 @@ class ThreadEntry(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(kind="note") | Q(is_public=False), name="notes_are_internal"),
             models.CheckConstraint(
-                condition=~Q(kind__in=["message", "reply"]) | Q(is_public=True), name="messages_are_public"
+                condition=~Q(kind__in=["message", "reply"]) | Q(is_public=True),
+                name="messages_are_public",
             ),
         ]
 

@@ -19,7 +19,9 @@ TRANSITION_TEMPLATES = {
 
 def _send(ticket: Ticket, template: str, context: dict[str, object]) -> None:
     context = {"ticket": ticket, "helpdesk_name": settings.HELPDESK_NAME, **context}
-    subject = render_to_string(f"{template}_subject.txt", context).strip().replace("\n", " ").replace("\r", " ")
+    subject = (
+        render_to_string(f"{template}_subject.txt", context).strip().replace("\n", " ").replace("\r", " ")
+    )
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string(f"{template}.txt", context),
@@ -41,5 +43,9 @@ def requester_notice_for_reply(entry: ThreadEntry) -> bool:
     if not entry.is_public or entry.kind != ThreadEntry.Kind.REPLY:
         return False
     ticket = entry.ticket
-    _send(ticket, "emails/ticket_reply", {"entry": entry, "waiting_for_you": ticket.state == State.AWAITING_USER})
+    _send(
+        ticket,
+        "emails/ticket_reply",
+        {"entry": entry, "waiting_for_you": ticket.state == State.AWAITING_USER},
+    )
     return True

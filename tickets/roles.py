@@ -6,7 +6,15 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 VIEW = ["view_ticket"]
-WORK = [*VIEW, "change_ticket", "assign_ticket", "claim_ticket", "work_ticket", "escalate_ticket", "close_ticket"]
+WORK = [
+    *VIEW,
+    "change_ticket",
+    "assign_ticket",
+    "claim_ticket",
+    "work_ticket",
+    "escalate_ticket",
+    "close_ticket",
+]
 SUPERVISE = [*WORK, "supervise_ticket"]
 EVERYTHING = [*SUPERVISE, "view_all_tickets"]
 
@@ -21,7 +29,10 @@ ROLES: dict[str, list[str]] = {
 @transaction.atomic
 def roles_sync() -> None:
     """Create the roles and give each exactly its ticket permissions (idempotent)."""
-    perms = {p.codename: p for p in Permission.objects.filter(content_type__app_label="tickets", content_type__model="ticket")}
+    perms = {
+        p.codename: p
+        for p in Permission.objects.filter(content_type__app_label="tickets", content_type__model="ticket")
+    }
     for name, codenames in ROLES.items():
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.set([perms[c] for c in codenames])

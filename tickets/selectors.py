@@ -15,12 +15,20 @@ from tickets.models import (
     AgentProfile,
     HelpTopic,
     State,
-    Ticket,
     ThreadEntry,
+    Ticket,
     TicketTransition,
 )
 
-LIST_RELATED = ("requester", "help_topic__parent", "department", "team", "assignee", "priority", "sla")
+LIST_RELATED = (
+    "requester",
+    "help_topic__parent",
+    "department",
+    "team",
+    "assignee",
+    "priority",
+    "sla",
+)
 
 
 def _agent_scope(user: Any) -> Q | None:
@@ -41,7 +49,9 @@ def tickets_visible_to(user: Any) -> QuerySet[Ticket]:
     Non-staff users and inactive accounts see none here (requesters use ``tickets_of_requester``);
     a staff user with no department or team sees only what is assigned to them.
     """
-    if not (user.is_authenticated and user.is_active and user.is_staff) or not user.has_perm("tickets.view_ticket"):
+    if not (user.is_authenticated and user.is_active and user.is_staff) or not user.has_perm(
+        "tickets.view_ticket"
+    ):
         return Ticket.objects.none()
     scope = _agent_scope(user)
     tickets = Ticket.objects.exclude(state=State.NEW)

@@ -50,7 +50,10 @@ def display_name(user: Any) -> str:
 
 def assignment_label(ticket: Ticket) -> str:
     """ "Jane Doe / Online Banking", "Online Banking", or "Unassigned"."""
-    parts = [display_name(ticket.assignee) if ticket.assignee_id else "", str(ticket.team) if ticket.team_id else ""]
+    parts = [
+        display_name(ticket.assignee) if ticket.assignee_id else "",
+        str(ticket.team) if ticket.team_id else "",
+    ]
     return " / ".join(p for p in parts if p) or "Unassigned"
 
 
@@ -76,7 +79,9 @@ def _save(ticket: Ticket) -> None:
         ) from None
 
 
-def _add_entry(ticket: Ticket, *, kind: str, body: str, actor: Any, author_name: str | None = None) -> ThreadEntry:
+def _add_entry(
+    ticket: Ticket, *, kind: str, body: str, actor: Any, author_name: str | None = None
+) -> ThreadEntry:
     entry = ThreadEntry.objects.create(
         ticket=ticket,
         kind=kind,
@@ -112,11 +117,15 @@ def _run(
     source = ticket.state
     label = _actor_label(actor, system_rule)
     if not can_proceed(method, check_conditions=False):
-        raise TicketActionError(f"A ticket that is {ticket.get_state_display().lower()} cannot {name.replace('_', ' ')}.")
+        raise TicketActionError(
+            f"A ticket that is {ticket.get_state_display().lower()} cannot {name.replace('_', ' ')}."
+        )
     if actor is not None:
         _check_can_see(actor, ticket)
         if not can_proceed(method):
-            raise TicketActionError(f"This ticket is not ready to {name.replace('_', ' ')} (it has no assignee).")
+            raise TicketActionError(
+                f"This ticket is not ready to {name.replace('_', ' ')} (it has no assignee)."
+            )
         if not has_transition_perm(method, actor):
             raise PermissionDenied(f"You may not {name.replace('_', ' ')} this ticket.")
     try:
@@ -127,7 +136,13 @@ def _run(
         raise TicketActionError(str(exc)) from None
     _save(ticket)
     log = TicketTransition.objects.create(
-        ticket=ticket, name=name, source=source, target=ticket.state, actor=actor, actor_label=label, reason=reason
+        ticket=ticket,
+        name=name,
+        source=source,
+        target=ticket.state,
+        actor=actor,
+        actor_label=label,
+        reason=reason,
     )
     _add_entry(ticket, kind=ThreadEntry.Kind.EVENT, body=event(ticket), actor=actor, author_name=label)
     transaction.on_commit(lambda: tasks.notify_requester_of_transition.delay(log.pk))
@@ -149,7 +164,9 @@ def requester_get_or_create(*, email: str, name: str, phone: str = "", user: Any
     email = email.strip()
     requester = Requester.objects.filter(email__iexact=email).first()
     if requester is None:
-        return Requester.objects.create(email=email.lower(), name=name.strip() or email, phone=phone.strip(), user=user)
+        return Requester.objects.create(
+            email=email.lower(), name=name.strip() or email, phone=phone.strip(), user=user
+        )
     if user is not None and requester.user_id is None:
         requester.user = user
         requester.save(update_fields=["user"])
@@ -177,16 +194,28 @@ def ticket_create(
     if help_topic is not None and not help_topic.is_active:
         raise TicketActionError("That help topic is no longer offered.")
     ticket = Ticket.objects.create(
-        subject=subject[:255], requester=requester, source=source, help_topic=help_topic, follow_up_of=follow_up_of
+        subject=subject[:255],
+        requester=requester,
+        source=source,
+        help_topic=help_topic,
+        follow_up_of=follow_up_of,
     )
     author = actor if actor is not None and not actor.is_staff else None
     TicketTransition.objects.create(
-        ticket=ticket, name="create", source="", target=State.NEW, actor=actor,
+        ticket=ticket,
+        name="create",
+        source="",
+        target=State.NEW,
+        actor=actor,
         actor_label=display_name(actor) if actor is not None else requester.name,
     )
     ThreadEntry.objects.create(
-        ticket=ticket, kind=ThreadEntry.Kind.MESSAGE, body=body, author=author,
-        author_name=requester.name, is_public=True,
+        ticket=ticket,
+        kind=ThreadEntry.Kind.MESSAGE,
+        body=body,
+        author=author,
+        author_name=requester.name,
+        is_public=True,
     )
     _intake(ticket)
     return ticket
@@ -201,8 +230,14 @@ def _intake(ticket: Ticket) -> None:
     priority = (topic and topic.priority) or Priority.objects.filter(is_default=True).first()
     now = timezone.now()
     _run(
-        ticket, "intake", actor=None, system_rule="intake",
-        number=f"{100000 + ticket.pk}", department=department, priority=priority, sla=plan,
+        ticket,
+        "intake",
+        actor=None,
+        system_rule="intake",
+        number=f"{100000 + ticket.pk}",
+        department=department,
+        priority=priority,
+        sla=plan,
         team=topic.team if topic else None,
         event=lambda t: (
             f"Received: department {t.department}, priority {t.priority or '-'}, "
@@ -267,22 +302,37 @@ def ticket_update_properties(
 
 @transaction.atomic
 def ticket_assign(
-    *, ticket: Ticket, actor: Any, agent: Any = None, team: Team | None = None, department: Department | None = None
+    *,
+    ticket: Ticket,
+    actor: Any,
+    agent: Any = None,
+    team: Team | None = None,
+    department: Department | None = None,
 ) -> TicketTransition:
     """Assign to an agent and/or a team; naming another department transfers the ticket."""
     if agent is not None and not (agent.is_active and agent.is_staff):
         raise TicketActionError(f"{display_name(agent)} is not an active agent.")
     return _run(
-        ticket, "assign", actor=actor, agent=agent, team=team, department=department,
-        event=lambda t: f"Assigned to {assignment_label(t)} by {display_name(actor)}"
-        + (f" (transferred to {department})" if department else ""),
+        ticket,
+        "assign",
+        actor=actor,
+        agent=agent,
+        team=team,
+        department=department,
+        event=lambda t: (
+            f"Assigned to {assignment_label(t)} by {display_name(actor)}"
+            + (f" (transferred to {department})" if department else "")
+        ),
     )
 
 
 @transaction.atomic
 def ticket_claim(*, ticket: Ticket, actor: Any) -> TicketTransition:
     return _run(
-        ticket, "claim", actor=actor, agent=actor,
+        ticket,
+        "claim",
+        actor=actor,
+        agent=actor,
         event=lambda t: f"{display_name(actor)} took the ticket over: {assignment_label(t)}",
     )
 
@@ -330,7 +380,10 @@ def ticket_request_info(*, ticket: Ticket, actor: Any, message: str) -> TicketTr
     """Ask the requester a question; the ticket waits for them (and the SLA clock pauses)."""
     message = _require_text(message, "A question for the requester")
     log = _run(
-        ticket, "request_info", actor=actor, event=lambda t: f"{display_name(actor)} asked the requester for information"
+        ticket,
+        "request_info",
+        actor=actor,
+        event=lambda t: f"{display_name(actor)} asked the requester for information",
     )
     entry = _add_entry(ticket, kind=ThreadEntry.Kind.REPLY, body=message, actor=actor)
     _record_first_response(ticket, entry)
@@ -349,15 +402,22 @@ def ticket_receive_reply(
     name = ticket.requester.name
     if ticket.state == State.CLOSED:
         follow_up = ticket_create(
-            requester=ticket.requester, subject=f"Follow-up to #{ticket.number}: {ticket.subject}"[:255],
-            body=body, help_topic=ticket.help_topic if ticket.help_topic and ticket.help_topic.is_active else None,
-            source=ticket.source, actor=actor, follow_up_of=ticket,
+            requester=ticket.requester,
+            subject=f"Follow-up to #{ticket.number}: {ticket.subject}"[:255],
+            body=body,
+            help_topic=ticket.help_topic if ticket.help_topic and ticket.help_topic.is_active else None,
+            source=ticket.source,
+            actor=actor,
+            follow_up_of=ticket,
         )
-        return follow_up, follow_up.thread.get()
+        return follow_up, follow_up.thread.get(kind=ThreadEntry.Kind.MESSAGE)
     entry = _add_entry(ticket, kind=ThreadEntry.Kind.MESSAGE, body=body, actor=actor, author_name=name)
     if ticket.state == State.AWAITING_USER:
         _run(
-            ticket, "receive_reply", actor=actor, system_rule=system_rule or "requester reply",
+            ticket,
+            "receive_reply",
+            actor=actor,
+            system_rule=system_rule or "requester reply",
             event=lambda t: f"{name} replied; the ticket is back with {assignment_label(t)}",
         )
     else:
@@ -378,12 +438,25 @@ def ticket_escalate(
     """Hand the ticket to a higher-tier team or department with a summary for them."""
     summary = _require_text(summary, "A hand-off summary")
     log = _run(
-        ticket, "escalate", actor=actor, system_rule=system_rule, reason=summary, team=team, department=department,
-        event=lambda t: f"Escalated by {_actor_label(actor, system_rule)} to {assignment_label(t)} "
-        f"(department {t.department}, tier {t.tier})",
+        ticket,
+        "escalate",
+        actor=actor,
+        system_rule=system_rule,
+        reason=summary,
+        team=team,
+        department=department,
+        event=lambda t: (
+            f"Escalated by {_actor_label(actor, system_rule)} to {assignment_label(t)} "
+            f"(department {t.department}, tier {t.tier})"
+        ),
     )
-    _add_entry(ticket, kind=ThreadEntry.Kind.NOTE, body=f"Hand-off summary: {summary}", actor=actor,
-               author_name=log.actor_label)
+    _add_entry(
+        ticket,
+        kind=ThreadEntry.Kind.NOTE,
+        body=f"Hand-off summary: {summary}",
+        actor=actor,
+        author_name=log.actor_label,
+    )
     _retarget(ticket, start=timezone.now())
     return log
 
@@ -392,7 +465,13 @@ def ticket_escalate(
 def ticket_resolve(*, ticket: Ticket, actor: Any, message: str) -> TicketTransition:
     """Resolve with a public message that tells the requester what was done."""
     message = _require_text(message, "A resolution message")
-    log = _run(ticket, "resolve", actor=actor, at=timezone.now(), event=lambda t: f"Resolved by {display_name(actor)}")
+    log = _run(
+        ticket,
+        "resolve",
+        actor=actor,
+        at=timezone.now(),
+        event=lambda t: f"Resolved by {display_name(actor)}",
+    )
     entry = _add_entry(ticket, kind=ThreadEntry.Kind.REPLY, body=message, actor=actor)
     _record_first_response(ticket, entry)
     return log
@@ -403,11 +482,20 @@ def ticket_reopen(*, ticket: Ticket, actor: Any, reason: str) -> TicketTransitio
     """The fix did not hold: back to work at the tier it was at."""
     reason = _require_text(reason, "A reason to reopen")
     log = _run(
-        ticket, "reopen", actor=actor, reason=reason,
+        ticket,
+        "reopen",
+        actor=actor,
+        reason=reason,
         event=lambda t: f"Reopened by {display_name(actor)}: {reason}",
     )
     if ticket.requester.user_id == actor.pk:
-        _add_entry(ticket, kind=ThreadEntry.Kind.MESSAGE, body=reason, actor=actor, author_name=ticket.requester.name)
+        _add_entry(
+            ticket,
+            kind=ThreadEntry.Kind.MESSAGE,
+            body=reason,
+            actor=actor,
+            author_name=ticket.requester.name,
+        )
     return log
 
 
@@ -416,7 +504,12 @@ def ticket_close(
     *, ticket: Ticket, actor: Any, reason: str = "", system_rule: str | None = None
 ) -> TicketTransition:
     return _run(
-        ticket, "close", actor=actor, system_rule=system_rule, reason=reason, at=timezone.now(),
+        ticket,
+        "close",
+        actor=actor,
+        system_rule=system_rule,
+        reason=reason,
+        at=timezone.now(),
         event=lambda t: f"Closed by {_actor_label(actor, system_rule)}" + (f": {reason}" if reason else ""),
     )
 
@@ -426,7 +519,11 @@ def ticket_cancel(*, ticket: Ticket, actor: Any, reason: str) -> TicketTransitio
     """Close a ticket that needs no work (spam, duplicate), with the reason."""
     reason = _require_text(reason, "A reason to cancel")
     return _run(
-        ticket, "cancel", actor=actor, reason=reason, at=timezone.now(),
+        ticket,
+        "cancel",
+        actor=actor,
+        reason=reason,
+        at=timezone.now(),
         event=lambda t: f"Cancelled by {display_name(actor)}: {reason}",
     )
 

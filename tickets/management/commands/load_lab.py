@@ -11,7 +11,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
-            "--with-tickets", action="store_true",
+            "--with-tickets",
+            action="store_true",
             help="Also add Example 1 walked to closure, an escalated ticket and tickets in every stage.",
         )
 
@@ -22,7 +23,9 @@ class Command(BaseCommand):
             # The demo people have no real mailboxes: their mail is kept in memory, not sent.
             with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
                 made = lab.load_tickets(configuration)
-            self.stdout.write(f"Demo tickets: {len(made)} added." if made else "Demo tickets were already there.")
+            self.stdout.write(
+                f"Demo tickets: {len(made)} added." if made else "Demo tickets were already there."
+            )
         self.stdout.write(
             "Demo logins (demo data only; password for all: "
             f"{lab.DEMO_PASSWORD}):\n"

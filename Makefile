@@ -1,0 +1,57 @@
+# Developer shortcuts. Everything runs from the project's own .venv, so a fresh
+# clone needs nothing but python3 (and make) to get going.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+URL    := http://127.0.0.1:8000
+
+.PHONY: run test lint graph clean
+
+# Reinstall only when pyproject.toml changed since the last install: pip is slow
+# even when there is nothing to do. Order-only on the venv, because a freshly
+# made venv has no stamp and so installs anyway.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+run: export DEBUG = 1
+run: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_lab --with-tickets
+	@echo
+	@echo "  Portal (end users)  $(URL)/"
+	@echo "  Agent console       $(URL)/agents/"
+	@echo "  Admin               $(URL)/admin/"
+	@echo
+	@echo "  admin / Password1              Django admin (demo data only)"
+	@echo "  john / Password1               agent"
+	@echo "  jane / Password1               agent"
+	@echo "  karen@example.com / Password1  end user"
+	@echo "  ken@example.com / Password1    end user"
+	@echo
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+test: $(STAMP)
+	$(VENV)/bin/pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check
+
+# Needs Graphviz's `dot` program on PATH (Debian: apt-get install graphviz);
+# the Python package alone only writes the .dot source.
+graph: $(STAMP)
+	@command -v dot >/dev/null || { echo "make graph needs Graphviz's 'dot' (apt-get install graphviz)" >&2; exit 1; }
+	DEBUG=1 $(PY) manage.py graph_transitions -o docs/lifecycle.svg tickets.Ticket
+	@# graphviz also leaves its .dot source beside the picture; only the SVG is kept.
+	rm -f docs/lifecycle
+
+# Keeps .venv (slow to rebuild); var/ holds the local SQLite database, mail and
+# uploads, all of which `make run` recreates.
+clean:
+	rm -rf var/ build/ *.egg-info .pytest_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
