@@ -5,8 +5,13 @@ def test_home_names_the_help_desk_and_its_ways_in(client, lab):
     response = client.get(reverse("portal:home"))
     assert response.status_code == 200
     page = response.content.decode()
-    for text in ("Help Desk", "Open a New Ticket", "Check Ticket Status", "Waiting for your reply",
-                 "Report a Problem / Business Critical Outage"):
+    for text in (
+        "Help Desk",
+        "Open a New Ticket",
+        "Check Ticket Status",
+        "Waiting for your reply",
+        "Report a Problem / Business Critical Outage",
+    ):
         assert text in page
 
 

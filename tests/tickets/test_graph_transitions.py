@@ -27,5 +27,14 @@ def test_the_committed_diagram_shows_every_transition_and_state():
     svg = SVG.read_text()
     for name in edges():
         assert f">{name}</text>" in svg, f"{name} missing: run `make graph`"
-    for label in ("New", "Open", "Assigned", "Awaiting user", "In progress", "Escalated", "Resolved", "Closed"):
+    for label in (
+        "New",
+        "Open",
+        "Assigned",
+        "Awaiting user",
+        "In progress",
+        "Escalated",
+        "Resolved",
+        "Closed",
+    ):
         assert f">{label}</text>" in svg
