@@ -271,8 +271,10 @@ def ticket_update_properties(
 ) -> list[str]:
     """Change properties; each change becomes a thread event. Returns the event texts."""
     _check_can_see(actor, ticket)
-    if not ticket.is_active or not actor.has_perm("tickets.change_ticket"):
+    if not actor.has_perm("tickets.change_ticket"):
         raise PermissionDenied("You may not change this ticket's properties.")
+    if not ticket.is_active:
+        raise TicketActionError(f"A {ticket.get_state_display().lower()} ticket's properties cannot change.")
     if department is None:
         raise TicketActionError("A ticket must belong to a department.")
     changes: list[str] = []

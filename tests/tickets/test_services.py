@@ -278,3 +278,16 @@ def test_available_actions_are_what_the_agent_may_do_now(lab, new_ticket):
     services.ticket_claim(ticket=ticket, actor=lab.john)
     names = {a.name for a in services.available_actions(ticket=ticket, actor=lab.john)}
     assert {"start_work", "request_info", "escalate", "resolve"} <= names
+
+
+def test_a_closed_tickets_properties_do_not_change(lab, worked):
+    from tickets.models import Priority
+
+    services.ticket_resolve(ticket=worked, actor=lab.john, message="Done.")
+    services.ticket_close(ticket=worked, actor=lab.karen)
+    before = snapshot(worked)
+    with pytest.raises(services.TicketActionError, match="closed ticket"):
+        services.ticket_update_properties(
+            ticket=worked, actor=lab.john, priority=Priority.objects.get(name="High")
+        )
+    assert snapshot(Ticket.objects.get(pk=worked.pk)) == before
