@@ -408,10 +408,6 @@ ADMIN_TRANSITIONS: dict[str, AdminTransition] = {
     ),
 }
 
-CONFLICT_MESSAGE = (
-    "This ticket changed since you opened it; nothing was saved. Look at its new state and try again."
-)
-
 
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
@@ -613,10 +609,8 @@ class TicketAdmin(admin.ModelAdmin):
         data: dict[str, Any],
     ) -> HttpResponse:
         change_url = self._change_url(ticket)
-        if data.get("version") is not None and data["version"] != ticket.version:
-            self.message_user(request, CONFLICT_MESSAGE, messages.ERROR)
-            return HttpResponseRedirect(change_url)
         try:
+            services.ticket_ensure_unchanged(ticket, version=data.get("version"))
             spec.run(ticket, request.user, data)
         except (services.TicketActionError, PermissionDenied) as exc:
             # TicketConflict is a TicketActionError; the service rolled everything back.

@@ -70,13 +70,16 @@ def _check_can_see(actor: Any, ticket: Ticket) -> None:
         raise PermissionDenied("You cannot see this ticket.")
 
 
+CONFLICT_MESSAGE = (
+    "This ticket changed since you opened it; nothing was saved. Reload it to see its new state."
+)
+
+
 def _save(ticket: Ticket) -> None:
     try:
         ticket.save()
     except ConcurrentTransition:
-        raise TicketConflict(
-            "This ticket changed since you opened it; nothing was saved. Reload it to see its new state."
-        ) from None
+        raise TicketConflict(CONFLICT_MESSAGE) from None
 
 
 def _add_entry(
@@ -110,9 +113,14 @@ def _run(
     event: Callable[[Ticket], str],
     reason: str = "",
     system_rule: str | None = None,
+    prepare: Callable[[Ticket], None] | None = None,
     **kwargs: Any,
 ) -> TicketTransition:
-    """Run one lifecycle transition for ``actor`` and leave its log row and thread event."""
+    """Run one lifecycle transition for ``actor`` and leave its log row and thread event.
+
+    ``prepare`` sets fields that follow from the move (due times, first response) so that
+    the ticket is saved once.
+    """
     method = getattr(ticket, name)
     source = ticket.state
     label = _actor_label(actor, system_rule)
@@ -134,6 +142,8 @@ def _run(
         raise TicketActionError(str(exc)) from None
     except ValueError as exc:
         raise TicketActionError(str(exc)) from None
+    if prepare is not None:
+        prepare(ticket)
     _save(ticket)
     log = TicketTransition.objects.create(
         ticket=ticket,
@@ -239,19 +249,31 @@ def _intake(ticket: Ticket) -> None:
         priority=priority,
         sla=plan,
         team=topic.team if topic else None,
+        prepare=lambda t: _set_due_times(t, start=now),
         event=lambda t: (
             f"Received: department {t.department}, priority {t.priority or '-'}, "
             f"SLA plan {t.sla or '-'}, {assignment_label(t)}"
         ),
     )
-    _retarget(ticket, start=now)
 
 
-def _retarget(ticket: Ticket, *, start: Any) -> None:
+def _set_due_times(ticket: Ticket, *, start: Any) -> None:
     ticket.first_response_due, ticket.resolution_due = sla.due_times(ticket.sla, start=start)
     if ticket.first_responded_at is not None:
         ticket.first_response_due = None
-    _save(ticket)
+
+
+def _mark_first_response(ticket: Ticket, *, at: Any) -> None:
+    """The first public reply meets the first-response target."""
+    if ticket.first_responded_at is None:
+        ticket.first_responded_at = at
+        ticket.first_response_due = None
+
+
+def ticket_ensure_unchanged(ticket: Ticket, *, version: int | None) -> None:
+    """Refuse an action posted from a page that showed an older version of the ticket."""
+    if version is not None and version != ticket.version:
+        raise TicketConflict(CONFLICT_MESSAGE)
 
 
 # -- properties ------------------------------------------------------------------------------
@@ -291,9 +313,9 @@ def ticket_update_properties(
         changes.append(f"{display_name(actor)} changed the {label} from {old or '-'} to {value or '-'}")
     if not changes:
         return changes
-    _save(ticket)
     if priority is not _UNSET or sla_plan is not _UNSET:
-        _retarget(ticket, start=ticket.created_at)
+        _set_due_times(ticket, start=ticket.created_at)
+    _save(ticket)
     for text in changes:
         _add_entry(ticket, kind=ThreadEntry.Kind.EVENT, body=text, actor=actor)
     return changes
@@ -353,7 +375,8 @@ def ticket_reply(*, ticket: Ticket, actor: Any, body: str) -> ThreadEntry:
         raise PermissionDenied("You may not reply on this ticket.")
     _start_work_if_assignee(ticket, actor)
     entry = _add_entry(ticket, kind=ThreadEntry.Kind.REPLY, body=body, actor=actor)
-    _record_first_response(ticket, entry)
+    _mark_first_response(ticket, at=entry.created_at)
+    _save(ticket)
     return entry
 
 
@@ -370,13 +393,6 @@ def ticket_note(*, ticket: Ticket, actor: Any, body: str) -> ThreadEntry:
     return entry
 
 
-def _record_first_response(ticket: Ticket, entry: ThreadEntry) -> None:
-    if ticket.first_responded_at is None:
-        ticket.first_responded_at = entry.created_at
-        ticket.first_response_due = None
-    _save(ticket)
-
-
 @transaction.atomic
 def ticket_request_info(*, ticket: Ticket, actor: Any, message: str) -> TicketTransition:
     """Ask the requester a question; the ticket waits for them (and the SLA clock pauses)."""
@@ -385,10 +401,10 @@ def ticket_request_info(*, ticket: Ticket, actor: Any, message: str) -> TicketTr
         ticket,
         "request_info",
         actor=actor,
+        prepare=lambda t: _mark_first_response(t, at=timezone.now()),
         event=lambda t: f"{display_name(actor)} asked the requester for information",
     )
-    entry = _add_entry(ticket, kind=ThreadEntry.Kind.REPLY, body=message, actor=actor)
-    _record_first_response(ticket, entry)
+    _add_entry(ticket, kind=ThreadEntry.Kind.REPLY, body=message, actor=actor)
     return log
 
 
@@ -447,6 +463,7 @@ def ticket_escalate(
         reason=summary,
         team=team,
         department=department,
+        prepare=lambda t: _set_due_times(t, start=timezone.now()),
         event=lambda t: (
             f"Escalated by {_actor_label(actor, system_rule)} to {assignment_label(t)} "
             f"(department {t.department}, tier {t.tier})"
@@ -459,7 +476,6 @@ def ticket_escalate(
         actor=actor,
         author_name=log.actor_label,
     )
-    _retarget(ticket, start=timezone.now())
     return log
 
 
@@ -467,15 +483,16 @@ def ticket_escalate(
 def ticket_resolve(*, ticket: Ticket, actor: Any, message: str) -> TicketTransition:
     """Resolve with a public message that tells the requester what was done."""
     message = _require_text(message, "A resolution message")
+    now = timezone.now()
     log = _run(
         ticket,
         "resolve",
         actor=actor,
-        at=timezone.now(),
+        at=now,
+        prepare=lambda t: _mark_first_response(t, at=now),
         event=lambda t: f"Resolved by {display_name(actor)}",
     )
-    entry = _add_entry(ticket, kind=ThreadEntry.Kind.REPLY, body=message, actor=actor)
-    _record_first_response(ticket, entry)
+    _add_entry(ticket, kind=ThreadEntry.Kind.REPLY, body=message, actor=actor)
     return log
 
 

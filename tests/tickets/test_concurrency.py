@@ -83,3 +83,14 @@ def test_two_simultaneous_claims_leave_one_assignee(new_ticket, lab):
     winner = next(name for name, outcome in outcomes.items() if outcome == "claimed")
     assert stored.assignee.username == winner
     assert stored.transitions.filter(name="claim").count() == 1
+
+
+def test_an_action_posted_from_an_older_page_is_refused(lab, new_ticket):
+    ticket = new_ticket()
+    shown = ticket.version
+    services.ticket_claim(ticket=Ticket.objects.get(pk=ticket.pk), actor=lab.john)
+    fresh = Ticket.objects.get(pk=ticket.pk)
+    with pytest.raises(services.TicketConflict):
+        services.ticket_ensure_unchanged(fresh, version=shown)
+    services.ticket_ensure_unchanged(fresh, version=fresh.version)
+    services.ticket_ensure_unchanged(fresh, version=None)
