@@ -109,7 +109,31 @@ STORAGES = {
     },
 }
 
-LOGIN_URL = "portal:home"
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:my_tickets"
+LOGOUT_REDIRECT_URL = "portal:home"
+
+# The address the help desk is reached at, for the links in e-mails.
+HELPDESK_BASE_URL = env_str("HELPDESK_BASE_URL", "http://127.0.0.1:8000")
+# How long a ticket link in an e-mail keeps working.
+TICKET_LINK_MAX_AGE_DAYS = env_int("TICKET_LINK_MAX_AGE_DAYS", 30)
+# Files attached to one message.
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+ATTACHMENT_MAX_COUNT = env_int("ATTACHMENT_MAX_COUNT", 5)
+# Throttles, as (attempts, seconds): anonymous tickets per address and per e-mail, failed
+# sign-ins per account and per address, password-reset and status-link mails.
+THROTTLE_GUEST_TICKETS_PER_IP = (env_int("THROTTLE_GUEST_TICKETS_PER_IP", 10), 3600)
+THROTTLE_GUEST_TICKETS_PER_EMAIL = (env_int("THROTTLE_GUEST_TICKETS_PER_EMAIL", 5), 3600)
+THROTTLE_LOGIN_FAILURES = (env_int("THROTTLE_LOGIN_FAILURES", 5), 900)
+THROTTLE_MAIL_REQUESTS = (env_int("THROTTLE_MAIL_REQUESTS", 5), 3600)
+
+# The cache holds the throttle counters: Redis when CACHE_URL is set (shared by every
+# process), otherwise memory (one process, as `make run` serves).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("CACHE_URL")}
+    if env_str("CACHE_URL")
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -1,9 +1,43 @@
 from django.urls import path
 
-from portal import views
+from portal.views import accounts, guests, home, tickets
 
 app_name = "portal"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home.home, name="home"),
+    path("tickets/new/", tickets.open_ticket, name="open_ticket"),
+    path("tickets/", tickets.my_tickets, name="my_tickets"),
+    path("tickets/<str:number>/", tickets.ticket_detail, name="ticket"),
+    path("tickets/<str:number>/received/", tickets.ticket_received, name="ticket_received"),
+    path("tickets/<str:number>/reply/", tickets.ticket_reply, name="ticket_reply"),
+    path("tickets/<str:number>/confirm/", tickets.ticket_confirm, name="ticket_confirm"),
+    path("tickets/<str:number>/reopen/", tickets.ticket_reopen, name="ticket_reopen"),
+    path(
+        "tickets/<str:number>/files/<int:attachment_id>/",
+        tickets.attachment_download,
+        name="attachment",
+    ),
+    path("status/", guests.check_status, name="check_status"),
+    path("t/<str:token>/", guests.ticket_link, name="ticket_link"),
+    path("accounts/register/", accounts.register, name="register"),
+    path("accounts/confirm/<str:token>/", accounts.register_confirm, name="register_confirm"),
+    path("accounts/login/", accounts.SignInView.as_view(), name="login"),
+    path("accounts/logout/", accounts.SignOutView.as_view(), name="logout"),
+    path("accounts/password-reset/", accounts.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "accounts/password-reset/sent/",
+        accounts.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        accounts.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        accounts.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
 ]

@@ -1,4 +1,7 @@
-"""Mail to requesters about their tickets. Internal notes and events never go out."""
+"""Mail to requesters about their tickets and accounts. Internal notes and events never go out.
+
+Every mail about a ticket carries a signed link to it (``tickets.links``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from tickets import links
 from tickets.models import State, ThreadEntry, Ticket, TicketTransition
 
 # The lifecycle moves the requester hears about by themselves; replies, questions and
@@ -17,18 +21,38 @@ TRANSITION_TEMPLATES = {
 }
 
 
-def _send(ticket: Ticket, template: str, context: dict[str, object]) -> None:
-    context = {"ticket": ticket, "helpdesk_name": settings.HELPDESK_NAME, **context}
-    subject = (
-        render_to_string(f"{template}_subject.txt", context).strip().replace("\n", " ").replace("\r", " ")
-    )
+def _mail(to: str, template: str, context: dict[str, object]) -> None:
+    context = {"helpdesk_name": settings.HELPDESK_NAME, **context}
+    subject = render_to_string(f"{template}_subject.txt", context)
     message = EmailMultiAlternatives(
-        subject=subject,
+        subject=" ".join(subject.split()),
         body=render_to_string(f"{template}.txt", context),
-        to=[ticket.requester.email],
+        to=[to],
         headers={"Auto-Submitted": "auto-generated"},
     )
     message.send()
+
+
+def _send(ticket: Ticket, template: str, context: dict[str, object]) -> None:
+    _mail(ticket.requester.email, template, {"ticket": ticket, "link": links.ticket_link(ticket), **context})
+
+
+def requester_ticket_link(ticket: Ticket) -> None:
+    """The answer to "Check Ticket Status": a fresh link to the ticket."""
+    _send(ticket, "emails/ticket_link", {"max_age_days": settings.TICKET_LINK_MAX_AGE_DAYS})
+
+
+def account_confirmation(user: object) -> None:
+    from tickets import accounts
+
+    _mail(user.email, "emails/account_confirm", {"user": user, "link": accounts.confirm_link(user)})
+
+
+def account_exists(user: object) -> None:
+    from django.urls import reverse
+
+    reset = settings.HELPDESK_BASE_URL.rstrip("/") + reverse("portal:password_reset")
+    _mail(user.email, "emails/account_exists", {"user": user, "reset_link": reset})
 
 
 def requester_notice_for_transition(log: TicketTransition) -> bool:

@@ -9,17 +9,19 @@ mail), which must name the rule that acted.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed, has_transition_perm
 
-from tickets import selectors, sla, tasks
+from tickets import selectors, sla, tasks, uploads
 from tickets.models import (
+    Attachment,
     Department,
     HelpTopic,
     Priority,
@@ -96,6 +98,24 @@ def _add_entry(
     if kind == ThreadEntry.Kind.REPLY:
         transaction.on_commit(lambda: tasks.notify_requester_of_reply.delay(entry.pk))
     return entry
+
+
+def _check_files(files: Sequence[Any]) -> list[uploads.CheckedUpload]:
+    try:
+        return uploads.check_uploads(files)
+    except uploads.UploadError as exc:
+        raise TicketActionError(str(exc)) from None
+
+
+def _attach(entry: ThreadEntry, files: list[uploads.CheckedUpload]) -> None:
+    for upload in files:
+        Attachment.objects.create(
+            entry=entry,
+            file=File(upload.file, name=upload.filename),
+            filename=upload.filename,
+            content_type=upload.content_type,
+            size=upload.size,
+        )
 
 
 def _require_text(text: str, what: str) -> str:
@@ -193,14 +213,17 @@ def ticket_create(
     source: str = Ticket.Source.WEB,
     actor: Any = None,
     follow_up_of: Ticket | None = None,
+    attachments: Sequence[Any] = (),
 ) -> Ticket:
     """Creation and intake in one transaction: the ticket leaves here `open` and numbered.
 
     ``actor`` is the requester's account, or the agent logging a phone call; None for
-    e-mail and guests. Properties come from the help topic, then the defaults.
+    e-mail and guests. Properties come from the help topic, then the defaults. Files are
+    checked by ``tickets.uploads``; one bad file refuses the whole ticket.
     """
     subject = _require_text(subject, "A subject")
     body = _require_text(body, "A description")
+    files = _check_files(attachments)
     if help_topic is not None and not help_topic.is_active:
         raise TicketActionError("That help topic is no longer offered.")
     ticket = Ticket.objects.create(
@@ -219,7 +242,7 @@ def ticket_create(
         actor=actor,
         actor_label=display_name(actor) if actor is not None else requester.name,
     )
-    ThreadEntry.objects.create(
+    message = ThreadEntry.objects.create(
         ticket=ticket,
         kind=ThreadEntry.Kind.MESSAGE,
         body=body,
@@ -227,6 +250,7 @@ def ticket_create(
         author_name=requester.name,
         is_public=True,
     )
+    _attach(message, files)
     _intake(ticket)
     return ticket
 
@@ -410,13 +434,24 @@ def ticket_request_info(*, ticket: Ticket, actor: Any, message: str) -> TicketTr
 
 @transaction.atomic
 def ticket_receive_reply(
-    *, ticket: Ticket, body: str, actor: Any = None, system_rule: str | None = None
+    *,
+    ticket: Ticket,
+    body: str,
+    actor: Any = None,
+    system_rule: str | None = None,
+    attachments: Sequence[Any] = (),
 ) -> tuple[Ticket, ThreadEntry]:
     """The requester writes: on a waiting ticket it goes back to work; on an active one it is
-    appended; on a closed one it opens a follow-up ticket. Returns the ticket it landed on."""
+    appended; on a closed one it opens a follow-up ticket. Returns the ticket it landed on.
+
+    ``actor`` is the requester's account; None when the requester wrote by e-mail or through
+    a signed ticket link, which the caller has checked.
+    """
     body = _require_text(body, "A message")
     if actor is not None and ticket.requester.user_id != actor.pk:
         raise PermissionDenied("Only the requester can write here.")
+    if ticket.number is None:
+        raise TicketActionError("This ticket is still being created.")
     name = ticket.requester.name
     if ticket.state == State.CLOSED:
         follow_up = ticket_create(
@@ -427,9 +462,12 @@ def ticket_receive_reply(
             source=ticket.source,
             actor=actor,
             follow_up_of=ticket,
+            attachments=attachments,
         )
         return follow_up, follow_up.thread.get(kind=ThreadEntry.Kind.MESSAGE)
+    files = _check_files(attachments)
     entry = _add_entry(ticket, kind=ThreadEntry.Kind.MESSAGE, body=body, actor=actor, author_name=name)
+    _attach(entry, files)
     if ticket.state == State.AWAITING_USER:
         _run(
             ticket,
@@ -497,17 +535,24 @@ def ticket_resolve(*, ticket: Ticket, actor: Any, message: str) -> TicketTransit
 
 
 @transaction.atomic
-def ticket_reopen(*, ticket: Ticket, actor: Any, reason: str) -> TicketTransition:
-    """The fix did not hold: back to work at the tier it was at."""
+def ticket_reopen(
+    *, ticket: Ticket, actor: Any, reason: str, system_rule: str | None = None
+) -> TicketTransition:
+    """The fix did not hold: back to work at the tier it was at.
+
+    ``actor=None`` is the requester acting through a signed ticket link (``system_rule``
+    names the channel); their reason also lands in the thread as their message.
+    """
     reason = _require_text(reason, "A reason to reopen")
     log = _run(
         ticket,
         "reopen",
         actor=actor,
+        system_rule=system_rule,
         reason=reason,
-        event=lambda t: f"Reopened by {display_name(actor)}: {reason}",
+        event=lambda t: f"Reopened by {_actor_label(actor, system_rule)}: {reason}",
     )
-    if ticket.requester.user_id == actor.pk:
+    if actor is None or ticket.requester.user_id == actor.pk:
         _add_entry(
             ticket,
             kind=ThreadEntry.Kind.MESSAGE,
@@ -531,6 +576,15 @@ def ticket_close(
         at=timezone.now(),
         event=lambda t: f"Closed by {_actor_label(actor, system_rule)}" + (f": {reason}" if reason else ""),
     )
+
+
+REQUESTER_CONFIRMED = "The requester confirmed the fix."
+
+
+@transaction.atomic
+def ticket_confirm_fix(*, ticket: Ticket, actor: Any, system_rule: str | None = None) -> TicketTransition:
+    """The requester says the resolution worked: the ticket closes."""
+    return ticket_close(ticket=ticket, actor=actor, reason=REQUESTER_CONFIRMED, system_rule=system_rule)
 
 
 @transaction.atomic

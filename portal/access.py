@@ -1,0 +1,51 @@
+"""Who may see a ticket in the portal, in one place.
+
+A ticket opens for the requester's own account, or for a browser session that was granted
+it: by opening the ticket as a guest, or by following a signed link from an e-mail. Anyone
+else gets the same 404 as for a ticket that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest
+
+from tickets.models import Ticket
+
+SESSION_KEY = "portal_tickets"
+MAX_GRANTS = 50
+# Shown in the log when a requester acts without an account, through a granted session.
+LINK_RULE = "requester via ticket link"
+
+
+def grant(request: HttpRequest, ticket: Ticket) -> None:
+    granted = [pk for pk in request.session.get(SESSION_KEY, []) if pk != ticket.pk]
+    request.session[SESSION_KEY] = [ticket.pk, *granted][:MAX_GRANTS]
+
+
+def _granted(request: HttpRequest, ticket: Ticket) -> bool:
+    return ticket.pk in request.session.get(SESSION_KEY, [])
+
+
+def is_requester(request: HttpRequest, ticket: Ticket) -> bool:
+    user = request.user
+    return user.is_authenticated and user.is_active and ticket.requester.user_id == user.pk
+
+
+def ticket_for_viewer(request: HttpRequest, number: str) -> Ticket:
+    ticket = (
+        Ticket.objects.select_related("requester", "help_topic__parent", "team", "follow_up_of")
+        .filter(number=number)
+        .first()
+    )
+    if ticket is None or not (is_requester(request, ticket) or _granted(request, ticket)):
+        raise Http404("No such ticket.")
+    return ticket
+
+
+def acting_as(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
+    """The actor arguments for a service call made by this viewer of the ticket."""
+    if is_requester(request, ticket):
+        return {"actor": request.user}
+    return {"actor": None, "system_rule": LINK_RULE}

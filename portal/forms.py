@@ -1,0 +1,171 @@
+"""The portal's forms. They validate input; the writes happen in ``tickets`` services.
+
+Only the fields declared here are read, so a forged ``department``, ``priority``,
+``assignee``, ``state`` or ``internal`` in a POST is ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+
+from tickets import selectors, throttle, uploads
+from tickets.models import HelpTopic
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field, checked together by ``tickets.uploads``."""
+
+    widget = MultipleFileInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.help_text = (
+            f"Up to {settings.ATTACHMENT_MAX_COUNT} files of "
+            f"{settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)} MB each: "
+            f"{', '.join(uploads.ALLOWED_EXTENSIONS)}."
+        )
+        self.widget.attrs["accept"] = ",".join(uploads.ALLOWED_EXTENSIONS)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
+        files = [super(MultipleFileField, self).clean(f, initial) for f in files]
+        try:
+            uploads.check_uploads(files)
+        except uploads.UploadError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return files
+
+
+class TopicChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: HelpTopic) -> str:
+        return obj.full_name
+
+
+class OpenTicketForm(forms.Form):
+    name = forms.CharField(label="Your name", max_length=120)
+    email = forms.EmailField(label="E-mail address", help_text="We send the ticket number and updates here.")
+    phone = forms.CharField(label="Phone (optional)", max_length=40, required=False)
+    help_topic = TopicChoiceField(label="Help topic", queryset=HelpTopic.objects.none(), empty_label=None)
+    subject = forms.CharField(label="Subject", max_length=255)
+    body = forms.CharField(
+        label="Describe the problem",
+        widget=forms.Textarea(attrs={"rows": 7}),
+        max_length=20000,
+        help_text="What happened, what you expected, and since when. Markdown works.",
+    )
+    attachments = MultipleFileField(label="Attachments")
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        topics = selectors.help_topics_public()
+        self.fields["help_topic"].queryset = HelpTopic.objects.filter(pk__in=[t.pk for t in topics])
+        # Nested names in alphabetical order, as on the home page.
+        self.fields["help_topic"].choices = [("", "Choose a help topic…")] + [
+            (t.pk, t.full_name) for t in topics
+        ]
+        self.fields["email"].widget.attrs["autocomplete"] = "email"
+        self.fields["name"].widget.attrs["autocomplete"] = "name"
+        self.fields["phone"].widget.attrs["autocomplete"] = "tel"
+        if user is not None and user.is_authenticated:
+            # A signed-in requester opens tickets as themselves.
+            del self.fields["name"], self.fields["email"]
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(label="Your message", widget=forms.Textarea(attrs={"rows": 5}), max_length=20000)
+    attachments = MultipleFileField(label="Attachments")
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(
+        label="What is still wrong?", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class ConfirmForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class StatusForm(forms.Form):
+    email = forms.EmailField(label="E-mail address", help_text="The address you opened the ticket with.")
+    number = forms.CharField(label="Ticket number", max_length=12)
+
+    def clean_number(self) -> str:
+        return self.cleaned_data["number"].strip().lstrip("#")
+
+
+class RegisterForm(forms.Form):
+    name = forms.CharField(label="Your name", max_length=150)
+    email = forms.EmailField(label="E-mail address")
+    password1 = forms.CharField(
+        label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password2 = forms.CharField(
+        label="Password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("password1") and data.get("password2") and data["password1"] != data["password2"]:
+            self.add_error("password2", "The two passwords differ.")
+        elif data.get("password1"):
+            try:
+                password_validation.validate_password(data["password1"])
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        return data
+
+
+class SignInForm(AuthenticationForm):
+    """Sign in with an e-mail address; repeated failures lock the account and the address out."""
+
+    throttled = False
+
+    def __init__(self, request: Any = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(request, *args, **kwargs)
+        self.fields["username"].label = "E-mail address"
+        self.fields["username"].widget.attrs["autocomplete"] = "email"
+
+    def clean(self) -> dict[str, Any]:
+        username = (self.cleaned_data.get("username") or "").strip().lower()
+        self.cleaned_data["username"] = username
+        limit, window = settings.THROTTLE_LOGIN_FAILURES
+        keys = [("login-user", username), ("login-ip", client_ip(self.request))]
+        if any(throttle.is_blocked(scope, key, limit=limit, window=window) for scope, key in keys):
+            self.throttled = True
+            raise forms.ValidationError(
+                f"Too many failed sign-ins. Wait {window // 60} minutes, or reset your password.",
+                code="throttled",
+            )
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            for scope, key in keys:
+                throttle.allow(scope, key, limit=limit, window=window)
+            raise
+
+
+class ThrottledPasswordResetForm(PasswordResetForm):
+    """The same answer for known and unknown addresses; a few mails per hour at most."""
+
+    def send_mail(self, *args: Any, **kwargs: Any) -> None:
+        limit, window = settings.THROTTLE_MAIL_REQUESTS
+        email = kwargs.get("to_email") or args[4]
+        if throttle.allow("reset-mail", email, limit=limit, window=window):
+            super().send_mail(*args, **kwargs)
+
+
+def client_ip(request: Any) -> str:
+    """The address the request came from (set REMOTE_ADDR from a trusted proxy's header)."""
+    return (request.META.get("REMOTE_ADDR") or "unknown") if request is not None else "unknown"

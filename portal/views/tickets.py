@@ -1,0 +1,182 @@
+"""Opening a ticket, the requester's list, and the ticket page with its actions."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from portal import access, stages
+from portal.forms import ConfirmForm, OpenTicketForm, ReopenForm, ReplyForm, client_ip
+from tickets import accounts, selectors, services, throttle
+from tickets.models import Attachment, State, Ticket
+
+PAGE_SIZE = 20
+
+
+def _guest_allowed(request: HttpRequest, email: str) -> bool:
+    """Anonymous creation is limited per address and per e-mail; every try counts."""
+    ip_limit, ip_window = settings.THROTTLE_GUEST_TICKETS_PER_IP
+    mail_limit, mail_window = settings.THROTTLE_GUEST_TICKETS_PER_EMAIL
+    by_ip = throttle.allow("guest-ticket-ip", client_ip(request), limit=ip_limit, window=ip_window)
+    by_mail = throttle.allow("guest-ticket-email", email, limit=mail_limit, window=mail_window)
+    return by_ip and by_mail
+
+
+def open_ticket(request: HttpRequest) -> HttpResponse:
+    user = request.user if request.user.is_authenticated else None
+    form = OpenTicketForm(request.POST or None, request.FILES or None, user=user)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if user is None and not _guest_allowed(request, data["email"]):
+            form.add_error(
+                None,
+                "We received many tickets from you in a short time, so this one was not sent. "
+                "Please wait an hour and try again, or sign in.",
+            )
+            status = 429
+        else:
+            try:
+                if user is not None:
+                    requester = accounts.requester_for_user(user)
+                else:
+                    requester = services.requester_get_or_create(
+                        email=data["email"], name=data["name"], phone=data["phone"]
+                    )
+                ticket = services.ticket_create(
+                    requester=requester,
+                    subject=data["subject"],
+                    body=data["body"],
+                    help_topic=data["help_topic"],
+                    actor=user,
+                    attachments=data["attachments"],
+                )
+            except services.TicketActionError as exc:
+                form.add_error(None, str(exc))
+            else:
+                access.grant(request, ticket)
+                return redirect("portal:ticket_received", number=ticket.number)
+    return render(request, "portal/open_ticket.html", {"form": form}, status=status)
+
+
+def ticket_received(request: HttpRequest, number: str) -> HttpResponse:
+    ticket = access.ticket_for_viewer(request, number)
+    return render(request, "portal/ticket_received.html", {"ticket": ticket})
+
+
+@login_required
+def my_tickets(request: HttpRequest) -> HttpResponse:
+    tickets = selectors.tickets_of_requester(request.user).order_by("-last_activity_at", "-pk")
+    page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "portal/my_tickets.html", {"page": page})
+
+
+def _ticket_page(request: HttpRequest, ticket: Ticket, status: int = 200, **forms: object) -> HttpResponse:
+    visited = set(selectors.transitions_of(ticket).values_list("target", flat=True))
+    context = {
+        "ticket": ticket,
+        "steps": stages.progress(ticket, visited),
+        "next_step": stages.NEXT_STEP[ticket.state],
+        "thread": selectors.thread_for_requester(ticket),
+        "reply_form": forms.get("reply_form") or ReplyForm(),
+        "reopen_form": forms.get("reopen_form") or ReopenForm(initial={"version": ticket.version}),
+        "confirm_form": ConfirmForm(initial={"version": ticket.version}),
+        "is_closed": ticket.state == State.CLOSED,
+        "is_resolved": ticket.state == State.RESOLVED,
+    }
+    return render(request, "portal/ticket.html", context, status=status)
+
+
+def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
+    return _ticket_page(request, access.ticket_for_viewer(request, number))
+
+
+@require_POST
+def ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
+    """A message from the requester; on a closed ticket it opens a follow-up ticket."""
+    ticket = access.ticket_for_viewer(request, number)
+    form = ReplyForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            landed, _ = services.ticket_receive_reply(
+                ticket=ticket,
+                body=form.cleaned_data["body"],
+                attachments=form.cleaned_data["attachments"],
+                **access.acting_as(request, ticket),
+            )
+        except services.TicketActionError as exc:
+            form.add_error(None, str(exc))
+        else:
+            if landed.pk != ticket.pk:
+                access.grant(request, landed)
+                messages.success(
+                    request, f"We opened ticket #{landed.number} as a follow-up to #{ticket.number}."
+                )
+            else:
+                messages.success(request, "Your message was added to the ticket.")
+            return redirect("portal:ticket", number=landed.number)
+    return _ticket_page(request, ticket, status=400, reply_form=form)
+
+
+@require_POST
+def ticket_confirm(request: HttpRequest, number: str) -> HttpResponse:
+    ticket = access.ticket_for_viewer(request, number)
+    form = ConfirmForm(request.POST)
+    try:
+        services.ticket_ensure_unchanged(
+            ticket, version=form.cleaned_data["version"] if form.is_valid() else -1
+        )
+        services.ticket_confirm_fix(ticket=ticket, **access.acting_as(request, ticket))
+    except services.TicketActionError as exc:
+        messages.error(request, _refusal(exc, ticket))
+    else:
+        messages.success(request, "Thank you for confirming. The ticket is closed.")
+    return redirect("portal:ticket", number=ticket.number)
+
+
+@require_POST
+def ticket_reopen(request: HttpRequest, number: str) -> HttpResponse:
+    ticket = access.ticket_for_viewer(request, number)
+    form = ReopenForm(request.POST)
+    if not form.is_valid():
+        return _ticket_page(request, ticket, status=400, reopen_form=form)
+    try:
+        services.ticket_ensure_unchanged(ticket, version=form.cleaned_data["version"])
+        services.ticket_reopen(
+            ticket=ticket, reason=form.cleaned_data["reason"], **access.acting_as(request, ticket)
+        )
+    except services.TicketActionError as exc:
+        messages.error(request, _refusal(exc, ticket))
+    else:
+        messages.success(request, "We reopened the ticket and will look at it again.")
+    return redirect("portal:ticket", number=ticket.number)
+
+
+def _refusal(exc: Exception, ticket: Ticket) -> str:
+    if isinstance(exc, services.TicketConflict):
+        ticket.refresh_from_db()
+        return (
+            "This ticket changed while you were looking at it; "
+            f"it is now “{ticket.public_stage}”. Nothing was changed."
+        )
+    return str(exc)
+
+
+def attachment_download(request: HttpRequest, number: str, attachment_id: int) -> FileResponse:
+    ticket = access.ticket_for_viewer(request, number)
+    attachment = Attachment.objects.filter(
+        pk=attachment_id, entry__ticket=ticket, entry__is_public=True
+    ).first()
+    if attachment is None:
+        raise Http404("No such file.")
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+    )

@@ -1,0 +1,87 @@
+"""End-user accounts: registration, e-mail confirmation, and the link to past tickets.
+
+An account's user name is its e-mail address. It stays inactive until the owner opens the
+confirmation link we mail, and only then is it joined to the requester with that address:
+that is what lets a guest who registers later see their earlier tickets, and what stops a
+stranger from registering someone else's address to read them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+
+from tickets import services, tasks
+
+_SALT = "tickets.accounts.confirm"
+CONFIRM_MAX_AGE = 3 * 86400
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def confirm_token(user: Any) -> str:
+    return signing.dumps({"u": user.pk, "e": user.email}, salt=_SALT)
+
+
+def confirm_link(user: Any) -> str:
+    path = reverse("portal:register_confirm", kwargs={"token": confirm_token(user)})
+    return settings.HELPDESK_BASE_URL.rstrip("/") + path
+
+
+@transaction.atomic
+def account_register(*, email: str, name: str, password: str) -> Any:
+    """Create an inactive account and mail its confirmation link.
+
+    When the address already has an active account, nothing is created and its owner is
+    told by mail instead, so the page answers the same either way. Returns the new user, or
+    None when there was one already.
+    """
+    email = normalize_email(email)
+    User = get_user_model()
+    user = User.objects.filter(username__iexact=email).first()
+    if user is not None and user.is_active:
+        transaction.on_commit(lambda: tasks.mail_account_exists.delay(user.pk))
+        return None
+    first, _, last = name.strip().partition(" ")
+    if user is None:
+        user = User(username=email, email=email, is_active=False)
+    user.first_name, user.last_name = first[:150], last[:150]
+    user.set_password(password)
+    user.save()
+    transaction.on_commit(lambda: tasks.mail_account_confirmation.delay(user.pk))
+    return user
+
+
+@transaction.atomic
+def account_confirm(token: str) -> Any | None:
+    """Activate the account a valid confirmation token names and join it to its tickets."""
+    try:
+        data = signing.loads(token, salt=_SALT, max_age=CONFIRM_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    User = get_user_model()
+    user = User.objects.select_for_update().filter(pk=data.get("u"), email=data.get("e")).first()
+    if user is None:
+        return None
+    if not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+    services.requester_get_or_create(email=user.email, name=user.get_full_name() or user.email, user=user)
+    return user
+
+
+def requester_for_user(user: Any) -> Any:
+    """The requester record of a signed-in end user, created on their first ticket."""
+    existing = services.Requester.objects.filter(user_id=user.pk).first()
+    if existing is not None:
+        return existing
+    return services.requester_get_or_create(
+        email=user.email or user.username, name=user.get_full_name() or user.get_username(), user=user
+    )

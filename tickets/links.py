@@ -1,0 +1,42 @@
+"""Signed links that let a requester open their ticket without an account.
+
+A token names the ticket and its requester and is signed with the project's secret, so it
+cannot be guessed or altered; it expires after ``TICKET_LINK_MAX_AGE_DAYS``. A token for a
+ticket whose requester has since changed no longer opens it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+from tickets.models import Ticket
+
+_SALT = "tickets.links.ticket"
+
+
+def ticket_token(ticket: Ticket) -> str:
+    return signing.dumps({"t": ticket.pk, "r": ticket.requester_id}, salt=_SALT)
+
+
+def ticket_from_token(token: str) -> Ticket | None:
+    """The ticket a valid, unexpired token names; None for anything else."""
+    try:
+        data = signing.loads(token, salt=_SALT, max_age=settings.TICKET_LINK_MAX_AGE_DAYS * 86400)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict):
+        return None
+    return (
+        Ticket.objects.select_related("requester")
+        .filter(pk=data.get("t"), requester_id=data.get("r"))
+        .exclude(number=None)
+        .first()
+    )
+
+
+def ticket_link(ticket: Ticket) -> str:
+    """The absolute link to put in an e-mail."""
+    path = reverse("portal:ticket_link", kwargs={"token": ticket_token(ticket)})
+    return settings.HELPDESK_BASE_URL.rstrip("/") + path

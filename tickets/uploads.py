@@ -1,0 +1,116 @@
+"""Files that come with a message: the same checks for the portal, the console and e-mail.
+
+A file is accepted when its content is one of the allowed kinds (checked on the bytes, not
+on the name or the browser's word), its name's extension fits that kind, and the request
+stays within the size and count limits. One bad file rejects them all: the message is not
+stored half-attached. HTML and SVG are never accepted, so nothing we serve back from our
+origin can run a script; downloads are sent as attachments with ``nosniff`` anyway.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any
+
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+
+# kind -> (content type we serve it as, extensions a file of that kind may have)
+KINDS: dict[str, tuple[str, frozenset[str]]] = {
+    "png": ("image/png", frozenset({".png"})),
+    "jpeg": ("image/jpeg", frozenset({".jpg", ".jpeg"})),
+    "gif": ("image/gif", frozenset({".gif"})),
+    "webp": ("image/webp", frozenset({".webp"})),
+    "pdf": ("application/pdf", frozenset({".pdf"})),
+    "zip": ("application/zip", frozenset({".zip", ".docx", ".xlsx", ".pptx", ".odt", ".ods"})),
+    "text": ("text/plain", frozenset({".txt", ".log", ".csv", ".md"})),
+}
+ALLOWED_EXTENSIONS = sorted({ext for _, exts in KINDS.values() for ext in exts})
+
+
+class UploadError(ValueError):
+    """A file was refused; the message names it and says why."""
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    file: Any
+    filename: str
+    content_type: str
+    size: int
+
+
+def _sniff(head: bytes) -> str | None:
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
+    return None
+
+
+def _is_plain_text(data: bytes) -> bool:
+    if b"\x00" in data:
+        return False
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("latin-1")
+        except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes any byte
+            return False
+    # Markup is refused even under a .txt name: a browser sniffing it would render it.
+    start = text.lstrip()[:256].lower()
+    return not start.startswith(("<!doctype", "<html", "<svg", "<?xml", "<script"))
+
+
+def clean_filename(name: str) -> str:
+    """The name as shown: no folders, no control characters, at most 255 characters."""
+    base = PurePath((name or "").replace("\\", "/")).name
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip().strip(".")
+    if not base:
+        base = "file"
+    stem, suffix = PurePath(base).stem, PurePath(base).suffix[:16]
+    return stem[: 255 - len(suffix)] + suffix
+
+
+def check_uploads(files: Iterable[Any]) -> list[CheckedUpload]:
+    """Validate every file of one message; raise ``UploadError`` on the first bad one."""
+    files = [f for f in files if f is not None]
+    max_count = settings.ATTACHMENT_MAX_COUNT
+    max_bytes = settings.ATTACHMENT_MAX_BYTES
+    if len(files) > max_count:
+        raise UploadError(f"Attach at most {max_count} files to one message.")
+    checked = []
+    for upload in files:
+        name = clean_filename(getattr(upload, "name", ""))
+        size = upload.size
+        if size == 0:
+            raise UploadError(f"{name} is empty.")
+        if size > max_bytes:
+            raise UploadError(f"{name} is larger than {filesizeformat(max_bytes)}.")
+        upload.seek(0)
+        head = upload.read(8192)
+        upload.seek(0)
+        kind = _sniff(head)
+        if kind is None:
+            data = upload.read()
+            upload.seek(0)
+            kind = "text" if _is_plain_text(data) else None
+        extension = PurePath(name).suffix.lower()
+        if kind is None or extension not in KINDS[kind][1]:
+            raise UploadError(
+                f"{name} is not a file type we accept. Allowed: {', '.join(ALLOWED_EXTENSIONS)}."
+            )
+        checked.append(CheckedUpload(file=upload, filename=name, content_type=KINDS[kind][0], size=size))
+    return checked
