@@ -126,6 +126,8 @@ THROTTLE_GUEST_TICKETS_PER_IP = (env_int("THROTTLE_GUEST_TICKETS_PER_IP", 10), 3
 THROTTLE_GUEST_TICKETS_PER_EMAIL = (env_int("THROTTLE_GUEST_TICKETS_PER_EMAIL", 5), 3600)
 THROTTLE_LOGIN_FAILURES = (env_int("THROTTLE_LOGIN_FAILURES", 5), 900)
 THROTTLE_MAIL_REQUESTS = (env_int("THROTTLE_MAIL_REQUESTS", 5), 3600)
+# Reverse proxies in front of the help desk that append to X-Forwarded-For (0: none).
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
 
 # The cache holds the throttle counters: Redis when CACHE_URL is set (shared by every
 # process), otherwise memory (one process, as `make run` serves).

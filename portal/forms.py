@@ -141,7 +141,7 @@ class SignInForm(AuthenticationForm):
         username = (self.cleaned_data.get("username") or "").strip().lower()
         self.cleaned_data["username"] = username
         limit, window = settings.THROTTLE_LOGIN_FAILURES
-        keys = [("login-user", username), ("login-ip", client_ip(self.request))]
+        keys = [("login-user", username), ("login-ip", throttle.client_ip(self.request))]
         if any(throttle.is_blocked(scope, key, limit=limit, window=window) for scope, key in keys):
             self.throttled = True
             raise forms.ValidationError(
@@ -164,8 +164,3 @@ class ThrottledPasswordResetForm(PasswordResetForm):
         email = kwargs.get("to_email") or args[4]
         if throttle.allow("reset-mail", email, limit=limit, window=window):
             super().send_mail(*args, **kwargs)
-
-
-def client_ip(request: Any) -> str:
-    """The address the request came from (set REMOTE_ADDR from a trusted proxy's header)."""
-    return (request.META.get("REMOTE_ADDR") or "unknown") if request is not None else "unknown"

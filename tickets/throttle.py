@@ -6,7 +6,9 @@ Used to slow down anonymous ticket creation, sign-in guessing and password-reset
 from __future__ import annotations
 
 import time
+from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 
 
@@ -33,3 +35,16 @@ def is_blocked(scope: str, ident: str, *, limit: int, window: int) -> bool:
 
 def reset(scope: str, ident: str, *, window: int) -> None:
     cache.delete(_key(scope, ident.lower(), window))
+
+
+def client_ip(request: Any) -> str:
+    """The address a request came from. Behind ``NUM_PROXIES`` trusted proxies it is the
+    entry they appended to X-Forwarded-For; entries further left are the client's word."""
+    if request is None:
+        return "unknown"
+    proxies = settings.NUM_PROXIES
+    if proxies:
+        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR") or "unknown"

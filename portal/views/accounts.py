@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 
-from portal.forms import RegisterForm, SignInForm, ThrottledPasswordResetForm, client_ip
+from portal.forms import RegisterForm, SignInForm, ThrottledPasswordResetForm
 from tickets import accounts, throttle
 
 
@@ -22,7 +22,7 @@ def register(request: HttpRequest) -> HttpResponse:
     form = RegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         limit, window = settings.THROTTLE_MAIL_REQUESTS
-        if not throttle.allow("register-ip", client_ip(request), limit=limit, window=window):
+        if not throttle.allow("register-ip", throttle.client_ip(request), limit=limit, window=window):
             form.add_error(
                 None, "Too many registrations from your address. Please wait an hour and try again."
             )
@@ -73,7 +73,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         limit, window = settings.THROTTLE_MAIL_REQUESTS
-        if not throttle.allow("reset-ip", client_ip(self.request), limit=limit * 4, window=window):
+        if not throttle.allow("reset-ip", throttle.client_ip(self.request), limit=limit * 4, window=window):
             form.add_error(None, "Too many requests in a short time. Please wait an hour and try again.")
             return self.render_to_response(self.get_context_data(form=form), status=429)
         return super().form_valid(form)

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from portal import access
-from portal.forms import StatusForm, client_ip
+from portal.forms import StatusForm
 from tickets import links, tasks, throttle
 from tickets.models import Ticket
 
@@ -19,7 +19,7 @@ def check_status(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         email, number = form.cleaned_data["email"], form.cleaned_data["number"]
         limit, window = settings.THROTTLE_MAIL_REQUESTS
-        by_ip = throttle.allow("status-ip", client_ip(request), limit=limit * 4, window=window)
+        by_ip = throttle.allow("status-ip", throttle.client_ip(request), limit=limit * 4, window=window)
         by_mail = throttle.allow("status-email", email, limit=limit, window=window)
         if not (by_ip and by_mail):
             form.add_error(None, "Too many requests in a short time. Please wait an hour and try again.")

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from portal import access, stages
-from portal.forms import ConfirmForm, OpenTicketForm, ReopenForm, ReplyForm, client_ip
+from portal.forms import ConfirmForm, OpenTicketForm, ReopenForm, ReplyForm
 from tickets import accounts, selectors, services, throttle
 from tickets.models import Attachment, State, Ticket
 
@@ -22,7 +22,7 @@ def _guest_allowed(request: HttpRequest, email: str) -> bool:
     """Anonymous creation is limited per address and per e-mail; every try counts."""
     ip_limit, ip_window = settings.THROTTLE_GUEST_TICKETS_PER_IP
     mail_limit, mail_window = settings.THROTTLE_GUEST_TICKETS_PER_EMAIL
-    by_ip = throttle.allow("guest-ticket-ip", client_ip(request), limit=ip_limit, window=ip_window)
+    by_ip = throttle.allow("guest-ticket-ip", throttle.client_ip(request), limit=ip_limit, window=ip_window)
     by_mail = throttle.allow("guest-ticket-email", email, limit=mail_limit, window=mail_window)
     return by_ip and by_mail
 

@@ -16,8 +16,9 @@ def _post(client, lab, **overrides):
         "subject": "Entire mobile/online banking system is down",
         "body": "Nobody can log in to online banking.",
     }
+    meta = {key: overrides.pop(key) for key in list(overrides) if key.isupper()}
     data.update(overrides)
-    return client.post(reverse("portal:open_ticket"), data)
+    return client.post(reverse("portal:open_ticket"), data, **meta)
 
 
 def test_the_form_offers_public_active_topics_with_nested_names(client, lab):
@@ -202,3 +203,21 @@ def test_the_form_works_at_phone_width_with_a_label_on_every_field(client, lab):
 
     for field_id in re.findall(r'<(?:input|select|textarea)[^>]*\bid="(id_[a-z_]+)"', page):
         assert f'for="{field_id}"' in page, field_id
+
+
+def test_behind_a_proxy_the_throttle_counts_the_address_the_proxy_saw(client, lab, settings):
+    settings.NUM_PROXIES = 1
+    settings.THROTTLE_GUEST_TICKETS_PER_IP = (1, 3600)
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    assert (
+        _post(client, lab, email="a@example.com", HTTP_X_FORWARDED_FOR="203.0.113.5", **proxy).status_code
+        == 302
+    )
+    # Another client behind the same proxy is not held back by the first one...
+    assert (
+        _post(client, lab, email="b@example.com", HTTP_X_FORWARDED_FOR="203.0.113.6", **proxy).status_code
+        == 302
+    )
+    # ...and a client cannot dodge the limit by writing its own X-Forwarded-For entry.
+    forged = "198.51.100.1, 203.0.113.5"
+    assert _post(client, lab, email="c@example.com", HTTP_X_FORWARDED_FOR=forged, **proxy).status_code == 429
