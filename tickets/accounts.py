@@ -14,7 +14,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from tickets import services, tasks
 
@@ -26,8 +28,15 @@ def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
+def _state(user: Any) -> str:
+    """Changes when the account is activated or its password changes: a link works once."""
+    return salted_hmac(_SALT, f"{user.pk}:{user.password}:{user.is_active}:{user.last_login}").hexdigest()[
+        :20
+    ]
+
+
 def confirm_token(user: Any) -> str:
-    return signing.dumps({"u": user.pk, "e": user.email}, salt=_SALT)
+    return signing.dumps({"u": user.pk, "e": user.email, "s": _state(user)}, salt=_SALT)
 
 
 def confirm_link(user: Any) -> str:
@@ -39,24 +48,34 @@ def confirm_link(user: Any) -> str:
 def account_register(*, email: str, name: str, password: str) -> Any:
     """Create an inactive account and mail its confirmation link.
 
-    When the address already has an active account, nothing is created and its owner is
-    told by mail instead, so the page answers the same either way. Returns the new user, or
-    None when there was one already.
+    An existing account is never changed here, since nobody has yet shown they own the
+    mailbox: an active one's owner is told by mail that they already have an account; a
+    pending one (registered, never confirmed) gets its confirmation link again, still for
+    the password chosen first; a blocked one gets nothing. The page answers the same in
+    every case. Returns the new user, or None when the address had one already.
     """
     email = normalize_email(email)
     User = get_user_model()
-    user = User.objects.filter(username__iexact=email).first()
-    if user is not None and user.is_active:
-        transaction.on_commit(lambda: tasks.mail_account_exists.delay(user.pk))
+    existing = User.objects.filter(Q(username__iexact=email) | Q(email__iexact=email)).order_by("-is_active")
+    user = existing.first()
+    if user is not None:
+        if user.is_active:
+            transaction.on_commit(lambda: tasks.mail_account_exists.delay(user.pk))
+        elif _is_pending(user):
+            transaction.on_commit(lambda: tasks.mail_account_confirmation.delay(user.pk))
         return None
     first, _, last = name.strip().partition(" ")
-    if user is None:
-        user = User(username=email, email=email, is_active=False)
-    user.first_name, user.last_name = first[:150], last[:150]
+    user = User(username=email, email=email, is_active=False, first_name=first[:150], last_name=last[:150])
     user.set_password(password)
     user.save()
     transaction.on_commit(lambda: tasks.mail_account_confirmation.delay(user.pk))
     return user
+
+
+def _is_pending(user: Any) -> bool:
+    """Registered here and never confirmed (confirming signs in, so a confirmed account has
+    a last login); an account an admin deactivated is not pending."""
+    return not user.is_active and user.last_login is None and not user.is_staff
 
 
 @transaction.atomic
@@ -66,13 +85,14 @@ def account_confirm(token: str) -> Any | None:
         data = signing.loads(token, salt=_SALT, max_age=CONFIRM_MAX_AGE)
     except signing.BadSignature:
         return None
+    if not isinstance(data, dict):
+        return None
     User = get_user_model()
     user = User.objects.select_for_update().filter(pk=data.get("u"), email=data.get("e")).first()
-    if user is None:
+    if user is None or not _is_pending(user) or not constant_time_compare(str(data.get("s")), _state(user)):
         return None
-    if not user.is_active:
-        user.is_active = True
-        user.save(update_fields=["is_active"])
+    user.is_active = True
+    user.save(update_fields=["is_active"])
     services.requester_get_or_create(email=user.email, name=user.get_full_name() or user.email, user=user)
     return user
 

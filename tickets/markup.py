@@ -22,7 +22,10 @@ URL_SCHEMES = {"http", "https", "mailto"}
 
 
 def _converter() -> markdown.Markdown:
-    md = markdown.Markdown(extensions=["fenced_code", "tables", "sane_lists", "nl2br"])
+    md = markdown.Markdown(
+        extensions=["fenced_code", "tables", "sane_lists", "nl2br"],
+        extension_configs={"tables": {"use_align_attribute": True}},
+    )
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")
     # An image becomes a plain link: nothing remote loads when a ticket is read.

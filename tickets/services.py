@@ -250,8 +250,10 @@ def ticket_create(
         author_name=requester.name,
         is_public=True,
     )
-    _attach(message, files)
     _intake(ticket)
+    # Files are written after intake, whose refusals (no default department) are the ones
+    # expected; a rollback later than this leaves an orphan file, never a missing one.
+    _attach(message, files)
     return ticket
 
 

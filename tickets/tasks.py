@@ -36,7 +36,7 @@ def send_ticket_link(ticket_id: int) -> bool:
 
 @shared_task(**_MAIL_RETRY)
 def mail_account_confirmation(user_id: int) -> bool:
-    user = get_user_model().objects.filter(pk=user_id, is_active=False).first()
+    user = get_user_model().objects.filter(pk=user_id, is_active=False, last_login=None).first()
     if user is None:
         return False
     notifications.account_confirmation(user)

@@ -9,6 +9,7 @@ origin can run a script; downloads are sent as attachments with ``nosniff`` anyw
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,6 +30,13 @@ KINDS: dict[str, tuple[str, frozenset[str]]] = {
     "text": ("text/plain", frozenset({".txt", ".log", ".csv", ".md"})),
 }
 ALLOWED_EXTENSIONS = sorted({ext for _, exts in KINDS.values() for ext in exts})
+
+
+_MARKUP = re.compile(
+    r"<\s*/?\s*(?:!doctype|!--|\?xml|\w+:\w+|(?:html|head|body|script|iframe|frame|frameset|svg|math|"
+    r"img|image|video|audio|object|embed|style|meta|link|base|form|input|button|a)\b)",
+    re.IGNORECASE,
+)
 
 
 class UploadError(ValueError):
@@ -69,9 +77,9 @@ def _is_plain_text(data: bytes) -> bool:
             text = data.decode("latin-1")
         except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes any byte
             return False
-    # Markup is refused even under a .txt name: a browser sniffing it would render it.
-    start = text.lstrip()[:256].lower()
-    return not start.startswith(("<!doctype", "<html", "<svg", "<?xml", "<script"))
+    # Markup is refused even under a .txt name, wherever it stands: a browser that sniffs
+    # the file, or a viewer that previews it, could render it.
+    return _MARKUP.search(text) is None
 
 
 def clean_filename(name: str) -> str:

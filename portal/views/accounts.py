@@ -87,6 +87,12 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "portal/accounts/password_reset_confirm.html"
     success_url = reverse_lazy("portal:password_reset_complete")
 
+    def form_valid(self, form: Any) -> HttpResponse:
+        # Whoever reads the account's mail may sign in again at once: the lock-out message
+        # offers exactly this way out.
+        throttle.reset("login-user", self.user.get_username(), window=settings.THROTTLE_LOGIN_FAILURES[1])
+        return super().form_valid(form)
+
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "portal/accounts/password_reset_complete.html"

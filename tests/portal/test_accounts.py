@@ -22,10 +22,10 @@ def _base() -> str:
     return django_settings.HELPDESK_BASE_URL.rstrip("/")
 
 
-def _register(client, **overrides):
+def _register(client, REMOTE_ADDR="127.0.0.1", **overrides):
     data = {"name": "New Person", "email": NEW_ADDRESS, "password1": PASSWORD, "password2": PASSWORD}
     data.update(overrides)
-    return client.post(reverse("portal:register"), data)
+    return client.post(reverse("portal:register"), data, REMOTE_ADDR=REMOTE_ADDR)
 
 
 def _sign_in(client, username, password, **extra):
@@ -44,10 +44,6 @@ def _path(link: str) -> str:
 
 def _signed_in_as(client):
     return client.session.get(SESSION_KEY)
-
-
-def _mails(subject_part: str):
-    return [m for m in mail.outbox if subject_part in m.subject]
 
 
 def _guest_ticket(lab, email, subject):
@@ -170,7 +166,9 @@ def test_registering_an_address_with_an_account_creates_nothing_and_tells_its_ow
     assert response.status_code == 200
     # The same page as for a new address: it does not tell whether the address has an account.
     assert page.replace("Karen@Example.com", "ADDRESS") == fresh.replace("someone.new@example.org", "ADDRESS")
-    assert set(User.objects.exclude(username="someone.new@example.org").values_list("pk", flat=True)) == before
+    assert (
+        set(User.objects.exclude(username="someone.new@example.org").values_list("pk", flat=True)) == before
+    )
     lab.karen.refresh_from_db()
     assert lab.karen.is_active and lab.karen.first_name == "Karen"
     assert lab.karen.check_password("Password1") and not lab.karen.check_password(PASSWORD)
@@ -179,6 +177,40 @@ def test_registering_an_address_with_an_account_creates_nothing_and_tells_its_ow
     assert "already" in message.subject and "you already" in message.body
     assert _link(message, "/accounts/password-reset/") == _base() + reverse("portal:password_reset")
     assert "/accounts/confirm/" not in message.body
+
+
+def test_a_stranger_cannot_take_over_a_pending_registration(browser, lab):
+    victim = "victim@example.org"
+    ticket = _guest_ticket(lab, victim, "Salary slip for March")
+    owner, stranger = browser(), browser()
+    mail.outbox.clear()
+    _register(owner, email=victim, name="Vic Tim", password1=PASSWORD, password2=PASSWORD)
+    [owners_mail] = mail.outbox
+    # Before the owner opens the link, a stranger registers the same address with a password of their own.
+    _register(
+        stranger,
+        email=victim,
+        name="Not The Victim",
+        password1="Stranger-Pass-99",
+        password2="Stranger-Pass-99",
+    )
+    # The owner follows the link from their own registration, as they were told to.
+    assert owner.get(_path(_link(owners_mail, "/accounts/confirm/"))).status_code == 302
+    assert User.objects.get(username=victim).is_active
+
+    response = _sign_in(stranger, victim, "Stranger-Pass-99")
+    assert _signed_in_as(stranger) is None, "the stranger signed in to the owner's account"
+    assert ticket.subject not in stranger.get(reverse("portal:my_tickets")).content.decode()
+    assert response.status_code == 200
+
+
+def test_registering_does_not_change_a_deactivated_account(client, lab):
+    User.objects.filter(pk=lab.karen.pk).update(is_active=False)  # an admin blocked the account
+    _register(client, email="karen@example.com", name="Mallory Stranger")
+    lab.karen.refresh_from_db()
+    assert User.objects.filter(username__iexact="karen@example.com").count() == 1
+    assert lab.karen.first_name == "Karen"
+    assert lab.karen.check_password("Password1") and not lab.karen.check_password(PASSWORD)
 
 
 def test_a_wrong_or_tampered_confirmation_token_activates_nothing(client, lab, new_ticket):
@@ -240,6 +272,19 @@ def test_a_too_common_password_creates_nothing(client, lab):
     assert not User.objects.filter(username=NEW_ADDRESS).exists() and not mail.outbox
 
 
+def test_registrations_are_throttled_per_address(client, lab, settings):
+    settings.THROTTLE_MAIL_REQUESTS = (2, 3600)
+    for i in range(2):
+        assert _register(client, email=f"person{i}@example.org").status_code == 200
+    assert len(mail.outbox) == 2
+    response = _register(client, email="person9@example.org")
+    assert response.status_code == 429
+    assert "Too many registrations" in response.content.decode()
+    assert not User.objects.filter(username="person9@example.org").exists() and len(mail.outbox) == 2
+    # Another client address is not held back.
+    assert _register(client, email="person9@example.org", REMOTE_ADDR="10.0.3.1").status_code == 200
+
+
 # -- signing in and out ----------------------------------------------------------------------
 
 
@@ -294,6 +339,26 @@ def test_failures_from_other_addresses_count_for_the_same_account(browser, lab, 
     # Another account from that address is not locked out.
     other = browser()
     assert _sign_in(other, "ken@example.com", "Password1", REMOTE_ADDR="10.0.0.9").status_code == 302
+
+
+def test_resetting_the_password_lifts_a_lock_out_as_the_message_says(browser, lab, settings):
+    settings.THROTTLE_LOGIN_FAILURES = (3, 900)
+    for _ in range(3):
+        _sign_in(browser(), "karen@example.com", "guess", REMOTE_ADDR="10.9.9.9")  # someone else guessing
+    karen = browser()
+    response = _sign_in(karen, "karen@example.com", "Password1", REMOTE_ADDR="10.0.0.1")
+    assert response.status_code == 429
+    assert "or reset your password" in response.content.decode()
+
+    _reset(karen, "karen@example.com", REMOTE_ADDR="10.0.0.1")
+    [message] = mail.outbox
+    form = karen.get(_path(_link(message, "/accounts/reset/")), follow=True).redirect_chain[-1][0]
+    new_password = "Brand-New-Secret-77"
+    response = karen.post(form, {"new_password1": new_password, "new_password2": new_password})
+    assert response["Location"] == reverse("portal:password_reset_complete")
+
+    response = _sign_in(karen, "karen@example.com", new_password, REMOTE_ADDR="10.0.0.1")
+    assert response.status_code == 302 and str(_signed_in_as(karen)) == str(lab.karen.pk)
 
 
 def test_sign_out_is_a_post_and_ends_the_session(client, lab):
