@@ -54,6 +54,14 @@ def main() -> None:
             page.goto(f"{BASE}/tickets/{number}/")
             page.screenshot(path=OUT / f"portal-ticket-progress-{size}.png", full_page=True)
             context.close()
+            # Ken's tickets: one waits for his answer, one waits for his confirmation.
+            context = browser.new_context(viewport=viewport)
+            page = context.new_page()
+            sign_in(page, "ken@example.com")
+            for subject, name in (("Cannot reset my password", "waiting"), ("Second monitor", "resolved")):
+                page.goto(f"{BASE}/tickets/{ticket_number(page, subject)}/")
+                page.screenshot(path=OUT / f"portal-ticket-{name}-{size}.png", full_page=True)
+            context.close()
         browser.close()
 
 
