@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from tests.factories import UserFactory
-from tickets import services
+from tickets import links, services
 from tickets.models import Attachment, State, ThreadEntry, Ticket, TicketTransition
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -109,16 +109,21 @@ def test_my_ticket_list_requires_sign_in(client, lab):
 # -- what the requester sees -------------------------------------------------------------------
 
 
-def test_internal_notes_and_events_never_reach_the_page_or_mail(karen_client, lab, ticket):
+def test_internal_notes_and_events_never_reach_the_page_or_mail(
+    karen_client, lab, ticket, django_capture_on_commit_callbacks
+):
     mail.outbox.clear()
-    _worked(lab, ticket)
-    services.ticket_note(ticket=ticket, actor=lab.john, body="SECRET: the vendor's VPN key is abc123")
-    services.ticket_reply(ticket=ticket, actor=lab.john, body="We are on it.")
+    with django_capture_on_commit_callbacks(execute=True):
+        _worked(lab, ticket)
+        services.ticket_note(ticket=ticket, actor=lab.john, body="SECRET: the vendor's VPN key is abc123")
+        services.ticket_reply(ticket=ticket, actor=lab.john, body="We are on it.")
     page = karen_client.get(reverse("portal:ticket", args=[ticket.number])).content.decode()
     assert "We are on it." in page
     assert "SECRET" not in page and "started work" not in page
     assert f"Assigned to {services.display_name(lab.john)}" not in page
-    assert all("SECRET" not in message.body for message in mail.outbox)
+    assert mail.outbox and all("SECRET" not in message.body for message in mail.outbox)
+    # Every mail to the requester carries a signed link back to the ticket.
+    assert all(f"/t/{links.ticket_token(ticket)[:20]}" in message.body for message in mail.outbox)
 
 
 def test_a_note_attachment_cannot_be_downloaded_by_the_requester(karen_client, lab, ticket):
