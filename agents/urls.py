@@ -1,9 +1,21 @@
 from django.urls import path
 
-from agents import views
+from agents.views import actions, auth, phone, queues, workspace
 
 app_name = "agents"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", queues.home, name="home"),
+    path("login/", auth.SignInView.as_view(), name="login"),
+    path("logout/", auth.SignOutView.as_view(), name="logout"),
+    path("queues/<str:key>/", queues.queue, name="queue"),
+    path("bulk/", queues.bulk, name="bulk"),
+    path("priorities.css", queues.priority_styles, name="priority_styles"),
+    path("tickets/new/", phone.new_ticket, name="new_ticket"),
+    path("tickets/<str:number>/", workspace.ticket_detail, name="ticket"),
+    path("tickets/<str:number>/properties/", workspace.change_property, name="change_property"),
+    path("tickets/<str:number>/compose/", workspace.compose, name="compose"),
+    path("tickets/<str:number>/canned/<int:pk>/", workspace.canned_text, name="canned"),
+    path("tickets/<str:number>/files/<int:attachment_id>/", workspace.attachment_download, name="attachment"),
+    path("tickets/<str:number>/actions/<str:name>/", actions.run_action, name="action"),
 ]

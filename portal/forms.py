@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
-from tickets import selectors, throttle, uploads
+from tickets import accounts, selectors, throttle, uploads
 from tickets.models import HelpTopic
 
 
@@ -140,19 +140,14 @@ class SignInForm(AuthenticationForm):
     def clean(self) -> dict[str, Any]:
         username = (self.cleaned_data.get("username") or "").strip().lower()
         self.cleaned_data["username"] = username
-        limit, window = settings.THROTTLE_LOGIN_FAILURES
-        keys = [("login-user", username), ("login-ip", throttle.client_ip(self.request))]
-        if any(throttle.is_blocked(scope, key, limit=limit, window=window) for scope, key in keys):
+        ip = throttle.client_ip(self.request)
+        if accounts.login_blocked(username, ip):
             self.throttled = True
-            raise forms.ValidationError(
-                f"Too many failed sign-ins. Wait {window // 60} minutes, or reset your password.",
-                code="throttled",
-            )
+            raise forms.ValidationError(accounts.locked_out_message(), code="throttled")
         try:
             return super().clean()
         except forms.ValidationError:
-            for scope, key in keys:
-                throttle.allow(scope, key, limit=limit, window=window)
+            accounts.login_failed(username, ip)
             raise
 
 

@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from tickets import services, tasks
+from tickets import services, tasks, throttle
 
 _SALT = "tickets.accounts.confirm"
 CONFIRM_MAX_AGE = 3 * 86400
@@ -105,3 +105,36 @@ def requester_for_user(user: Any) -> Any:
     return services.requester_get_or_create(
         email=user.email or user.username, name=user.get_full_name() or user.get_username(), user=user
     )
+
+
+# -- sign-in throttling, for the portal's and the console's sign-in forms ----------------------
+
+
+def _login_keys(username: str, ip: str) -> list[tuple[str, str]]:
+    return [("login-user", username.strip().lower()), ("login-ip", ip)]
+
+
+def login_blocked(username: str, ip: str) -> bool:
+    limit, window = settings.THROTTLE_LOGIN_FAILURES
+    return any(
+        throttle.is_blocked(scope, key, limit=limit, window=window)
+        for scope, key in _login_keys(username, ip)
+    )
+
+
+def login_failed(username: str, ip: str) -> None:
+    limit, window = settings.THROTTLE_LOGIN_FAILURES
+    for scope, key in _login_keys(username, ip):
+        throttle.allow(scope, key, limit=limit, window=window)
+
+
+def login_unlock(username: str) -> None:
+    """After a password reset: whoever reads the account's mail may sign in again."""
+    throttle.reset("login-user", username.strip().lower(), window=settings.THROTTLE_LOGIN_FAILURES[1])
+
+
+LOCKED_OUT_MESSAGE = "Too many failed sign-ins. Wait {minutes} minutes, or reset your password."
+
+
+def locked_out_message() -> str:
+    return LOCKED_OUT_MESSAGE.format(minutes=settings.THROTTLE_LOGIN_FAILURES[1] // 60)

@@ -27,6 +27,7 @@ from tickets.models import (
     AgentProfile,
     BusinessHours,
     BusinessHoursWindow,
+    CannedResponse,
     Department,
     HelpTopic,
     Holiday,
@@ -174,6 +175,14 @@ class HelpTopicAdmin(admin.ModelAdmin):
             # Each choice is named with its parents; fetch them with the choices.
             kwargs["queryset"] = HelpTopic.objects.select_related("parent__parent")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(admin.ModelAdmin):
+    list_display = ("title", "department", "is_active")
+    list_filter = ("is_active", "department")
+    search_fields = ("title", "body")
+    list_select_related = ("department",)
 
 
 @admin.register(Requester)

@@ -19,6 +19,7 @@ from tickets.models import (
     AgentProfile,
     BusinessHours,
     BusinessHoursWindow,
+    CannedResponse,
     Department,
     HelpTopic,
     Priority,
@@ -44,6 +45,21 @@ SLA_PLANS = [
     ("Sev-B", 4, 2, SLAPlan.Schedule.ALWAYS),
     ("Sev-C", 8, 4, SLAPlan.Schedule.BUSINESS_HOURS),
 ]
+CANNED_RESPONSES = [
+    (
+        "We are on it",
+        "Hi {requester_name},\n\nthank you for ticket #{ticket_number}. We are looking into it and "
+        "will write again within the hour.\n\n{agent_name}",
+        False,
+    ),
+    (
+        "Which browser and device?",
+        'Hi {requester_name},\n\nto look into "{subject}" we need a detail: which browser and '
+        "device do you use, and what exactly do you see?\n\n{agent_name}",
+        True,
+    ),
+]
+
 HELP_TOPICS = [
     ("General Inquiry", None),
     ("Feedback", None),
@@ -144,6 +160,10 @@ def load_configuration() -> Lab:
     for name, parent in HELP_TOPICS:
         topic, _ = HelpTopic.objects.get_or_create(name=name, parent=parents.get(parent) if parent else None)
         parents.setdefault(name, topic)
+    for title, body, department in CANNED_RESPONSES:
+        CannedResponse.objects.get_or_create(
+            title=title, defaults={"body": body, "department": support if department else None}
+        )
     people = {}
     for email, first in (("karen@example.com", "Karen"), ("ken@example.com", "Ken")):
         # End users sign in to the portal with their e-mail address.

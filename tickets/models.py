@@ -604,3 +604,28 @@ class TicketTransition(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ValueError("Ticket transitions are append-only.")
+
+
+class CannedResponse(models.Model):
+    """A prepared reply an agent can start from, for one department or for all of them.
+
+    Placeholders are replaced when it is inserted: {requester_name}, {ticket_number},
+    {subject}, {agent_name}.
+    """
+
+    title = models.CharField(max_length=120)
+    body = models.TextField()
+    department = models.ForeignKey(
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        help_text="Leave empty to offer it in every department.",
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title

@@ -6,15 +6,25 @@ with ``select_related``, counts come from one aggregate.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
 
 from tickets.models import (
     ACTIVE_STATES,
     AgentProfile,
+    CannedResponse,
+    Department,
     HelpTopic,
+    Priority,
+    SLAPlan,
     State,
+    Team,
     ThreadEntry,
     Ticket,
     TicketTransition,
@@ -83,19 +93,172 @@ def tickets_of_requester(user: Any) -> QuerySet[Ticket]:
     return Ticket.objects.filter(requester__user_id=user.pk).select_related("help_topic__parent")
 
 
+# -- the console's queues -----------------------------------------------------------------------
+
+# Closed tickets pile up for ever; their count is only exact up to here ("10000+" beyond).
+COUNT_CAP = 10_000
+
+QUEUES: dict[str, str] = {
+    "unassigned": "Unassigned",
+    "mine": "My tickets",
+    "teams": "My teams",
+    "awaiting_user": "Awaiting user",
+    "escalated": "Escalated",
+    "overdue": "Overdue",
+    "resolved": "Resolved",
+    "closed": "Closed",
+    "all": "All I can see",
+}
+
+
+def _my_teams(user: Any) -> QuerySet[Team]:
+    return Team.objects.filter(members__user_id=user.pk).values("pk")
+
+
+def _overdue(now: Any) -> Q:
+    return Q(state__in=ACTIVE_STATES) & (Q(resolution_due__lt=now) | Q(first_response_due__lt=now))
+
+
+def queue_filter(user: Any, queue: str, *, now: Any = None) -> Q:
+    """Which of the tickets an agent can see belong to a queue."""
+    now = now or timezone.now()
+    return {
+        "unassigned": Q(state=State.OPEN),
+        "mine": Q(assignee_id=user.pk, state__in=ACTIVE_STATES),
+        "teams": Q(team_id__in=_my_teams(user), state__in=ACTIVE_STATES),
+        "awaiting_user": Q(state=State.AWAITING_USER),
+        "escalated": Q(state=State.ESCALATED),
+        "overdue": _overdue(now),
+        "resolved": Q(state=State.RESOLVED),
+        "closed": Q(state=State.CLOSED),
+        "all": Q(),
+    }[queue]
+
+
 def queue_counts(user: Any) -> dict[str, int]:
-    """The console's queue sizes for this agent, in one query."""
+    """The console's queue sizes for this agent, in two queries whatever the number of tickets.
+
+    The working queues are counted exactly over the open tickets (an index on state keeps
+    that small); closed tickets are counted up to ``COUNT_CAP`` (a value above the cap means
+    "more than").
+    """
     visible = tickets_visible_to(user)
-    unassigned = Q(state=State.OPEN)
-    return visible.aggregate(
-        unassigned=Count("pk", filter=unassigned),
-        mine=Count("pk", filter=Q(assignee_id=user.pk, state__in=ACTIVE_STATES)),
-        awaiting_user=Count("pk", filter=Q(state=State.AWAITING_USER)),
-        escalated=Count("pk", filter=Q(state=State.ESCALATED)),
-        resolved=Count("pk", filter=Q(state=State.RESOLVED)),
-        closed=Count("pk", filter=Q(state=State.CLOSED)),
-        all=Count("pk"),
+    now = timezone.now()
+    counts = visible.filter(state__in=[*ACTIVE_STATES, State.RESOLVED]).aggregate(
+        **{
+            key: Count("pk", filter=queue_filter(user, key, now=now))
+            for key in QUEUES
+            if key not in ("closed", "all")
+        },
+        working=Count("pk"),
     )
+    counts["closed"] = visible.filter(state=State.CLOSED)[: COUNT_CAP + 1].count()
+    counts["all"] = counts.pop("working") + counts["closed"]
+    return counts
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """The console's filters; None means "any"."""
+
+    department: int | None = None
+    team: int | None = None
+    agent: int | None = None
+    priority: int | None = None
+    state: str | None = None
+    help_topic: int | None = None
+    source: str | None = None
+    search: str = ""
+
+
+SORTS: dict[str, tuple[str, list[Any]]] = {
+    "activity": ("Last activity, newest first", [F("last_activity_at").desc(), F("id").desc()]),
+    "oldest": ("Last activity, oldest first", [F("last_activity_at").asc(), F("id").asc()]),
+    "due": ("SLA due, soonest first", [F("resolution_due").asc(nulls_last=True), F("id").asc()]),
+    "priority": (
+        "Priority, most urgent first",
+        [F("priority__rank").desc(nulls_last=True), F("last_activity_at").desc(), F("id").desc()],
+    ),
+    "number": ("Number, newest first", [F("id").desc()]),
+}
+
+
+def _search(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
+    """Number, subject, requester or any thread text (notes too: only agents search).
+
+    On PostgreSQL the subject and thread are matched with full-text search over GIN
+    indexes (migration 0002); SQLite, the embedded default, matches substrings.
+    """
+    text = text.strip()[:200]
+    if not text:
+        return tickets
+    number = text.lstrip("#")
+    match = Q(number=number) if number.isdigit() else Q()
+    requester = Q(requester__email__iexact=text) | Q(requester__name__icontains=text)
+    if connection.vendor == "postgresql":
+        query = SearchQuery(text, config="simple", search_type="websearch")
+        bodies = (
+            ThreadEntry.objects.annotate(fts=SearchVector("body", config="simple"))
+            .filter(fts=query)
+            .values("ticket_id")
+        )
+        tickets = tickets.annotate(subject_fts=SearchVector("subject", config="simple"))
+        words = Q(subject_fts=query) | Q(pk__in=bodies)
+    else:
+        bodies = ThreadEntry.objects.filter(body__icontains=text).values("ticket_id")
+        words = Q(subject__icontains=text) | Q(pk__in=bodies)
+    condition = words | requester
+    return tickets.filter(match | condition if match else condition)
+
+
+def ticket_queue(
+    user: Any, *, queue: str = "all", filters: QueueFilters = QueueFilters(), sort: str = "activity"
+) -> QuerySet[Ticket]:
+    """One queue of the console, filtered, searched and sorted; slice it for a page."""
+    tickets = tickets_visible_to(user).filter(queue_filter(user, queue)).select_related(*LIST_RELATED)
+    for field in ("department", "team", "priority", "help_topic"):
+        value = getattr(filters, field)
+        if value is not None:
+            tickets = tickets.filter(**{f"{field}_id": value})
+    if filters.agent is not None:
+        tickets = tickets.filter(assignee_id=filters.agent)
+    if filters.state:
+        tickets = tickets.filter(state=filters.state)
+    if filters.source:
+        tickets = tickets.filter(source=filters.source)
+    tickets = _search(tickets, filters.search)
+    return tickets.order_by(*SORTS.get(sort, SORTS["activity"])[1])
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    departments: list[Department]
+    teams: list[Team]
+    agents: list[Any]
+    priorities: list[Priority]
+    help_topics: list[HelpTopic]
+    sla_plans: list[SLAPlan]
+
+
+def console_choices() -> FilterChoices:
+    """The options of the console's filters and property fields (a few small tables)."""
+    agents = get_user_model().objects.filter(is_active=True, is_staff=True).order_by("first_name", "username")
+    topics = HelpTopic.objects.filter(is_active=True).select_related("parent__parent")
+    return FilterChoices(
+        departments=list(Department.objects.order_by("name")),
+        teams=list(Team.objects.filter(is_active=True).order_by("name")),
+        agents=list(agents),
+        priorities=list(Priority.objects.order_by("-rank")),
+        help_topics=sorted(topics, key=lambda topic: topic.full_name.lower()),
+        sla_plans=list(SLAPlan.objects.filter(is_active=True).order_by("name")),
+    )
+
+
+def canned_responses_for(ticket: Ticket) -> QuerySet[CannedResponse]:
+    """Active canned responses for the ticket's department, and those for every department."""
+    return CannedResponse.objects.filter(
+        Q(department__isnull=True) | Q(department_id=ticket.department_id), is_active=True
+    ).order_by("title")
 
 
 def thread_for_agent(ticket: Ticket) -> QuerySet[ThreadEntry]:
@@ -115,3 +278,20 @@ def help_topics_public() -> list[HelpTopic]:
     """Active public topics, named with their parents ("Report a Problem / Access Issue")."""
     topics = HelpTopic.objects.filter(is_active=True, is_public=True).select_related("parent__parent")
     return sorted(topics, key=lambda topic: topic.full_name.lower())
+
+
+CANNED_PLACEHOLDERS = ("requester_name", "ticket_number", "subject", "agent_name")
+
+
+def canned_response_text(response: CannedResponse, *, ticket: Ticket, agent: Any) -> str:
+    """The response with its placeholders filled in (plain replacement: no template code)."""
+    values = {
+        "requester_name": ticket.requester.name,
+        "ticket_number": ticket.number or "",
+        "subject": ticket.subject,
+        "agent_name": agent.get_full_name() or agent.get_username(),
+    }
+    text = response.body
+    for key in CANNED_PLACEHOLDERS:
+        text = text.replace("{" + key + "}", values[key])
+    return text

@@ -393,28 +393,34 @@ def ticket_start_work(*, ticket: Ticket, actor: Any) -> TicketTransition:
 
 
 @transaction.atomic
-def ticket_reply(*, ticket: Ticket, actor: Any, body: str) -> ThreadEntry:
+def ticket_reply(*, ticket: Ticket, actor: Any, body: str, attachments: Sequence[Any] = ()) -> ThreadEntry:
     """A public reply to the requester (e-mailed to them)."""
     body = _require_text(body, "A reply")
     _check_can_see(actor, ticket)
-    if ticket.state in (State.NEW, State.CLOSED) or not actor.has_perm("tickets.work_ticket"):
+    if not actor.is_staff or not actor.has_perm("tickets.work_ticket"):
         raise PermissionDenied("You may not reply on this ticket.")
+    if ticket.state in (State.NEW, State.CLOSED):
+        raise TicketActionError("A closed ticket takes no replies; reopen it or open a new one.")
+    files = _check_files(attachments)
     _start_work_if_assignee(ticket, actor)
     entry = _add_entry(ticket, kind=ThreadEntry.Kind.REPLY, body=body, actor=actor)
+    _attach(entry, files)
     _mark_first_response(ticket, at=entry.created_at)
     _save(ticket)
     return entry
 
 
 @transaction.atomic
-def ticket_note(*, ticket: Ticket, actor: Any, body: str) -> ThreadEntry:
+def ticket_note(*, ticket: Ticket, actor: Any, body: str, attachments: Sequence[Any] = ()) -> ThreadEntry:
     """An internal note: agents only, never shown or sent to the requester."""
     body = _require_text(body, "A note")
     _check_can_see(actor, ticket)
     if not actor.is_staff or not actor.has_perm("tickets.work_ticket"):
         raise PermissionDenied("You may not add notes to this ticket.")
+    files = _check_files(attachments)
     _start_work_if_assignee(ticket, actor)
     entry = _add_entry(ticket, kind=ThreadEntry.Kind.NOTE, body=body, actor=actor)
+    _attach(entry, files)
     _save(ticket)
     return entry
 
@@ -629,3 +635,36 @@ def available_actions(*, ticket: Ticket, actor: Any) -> list[AvailableAction]:
         for t in ticket.get_available_user_state_transitions(actor)
         if t.name in ACTION_LABELS
     ]
+
+
+# -- bulk ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    ticket: Ticket
+    ok: bool
+    message: str
+
+
+BULK_ACTIONS: dict[str, Callable[..., Any]] = {
+    "assign": ticket_assign,
+    "claim": ticket_claim,
+    "close": ticket_close,
+    "cancel": ticket_cancel,
+}
+
+
+def tickets_bulk(*, tickets: Sequence[Ticket], actor: Any, action: str, **kwargs: Any) -> list[BulkOutcome]:
+    """Run one action on several tickets, each in its own transaction: one refusal does not
+    undo the others, and each outcome says what happened to that ticket."""
+    service = BULK_ACTIONS[action]
+    outcomes = []
+    for ticket in tickets:
+        try:
+            service(ticket=ticket, actor=actor, **kwargs)
+        except (TicketActionError, PermissionDenied) as exc:
+            outcomes.append(BulkOutcome(ticket, False, str(exc)))
+        else:
+            outcomes.append(BulkOutcome(ticket, True, f"{ACTION_LABELS[action]}: done"))
+    return outcomes

@@ -90,7 +90,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     def form_valid(self, form: Any) -> HttpResponse:
         # Whoever reads the account's mail may sign in again at once: the lock-out message
         # offers exactly this way out.
-        throttle.reset("login-user", self.user.get_username(), window=settings.THROTTLE_LOGIN_FAILURES[1])
+        accounts.login_unlock(self.user.get_username())
         return super().form_valid(form)
 
 

@@ -14,6 +14,7 @@ from portal import access, stages
 from portal.forms import ConfirmForm, OpenTicketForm, ReopenForm, ReplyForm
 from tickets import accounts, selectors, services, throttle
 from tickets.models import Attachment, State, Ticket
+from tickets.stages import progress
 
 PAGE_SIZE = 20
 
@@ -80,7 +81,7 @@ def _ticket_page(request: HttpRequest, ticket: Ticket, status: int = 200, **form
     visited = set(selectors.transitions_of(ticket).values_list("target", flat=True))
     context = {
         "ticket": ticket,
-        "steps": stages.progress(ticket, visited),
+        "steps": progress(ticket, visited, public=True),
         "next_step": stages.NEXT_STEP[ticket.state],
         "thread": selectors.thread_for_requester(ticket),
         "reply_form": forms.get("reply_form") or ReplyForm(),

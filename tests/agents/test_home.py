@@ -34,9 +34,9 @@ def test_the_console_costs_the_same_queries_with_more_tickets(
 ):
     new_ticket()
     client.force_login(lab.john)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(14):
         client.get(reverse("agents:home"))
     for _ in range(10):
         new_ticket()
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(14):
         client.get(reverse("agents:home"))

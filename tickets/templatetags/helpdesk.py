@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import template
+from django.utils import timezone
 from django.template.defaultfilters import filesizeformat
 
 from tickets.markup import render_markdown
@@ -19,3 +22,36 @@ def markdown(text: str) -> str:
 @register.filter
 def filesize(size: int) -> str:
     return filesizeformat(size)
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(abs(seconds) // 60)
+    days, rest = divmod(minutes, 1440)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min"
+
+
+@register.filter
+def due_label(when: datetime | None) -> str:
+    """ "in 3 h 10 min" or "overdue by 20 min"; empty when there is no due time."""
+    if when is None:
+        return ""
+    seconds = (when - timezone.now()).total_seconds()
+    return f"in {_duration(seconds)}" if seconds >= 0 else f"overdue by {_duration(seconds)}"
+
+
+@register.filter
+def is_overdue(when: datetime | None) -> bool:
+    return when is not None and when < timezone.now()
+
+
+@register.filter
+def count_label(count: int) -> str:
+    """A queue count; above the cap it says "10000+"."""
+    from tickets.selectors import COUNT_CAP
+
+    return f"{COUNT_CAP}+" if count > COUNT_CAP else str(count)

@@ -1,0 +1,43 @@
+"""Who may use the console, and which ticket an agent may open, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
+
+from tickets import selectors
+from tickets.models import Ticket
+
+
+def is_agent(user: Any) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.is_staff)
+
+
+def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Staff only: anyone else is sent to the console's sign-in page."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_agent(request.user):
+            return redirect_to_login(request.get_full_path(), reverse("agents:login"))
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def ticket_for_agent(request: HttpRequest, number: str) -> Ticket:
+    """The ticket with this number if this agent may see it; the same 404 otherwise."""
+    ticket = (
+        selectors.ticket_list_for_agent(request.user)
+        .select_related("help_topic__parent__parent", "requester__user", "follow_up_of")
+        .filter(number=number)
+        .first()
+    )
+    if ticket is None:
+        raise Http404("No such ticket.")
+    return ticket

@@ -1,0 +1,283 @@
+"""The console's forms. They validate input; the writes happen in ``tickets`` services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
+
+from tickets import accounts, selectors, throttle, uploads
+from tickets.models import Department, HelpTopic, Priority, SLAPlan, State, Team, Ticket
+
+
+class AgentSignInForm(AuthenticationForm):
+    """Staff only; repeated failures lock the account and the address out for a while."""
+
+    throttled = False
+
+    def clean(self) -> dict[str, Any]:
+        username = (self.cleaned_data.get("username") or "").strip()
+        ip = throttle.client_ip(self.request)
+        if accounts.login_blocked(username, ip):
+            self.throttled = True
+            raise forms.ValidationError(accounts.locked_out_message(), code="throttled")
+        try:
+            data = super().clean()
+        except forms.ValidationError:
+            accounts.login_failed(username, ip)
+            raise
+        return data
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if not user.is_staff:
+            raise forms.ValidationError(
+                "This sign-in is for agents. Requesters sign in to the portal.", code="not_staff"
+            )
+
+
+def _agents() -> Any:
+    return get_user_model().objects.filter(is_active=True, is_staff=True).order_by("first_name", "username")
+
+
+class AgentChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return obj.get_full_name() or obj.get_username()
+
+
+class TopicChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: HelpTopic) -> str:
+        return obj.full_name
+
+
+def _topics() -> Any:
+    return HelpTopic.objects.filter(is_active=True).select_related("parent__parent")
+
+
+class QueueFilterForm(forms.Form):
+    """GET parameters of a queue page; anything unknown or malformed is ignored."""
+
+    q = forms.CharField(label="Search", required=False, max_length=200)
+    department = forms.ModelChoiceField(
+        Department.objects.all(), required=False, empty_label="Any department"
+    )
+    team = forms.ModelChoiceField(Team.objects.all(), required=False, empty_label="Any team")
+    agent = AgentChoiceField(_agents(), required=False, empty_label="Any agent")
+    priority = forms.ModelChoiceField(Priority.objects.all(), required=False, empty_label="Any priority")
+    state = forms.ChoiceField(label="Stage", choices=[("", "Any stage")] + State.choices[1:], required=False)
+    help_topic = TopicChoiceField(_topics(), required=False, empty_label="Any help topic")
+    source = forms.ChoiceField(choices=[("", "Any source"), *Ticket.Source.choices], required=False)
+    sort = forms.ChoiceField(
+        choices=[(key, label) for key, (label, _) in selectors.SORTS.items()], required=False
+    )
+
+    def __init__(self, *args: Any, choices: selectors.FilterChoices | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if choices is not None:
+            use_choices(self, choices)
+
+    def filters(self) -> selectors.QueueFilters:
+        data = self.cleaned_data if self.is_valid() else {}
+
+        def pk(name: str) -> int | None:
+            value = data.get(name)
+            return value.pk if value is not None else None
+
+        return selectors.QueueFilters(
+            department=pk("department"),
+            team=pk("team"),
+            agent=pk("agent"),
+            priority=pk("priority"),
+            state=data.get("state") or None,
+            help_topic=pk("help_topic"),
+            source=data.get("source") or None,
+            search=data.get("q") or "",
+        )
+
+    def sort_key(self) -> str:
+        return (self.cleaned_data.get("sort") if self.is_valid() else None) or "activity"
+
+
+def _label(obj: Any) -> str:
+    if isinstance(obj, HelpTopic):
+        return obj.full_name
+    if hasattr(obj, "get_full_name"):
+        return obj.get_full_name() or obj.get_username()
+    return str(obj)
+
+
+def use_choices(form: forms.Form, choices: selectors.FilterChoices) -> None:
+    """Give the form's model fields the options already fetched for the page, so that
+    rendering them costs no query (validation still checks against the database)."""
+    lists = {
+        "department": choices.departments,
+        "team": choices.teams,
+        "agent": choices.agents,
+        "assignee": choices.agents,
+        "priority": choices.priorities,
+        "help_topic": choices.help_topics,
+        "sla_plan": choices.sla_plans,
+    }
+    for name, field in form.fields.items():
+        if name in lists and isinstance(field, forms.ModelChoiceField):
+            empty = [("", field.empty_label)] if field.empty_label is not None else []
+            field.choices = empty + [(obj.pk, _label(obj)) for obj in lists[name]]
+
+
+class VersionForm(forms.Form):
+    """The version of the ticket the page showed: an older one means someone changed it."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class PropertyForm(VersionForm):
+    """One property changed in the workspace's panel."""
+
+    FIELDS = ("help_topic", "priority", "sla_plan", "department", "team", "assignee")
+
+    field = forms.ChoiceField(choices=[(f, f) for f in FIELDS])
+    help_topic = TopicChoiceField(_topics(), required=False)
+    priority = forms.ModelChoiceField(Priority.objects.all(), required=False)
+    sla_plan = forms.ModelChoiceField(SLAPlan.objects.filter(is_active=True), required=False)
+    department = forms.ModelChoiceField(Department.objects.all(), required=False)
+    team = forms.ModelChoiceField(Team.objects.filter(is_active=True), required=False)
+    assignee = AgentChoiceField(_agents(), required=False)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.help_text = (
+            f"Up to {settings.ATTACHMENT_MAX_COUNT} files: {', '.join(uploads.ALLOWED_EXTENSIONS)}."
+        )
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
+        files = [super(MultipleFileField, self).clean(f, initial) for f in files]
+        try:
+            uploads.check_uploads(files)
+        except uploads.UploadError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return files
+
+
+class ComposerForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="Send as",
+        choices=[("reply", "Reply to the requester"), ("note", "Internal note")],
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        initial="reply",
+    )
+    body = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 6}), max_length=20000)
+    attachments = MultipleFileField(label="Attachments")
+
+
+class AssignForm(VersionForm):
+    agent = AgentChoiceField(_agents(), required=False, empty_label="No agent")
+    team = forms.ModelChoiceField(Team.objects.filter(is_active=True), required=False, empty_label="No team")
+    department = forms.ModelChoiceField(
+        Department.objects.all(),
+        required=False,
+        empty_label="Keep the department",
+        label="Transfer to department",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not data.get("agent") and not data.get("team"):
+            raise forms.ValidationError("Choose an agent, a team or both.")
+        return data
+
+
+class EscalateForm(VersionForm):
+    team = forms.ModelChoiceField(Team.objects.none(), required=False, empty_label="No team", label="To team")
+    department = forms.ModelChoiceField(
+        Department.objects.none(), required=False, empty_label="Keep the department", label="To department"
+    )
+    summary = forms.CharField(
+        label="Hand-off summary",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What is known and what was tried, for the next tier.",
+    )
+
+    def __init__(self, *args: Any, ticket: Ticket, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only targets above the ticket's tier are offered; the model refuses the others too.
+        self.fields["team"].queryset = Team.objects.filter(is_active=True, tier__gt=ticket.tier).order_by(
+            "name"
+        )
+        self.fields["department"].queryset = Department.objects.filter(tier__gt=ticket.tier).order_by("name")
+        # Fetched once: the dialog lists them and the buttons ask whether there are any.
+        self.fields["team"].choices = [("", "No team")] + [
+            (team.pk, team.name) for team in self.fields["team"].queryset
+        ]
+        self.fields["department"].choices = [("", "Keep the department")] + [
+            (dept.pk, dept.name) for dept in self.fields["department"].queryset
+        ]
+
+    def has_targets(self) -> bool:
+        return len(self.fields["team"].choices) + len(self.fields["department"].choices) > 2
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not data.get("team") and not data.get("department"):
+            raise forms.ValidationError("Choose a team or a department of a higher tier.")
+        return data
+
+
+class MessageForm(VersionForm):
+    """Resolve (the resolution message) and request info (the question)."""
+
+    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class ReasonForm(VersionForm):
+    """Reopen and cancel need a reason; close takes an optional one."""
+
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class PhoneTicketForm(forms.Form):
+    email = forms.EmailField(label="Requester's e-mail", help_text="An existing requester is found by it.")
+    name = forms.CharField(label="Requester's name", max_length=120, required=False)
+    phone = forms.CharField(label="Phone", max_length=40, required=False)
+    help_topic = TopicChoiceField(_topics(), label="Help topic")
+    subject = forms.CharField(max_length=255)
+    body = forms.CharField(label="What the caller said", widget=forms.Textarea(attrs={"rows": 6}))
+    attachments = MultipleFileField(label="Attachments")
+
+
+class BulkForm(forms.Form):
+    ACTIONS = [("claim", "Take them"), ("assign", "Assign to…"), ("close", "Close"), ("cancel", "Cancel…")]
+
+    tickets = forms.TypedMultipleChoiceField(coerce=int, choices=[])
+    action = forms.ChoiceField(choices=ACTIONS)
+    agent = AgentChoiceField(_agents(), required=False, empty_label="No agent")
+    team = forms.ModelChoiceField(Team.objects.filter(is_active=True), required=False, empty_label="No team")
+    reason = forms.CharField(required=False, max_length=2000)
+
+    def __init__(self, *args: Any, choices: selectors.FilterChoices | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if choices is not None:
+            use_choices(self, choices)
+        # Any whole number: which of them the agent may act on is decided by the services.
+        self.fields["tickets"].choices = [(v, v) for v in self.data.getlist("tickets")] if self.data else []
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        action = data.get("action")
+        if action == "assign" and not data.get("agent") and not data.get("team"):
+            raise forms.ValidationError("Choose an agent or a team to assign to.")
+        if action == "cancel" and not (data.get("reason") or "").strip():
+            raise forms.ValidationError("Give a reason to cancel.")
+        return data

@@ -1,0 +1,117 @@
+"""The console's queues: counts in the sidebar, a filtered and sorted page of tickets, bulk
+actions on the tickets ticked in it."""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from agents.access import agent_required
+from agents.forms import BulkForm, QueueFilterForm
+from tickets import selectors, services
+from tickets.models import Priority
+
+PAGE_SIZE = 25
+# Past this page a queue asks for a filter or a search instead of scanning further.
+MAX_PAGE = 400
+
+
+def sidebar(user: object) -> list[dict[str, object]]:
+    counts = selectors.queue_counts(user)
+    return [
+        {"key": key, "label": label, "count": counts[key], "capped": counts[key] > selectors.COUNT_CAP}
+        for key, label in selectors.QUEUES.items()
+    ]
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return max(1, min(int(request.GET.get("page", 1)), MAX_PAGE))
+    except ValueError:
+        return 1
+
+
+@agent_required
+def home(request: HttpRequest) -> HttpResponse:
+    return queue(request, "unassigned")
+
+
+@agent_required
+def queue(request: HttpRequest, key: str) -> HttpResponse:
+    if key not in selectors.QUEUES:
+        raise Http404("No such queue.")
+    choices = selectors.console_choices()
+    form = QueueFilterForm(request.GET or None, choices=choices)
+    tickets = selectors.ticket_queue(request.user, queue=key, filters=form.filters(), sort=form.sort_key())
+    number = _page_number(request)
+    start = (number - 1) * PAGE_SIZE
+    # One row more than a page tells whether there is a next page, without counting them all.
+    rows = list(tickets[start : start + PAGE_SIZE + 1])
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "queues": sidebar(request.user),
+        "current": key,
+        "title": selectors.QUEUES[key],
+        "form": form,
+        "tickets": rows[:PAGE_SIZE],
+        "page": number,
+        "has_next": len(rows) > PAGE_SIZE and number < MAX_PAGE,
+        "has_previous": number > 1,
+        "query": query.urlencode(),
+        "bulk_form": BulkForm(choices=choices),
+    }
+    return render(request, "agents/queue.html", context)
+
+
+@agent_required
+@require_POST
+def bulk(request: HttpRequest) -> HttpResponse:
+    """Run one action on the ticked tickets; report each ticket's outcome."""
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = ""
+    form = BulkForm(request.POST)
+    if not form.is_valid():
+        for error in form.non_field_errors() or ["Tick at least one ticket and choose an action."]:
+            messages.error(request, error)
+        return redirect(back or "agents:home")
+    data = form.cleaned_data
+    tickets = list(selectors.ticket_list_for_agent(request.user).filter(pk__in=data["tickets"]))
+    hidden = len(set(data["tickets"])) - len(tickets)
+    kwargs: dict[str, object] = {}
+    if data["action"] == "assign":
+        kwargs = {"agent": data["agent"], "team": data["team"]}
+    elif data["action"] in ("close", "cancel"):
+        kwargs = {"reason": data["reason"]}
+    outcomes = services.tickets_bulk(tickets=tickets, actor=request.user, action=data["action"], **kwargs)
+    done = [o for o in outcomes if o.ok]
+    if done:
+        messages.success(request, f"{len(done)} of {len(outcomes) + hidden} tickets: done.")
+    for outcome in outcomes:
+        if not outcome.ok:
+            messages.error(request, f"#{outcome.ticket.number}: {outcome.message}")
+    if hidden:
+        messages.error(request, f"{hidden} of the tickets do not exist or are not yours to see.")
+    return redirect(back or "agents:home")
+
+
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?$")
+
+
+@agent_required
+def priority_styles(request: HttpRequest) -> HttpResponse:
+    """The priorities' colours as a style sheet: the CSP allows no inline styles."""
+    rules = [
+        f".priority-{p.pk} {{ background: {p.colour}; color: #fff; }}"
+        for p in Priority.objects.all()
+        if _COLOUR.match(p.colour)
+    ]
+    response = HttpResponse("\n".join(rules), content_type="text/css")
+    response["Cache-Control"] = "private, max-age=60"
+    return response

@@ -1,0 +1,153 @@
+"""The ticket workspace: properties edited in place, the thread, the composer, the strip of
+stages and the actions this agent may run now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from agents.access import agent_required, ticket_for_agent
+from agents.forms import AssignForm, ComposerForm, EscalateForm, MessageForm, PropertyForm, ReasonForm
+from tickets import selectors, services
+from tickets.models import Attachment, State, Ticket
+from tickets.stages import progress
+
+
+def conflict_message(ticket: Ticket) -> str:
+    ticket.refresh_from_db()
+    return (
+        "This ticket changed since you opened it; nothing was saved. "
+        f"It is now {ticket.get_state_display().lower()}, {services.assignment_label(ticket)}."
+    )
+
+
+def live_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
+    """What the part of the page that changes after each action needs."""
+    user = request.user
+    visited = set(selectors.transitions_of(ticket).values_list("target", flat=True))
+    version = {"version": ticket.version}
+    escalate_form = EscalateForm(initial=version, ticket=ticket)
+    actions = [
+        action
+        for action in services.available_actions(ticket=ticket, actor=user)
+        # Escalation needs somewhere higher to go.
+        if action.name != "escalate" or escalate_form.has_targets()
+    ]
+    can_change = user.has_perm("tickets.change_ticket") and ticket.is_active
+    return {
+        "ticket": ticket,
+        "steps": progress(ticket, visited, public=False),
+        "thread": selectors.thread_for_agent(ticket),
+        "actions": actions,
+        "action_names": {a.name for a in actions},
+        "can_change": can_change,
+        "can_assign": can_change and any(a.name == "assign" for a in actions),
+        "choices": selectors.console_choices(),
+        "version": ticket.version,
+        "assign_form": AssignForm(initial={**version, "agent": ticket.assignee_id, "team": ticket.team_id}),
+        "escalate_form": escalate_form,
+        "message_form": MessageForm(initial=version),
+        "reason_form": ReasonForm(initial=version),
+        "assignment": services.assignment_label(ticket),
+        **extra,
+    }
+
+
+def _page(request: HttpRequest, ticket: Ticket, *, status: int = 200, **extra: Any) -> HttpResponse:
+    can_work = request.user.has_perm("tickets.work_ticket") and ticket.state != State.CLOSED
+    context = live_context(request, ticket, **extra)
+    context.update(
+        composer=extra.get("composer") or ComposerForm(),
+        can_work=can_work,
+        canned=list(selectors.canned_responses_for(ticket)) if can_work else [],
+    )
+    return render(request, "agents/ticket.html", context, status=status)
+
+
+@agent_required
+def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
+    return _page(request, ticket_for_agent(request, number))
+
+
+def _live(request: HttpRequest, ticket: Ticket, **extra: Any) -> HttpResponse:
+    return render(request, "agents/_live.html", live_context(request, ticket, **extra))
+
+
+@agent_required
+@require_POST
+def change_property(request: HttpRequest, number: str) -> HttpResponse:
+    """One property from the panel; htmx swaps the panel, the strip and the thread in place."""
+    ticket = ticket_for_agent(request, number)
+    form = PropertyForm(request.POST)
+    error = ""
+    if not form.is_valid():
+        error = "That value is not one of the choices."
+    else:
+        field, value = form.cleaned_data["field"], form.cleaned_data[form.cleaned_data["field"]]
+        try:
+            services.ticket_ensure_unchanged(ticket, version=form.cleaned_data["version"])
+            if field in ("team", "assignee"):
+                team = value if field == "team" else ticket.team
+                agent = value if field == "assignee" else ticket.assignee
+                services.ticket_assign(ticket=ticket, actor=request.user, agent=agent, team=team)
+            else:
+                services.ticket_update_properties(ticket=ticket, actor=request.user, **{field: value})
+        except services.TicketConflict:
+            error = conflict_message(ticket)
+        except services.TicketActionError as exc:
+            error = str(exc)
+    if not request.headers.get("HX-Request"):
+        if error:
+            messages.error(request, error)
+        return redirect("agents:ticket", number=ticket.number)
+    ticket = ticket_for_agent(request, number)
+    return _live(request, ticket, error=error, status=400 if error else 200)
+
+
+@agent_required
+@require_POST
+def compose(request: HttpRequest, number: str) -> HttpResponse:
+    ticket = ticket_for_agent(request, number)
+    form = ComposerForm(request.POST, request.FILES)
+    if form.is_valid():
+        data = form.cleaned_data
+        service = services.ticket_reply if data["kind"] == "reply" else services.ticket_note
+        try:
+            service(ticket=ticket, actor=request.user, body=data["body"], attachments=data["attachments"])
+        except services.TicketActionError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Reply sent." if data["kind"] == "reply" else "Note added.")
+            return redirect("agents:ticket", number=ticket.number)
+    return _page(request, ticket, status=400, composer=form)
+
+
+@agent_required
+def canned_text(request: HttpRequest, number: str, pk: int) -> HttpResponse:
+    """A canned response filled in for this ticket, as the composer's text box."""
+    ticket = ticket_for_agent(request, number)
+    if not request.user.has_perm("tickets.work_ticket"):
+        raise PermissionDenied("You may not write on tickets.")
+    response = get_object_or_404(selectors.canned_responses_for(ticket), pk=pk)
+    text = selectors.canned_response_text(response, ticket=ticket, agent=request.user)
+    form = ComposerForm(initial={"body": text})
+    return render(request, "agents/_composer_body.html", {"field": form["body"]})
+
+
+@agent_required
+def attachment_download(request: HttpRequest, number: str, attachment_id: int) -> FileResponse:
+    ticket = ticket_for_agent(request, number)
+    attachment = Attachment.objects.filter(pk=attachment_id, entry__ticket=ticket).first()
+    if attachment is None:
+        raise Http404("No such file.")
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+    )
