@@ -10,7 +10,8 @@ STAGES = (
     (State.NEW, "Creation"),
     (State.OPEN, "Intake"),
     (State.ASSIGNED, "Assignment"),
-    (State.AWAITING_USER, "Communication"),
+    # A soft hyphen: in a narrow strip the word breaks as "Commu-nication", not mid-letter.
+    (State.AWAITING_USER, "Commu\u00adnication"),
     (State.IN_PROGRESS, "Work"),
     (State.ESCALATED, "Escalation"),
     (State.RESOLVED, "Resolution"),
