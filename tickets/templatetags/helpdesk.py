@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from django import template
-from django.utils import timezone
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 
 from tickets.markup import render_markdown
 
