@@ -60,7 +60,7 @@ def _topics() -> Any:
 class QueueFilterForm(forms.Form):
     """GET parameters of a queue page; anything unknown or malformed is ignored."""
 
-    q = forms.CharField(label="Search", required=False, max_length=200)
+    q = forms.CharField(label="Search", required=False)
     department = forms.ModelChoiceField(
         Department.objects.all(), required=False, empty_label="Any department"
     )
@@ -80,7 +80,9 @@ class QueueFilterForm(forms.Form):
             use_choices(self, choices)
 
     def filters(self) -> selectors.QueueFilters:
-        data = self.cleaned_data if self.is_valid() else {}
+        # A malformed value drops that filter only: cleaned_data keeps the valid ones.
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})  # an unbound form (no filters) has none
 
         def pk(name: str) -> int | None:
             value = data.get(name)
@@ -98,7 +100,8 @@ class QueueFilterForm(forms.Form):
         )
 
     def sort_key(self) -> str:
-        return (self.cleaned_data.get("sort") if self.is_valid() else None) or "activity"
+        self.is_valid()
+        return getattr(self, "cleaned_data", {}).get("sort") or "activity"
 
 
 def _label(obj: Any) -> str:

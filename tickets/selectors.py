@@ -32,7 +32,7 @@ from tickets.models import (
 
 LIST_RELATED = (
     "requester",
-    "help_topic__parent",
+    "help_topic__parent__parent",
     "department",
     "team",
     "assignee",

@@ -289,6 +289,13 @@ def _set_due_times(ticket: Ticket, *, start: Any) -> None:
         ticket.first_response_due = None
 
 
+def _sla_start(ticket: Ticket) -> Any:
+    """Where the ticket's clock starts: its creation, or its last escalation (which gives
+    the new tier a fresh target)."""
+    escalated = ticket.transitions.filter(name="escalate").order_by("-created_at").first()
+    return escalated.created_at if escalated else ticket.created_at
+
+
 def _mark_first_response(ticket: Ticket, *, at: Any) -> None:
     """The first public reply meets the first-response target."""
     if ticket.first_responded_at is None:
@@ -340,7 +347,7 @@ def ticket_update_properties(
     if not changes:
         return changes
     if priority is not _UNSET or sla_plan is not _UNSET:
-        _set_due_times(ticket, start=ticket.created_at)
+        _set_due_times(ticket, start=_sla_start(ticket))
     _save(ticket)
     for text in changes:
         _add_entry(ticket, kind=ThreadEntry.Kind.EVENT, body=text, actor=actor)
@@ -400,7 +407,7 @@ def ticket_reply(*, ticket: Ticket, actor: Any, body: str, attachments: Sequence
     if not actor.is_staff or not actor.has_perm("tickets.work_ticket"):
         raise PermissionDenied("You may not reply on this ticket.")
     if ticket.state in (State.NEW, State.CLOSED):
-        raise TicketActionError("A closed ticket takes no replies; reopen it or open a new one.")
+        raise TicketActionError("A closed ticket takes no replies; the requester can open a follow-up.")
     files = _check_files(attachments)
     _start_work_if_assignee(ticket, actor)
     entry = _add_entry(ticket, kind=ThreadEntry.Kind.REPLY, body=body, actor=actor)

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from agents.access import agent_required, ticket_for_agent
@@ -101,12 +102,23 @@ def change_property(request: HttpRequest, number: str) -> HttpResponse:
             error = conflict_message(ticket)
         except services.TicketActionError as exc:
             error = str(exc)
+    if not error and not selectors.ticket_visible_to(request.user, ticket):
+        # Moved out of this agent's sight: back to the queues, saying where it went.
+        messages.info(
+            request, f"#{ticket.number} moved to {ticket.department}, whose tickets you cannot see."
+        )
+        if request.headers.get("HX-Request"):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = reverse("agents:home")
+            return response
+        return redirect("agents:home")
     if not request.headers.get("HX-Request"):
         if error:
             messages.error(request, error)
         return redirect("agents:ticket", number=ticket.number)
-    ticket = ticket_for_agent(request, number)
-    return _live(request, ticket, error=error, status=400 if error else 200)
+    # The fragment is sent with 200 even for a refusal: htmx swaps only successful answers,
+    # and the refusal is shown in the fragment.
+    return _live(request, ticket_for_agent(request, number), error=error)
 
 
 @agent_required
@@ -120,7 +132,8 @@ def compose(request: HttpRequest, number: str) -> HttpResponse:
         try:
             service(ticket=ticket, actor=request.user, body=data["body"], attachments=data["attachments"])
         except services.TicketActionError as exc:
-            form.add_error(None, str(exc))
+            # Shown at the top of the page: a closed ticket's page has no composer to show it in.
+            messages.error(request, str(exc))
         else:
             messages.success(request, "Reply sent." if data["kind"] == "reply" else "Note added.")
             return redirect("agents:ticket", number=ticket.number)
