@@ -22,6 +22,7 @@ from tickets.models import (
     Department,
     HelpTopic,
     Priority,
+    Requester,
     SLAPlan,
     State,
     Team,
@@ -41,19 +42,30 @@ LIST_RELATED = (
 )
 
 
-def _agent_scope(user: Any) -> Q | None:
+Memberships = tuple[list[int], list[int]]
+
+
+def _agent_scope(user: Any, memberships: Memberships | None = None) -> Q | None:
     """The tickets an agent may see, as a filter; None means all of them."""
     if user.has_perm("tickets.view_all_tickets"):
         return None
-    memberships = AgentProfile.objects.filter(user_id=user.pk)
+    departments, teams = memberships or _memberships(user)
+    # Literal id lists, not subqueries: PostgreSQL estimates `department_id IN (1)` from the
+    # column's statistics, while for a subquery it guesses a handful of rows and then joins
+    # and sorts every ticket of a big department to show one page (bench/README.md).
+    return Q(department_id__in=departments) | Q(team_id__in=teams) | Q(assignee_id=user.pk)
+
+
+def _memberships(user: Any) -> Memberships:
+    """The agent's department and team ids (one query)."""
+    rows = AgentProfile.objects.filter(user_id=user.pk).values_list("departments", "teams")
     return (
-        Q(department__in=memberships.values("departments"))
-        | Q(team__in=memberships.values("teams"))
-        | Q(assignee_id=user.pk)
+        sorted({d for d, _ in rows if d is not None}),
+        sorted({t for _, t in rows if t is not None}),
     )
 
 
-def tickets_visible_to(user: Any) -> QuerySet[Ticket]:
+def tickets_visible_to(user: Any, *, memberships: Memberships | None = None) -> QuerySet[Ticket]:
     """Tickets an agent may see: their departments', their teams', and those assigned to them.
 
     Non-staff users and inactive accounts see none here (requesters use ``tickets_of_requester``);
@@ -63,7 +75,7 @@ def tickets_visible_to(user: Any) -> QuerySet[Ticket]:
         "tickets.view_ticket"
     ):
         return Ticket.objects.none()
-    scope = _agent_scope(user)
+    scope = _agent_scope(user, memberships)
     tickets = Ticket.objects.exclude(state=State.NEW)
     return tickets if scope is None else tickets.filter(scope)
 
@@ -111,21 +123,18 @@ QUEUES: dict[str, str] = {
 }
 
 
-def _my_teams(user: Any) -> QuerySet[Team]:
-    return Team.objects.filter(members__user_id=user.pk).values("pk")
-
-
 def _overdue(now: Any) -> Q:
     return Q(state__in=ACTIVE_STATES) & (Q(resolution_due__lt=now) | Q(first_response_due__lt=now))
 
 
-def queue_filter(user: Any, queue: str, *, now: Any = None) -> Q:
+def queue_filter(user: Any, queue: str, *, now: Any = None, memberships: Memberships | None = None) -> Q:
     """Which of the tickets an agent can see belong to a queue."""
     now = now or timezone.now()
+    if queue == "teams":
+        return Q(team_id__in=(memberships or _memberships(user))[1], state__in=ACTIVE_STATES)
     return {
         "unassigned": Q(state=State.OPEN),
         "mine": Q(assignee_id=user.pk, state__in=ACTIVE_STATES),
-        "teams": Q(team_id__in=_my_teams(user), state__in=ACTIVE_STATES),
         "awaiting_user": Q(state=State.AWAITING_USER),
         "escalated": Q(state=State.ESCALATED),
         "overdue": _overdue(now),
@@ -142,17 +151,18 @@ def queue_counts(user: Any) -> dict[str, int]:
     that small); closed tickets are counted up to ``COUNT_CAP`` (a value above the cap means
     "more than").
     """
-    visible = tickets_visible_to(user)
+    memberships = _memberships(user)
+    visible = tickets_visible_to(user, memberships=memberships)
     now = timezone.now()
     counts = visible.filter(state__in=[*ACTIVE_STATES, State.RESOLVED]).aggregate(
         **{
-            key: Count("pk", filter=queue_filter(user, key, now=now))
+            key: Count("pk", filter=queue_filter(user, key, now=now, memberships=memberships))
             for key in QUEUES
             if key not in ("closed", "all")
         },
         working=Count("pk"),
     )
-    counts["closed"] = visible.filter(state=State.CLOSED)[: COUNT_CAP + 1].count()
+    counts["closed"] = visible.filter(state=State.CLOSED).order_by()[: COUNT_CAP + 1].count()
     counts["all"] = counts.pop("working") + counts["closed"]
     return counts
 
@@ -187,35 +197,50 @@ def _search(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
     """Number, subject, requester or any thread text (notes too: only agents search).
 
     On PostgreSQL the subject and thread are matched with full-text search over GIN
-    indexes (migration 0002); SQLite, the embedded default, matches substrings.
+    indexes (migration 0002); SQLite, the embedded default, matches substrings. Each kind
+    of match is its own list of ids, answered by its own index, and the queue keeps the
+    tickets in their union: an OR across joined tables would let PostgreSQL use none of
+    the indexes and compute the text vector of every visible ticket.
     """
     text = text.strip()[:200]
     if not text:
         return tickets
-    number = text.lstrip("#")
-    match = Q(number=number) if number.isdigit() else Q()
-    requester = Q(requester__email__iexact=text) | Q(requester__name__icontains=text)
+    people = Requester.objects.filter(Q(email__iexact=text) | Q(name__icontains=text)).values("pk")
     if connection.vendor == "postgresql":
         query = SearchQuery(text, config="simple", search_type="websearch")
-        bodies = (
-            ThreadEntry.objects.annotate(fts=SearchVector("body", config="simple"))
-            .filter(fts=query)
-            .values("ticket_id")
-        )
-        tickets = tickets.annotate(subject_fts=SearchVector("subject", config="simple"))
-        words = Q(subject_fts=query) | Q(pk__in=bodies)
+        subjects = Ticket.objects.annotate(fts=SearchVector("subject", config="simple")).filter(fts=query)
+        bodies = ThreadEntry.objects.annotate(fts=SearchVector("body", config="simple")).filter(fts=query)
     else:
-        bodies = ThreadEntry.objects.filter(body__icontains=text).values("ticket_id")
-        words = Q(subject__icontains=text) | Q(pk__in=bodies)
-    condition = words | requester
-    return tickets.filter(match | condition if match else condition)
+        subjects = Ticket.objects.filter(subject__icontains=text)
+        bodies = ThreadEntry.objects.filter(body__icontains=text)
+    matches = [
+        subjects.order_by().values("pk"),
+        bodies.order_by().values("ticket_id"),
+        Ticket.objects.filter(requester__in=people).order_by().values("pk"),
+    ]
+    number = text.lstrip("#")
+    if number.isdigit():
+        matches.append(Ticket.objects.filter(number=number).order_by().values("pk"))
+    return tickets.filter(pk__in=matches[0].union(*matches[1:], all=True))
 
 
 def ticket_queue(
     user: Any, *, queue: str = "all", filters: QueueFilters = QueueFilters(), sort: str = "activity"
 ) -> QuerySet[Ticket]:
-    """One queue of the console, filtered, searched and sorted; slice it for a page."""
-    tickets = tickets_visible_to(user).filter(queue_filter(user, queue)).select_related(*LIST_RELATED)
+    """One queue of the console, filtered, searched and sorted; slice it for a page.
+
+    Only the requester is joined; the small tables (topics, departments, teams, agents,
+    priorities, plans) come with one short query each for the page's rows. With all of them
+    joined PostgreSQL spent longer planning each queue query than running it, and past eight
+    joins it stops reordering them (bench/README.md).
+    """
+    memberships = _memberships(user)
+    tickets = (
+        tickets_visible_to(user, memberships=memberships)
+        .filter(queue_filter(user, queue, memberships=memberships))
+        .select_related("requester")
+        .prefetch_related(*(name for name in LIST_RELATED if name != "requester"))
+    )
     for field in ("department", "team", "priority", "help_topic"):
         value = getattr(filters, field)
         if value is not None:

@@ -65,11 +65,11 @@ def test_the_console_costs_the_same_queries_with_more_tickets(
 ):
     new_ticket()
     client.force_login(lab.john)
-    with django_assert_max_num_queries(14) as few:
+    with django_assert_max_num_queries(24) as few:
         client.get(HOME)
     for _ in range(10):
         new_ticket()
-    with django_assert_max_num_queries(14) as many:
+    with django_assert_max_num_queries(24) as many:
         client.get(HOME)
     assert len(few) == len(many)
 
