@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 
-from tickets import accounts, selectors, throttle, uploads
+from tickets import accounts, selectors, throttle
+from tickets.forms import MultipleFileField, TopicChoiceField
 from tickets.models import Department, HelpTopic, Priority, SLAPlan, State, Team, Ticket
 
 
@@ -46,11 +46,6 @@ def _agents() -> Any:
 class AgentChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         return obj.get_full_name() or obj.get_username()
-
-
-class TopicChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: HelpTopic) -> str:
-        return obj.full_name
 
 
 def _topics() -> Any:
@@ -148,30 +143,6 @@ class PropertyForm(VersionForm):
     department = forms.ModelChoiceField(Department.objects.all(), required=False)
     team = forms.ModelChoiceField(Team.objects.filter(is_active=True), required=False)
     assignee = AgentChoiceField(_agents(), required=False)
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    widget = MultipleFileInput
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        super().__init__(**kwargs)
-        self.help_text = (
-            f"Up to {settings.ATTACHMENT_MAX_COUNT} files: {', '.join(uploads.ALLOWED_EXTENSIONS)}."
-        )
-
-    def clean(self, data: Any, initial: Any = None) -> list[Any]:
-        files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
-        files = [super(MultipleFileField, self).clean(f, initial) for f in files]
-        try:
-            uploads.check_uploads(files)
-        except uploads.UploadError as exc:
-            raise forms.ValidationError(str(exc)) from None
-        return files
 
 
 class ComposerForm(forms.Form):

@@ -122,3 +122,16 @@ def check_uploads(files: Iterable[Any]) -> list[CheckedUpload]:
             )
         checked.append(CheckedUpload(file=upload, filename=name, content_type=KINDS[kind][0], size=size))
     return checked
+
+
+def download_response(attachment: Any) -> Any:
+    """A stored attachment sent as a download under its shown name and checked type, never
+    displayed inline (with ``nosniff`` from the security middleware)."""
+    from django.http import FileResponse
+
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+    )

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from agents.access import agent_required, ticket_for_agent
 from agents.forms import AssignForm, ComposerForm, EscalateForm, MessageForm, PropertyForm, ReasonForm
-from tickets import selectors, services
+from tickets import selectors, services, uploads
 from tickets.models import Attachment, State, Ticket
 from tickets.stages import progress
 
@@ -158,9 +158,4 @@ def attachment_download(request: HttpRequest, number: str, attachment_id: int) -
     attachment = Attachment.objects.filter(pk=attachment_id, entry__ticket=ticket).first()
     if attachment is None:
         raise Http404("No such file.")
-    return FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type=attachment.content_type,
-    )
+    return uploads.download_response(attachment)

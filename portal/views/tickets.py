@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from portal import access, stages
 from portal.forms import ConfirmForm, OpenTicketForm, ReopenForm, ReplyForm
-from tickets import accounts, selectors, services, throttle
+from tickets import accounts, selectors, services, throttle, uploads
 from tickets.models import Attachment, State, Ticket
 from tickets.stages import progress
 
@@ -175,9 +175,4 @@ def attachment_download(request: HttpRequest, number: str, attachment_id: int) -
     ).first()
     if attachment is None:
         raise Http404("No such file.")
-    return FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type=attachment.content_type,
-    )
+    return uploads.download_response(attachment)

@@ -1,0 +1,47 @@
+"""Form fields the portal and the console share (their forms stay in their own apps)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+
+from tickets import uploads
+from tickets.models import HelpTopic
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field, checked together by ``tickets.uploads``."""
+
+    widget = MultipleFileInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.help_text = (
+            f"Up to {settings.ATTACHMENT_MAX_COUNT} files of "
+            f"{settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)} MB each: "
+            f"{', '.join(uploads.ALLOWED_EXTENSIONS)}."
+        )
+        self.widget.attrs["accept"] = ",".join(uploads.ALLOWED_EXTENSIONS)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
+        files = [super(MultipleFileField, self).clean(f, initial) for f in files]
+        try:
+            uploads.check_uploads(files)
+        except uploads.UploadError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return files
+
+
+class TopicChoiceField(forms.ModelChoiceField):
+    """Help topics named with their parents ("Report a Problem / Access Issue")."""
+
+    def label_from_instance(self, obj: HelpTopic) -> str:
+        return obj.full_name
