@@ -46,3 +46,26 @@ def stranger(lab):
 @pytest.fixture
 def other_requester(db):
     return RequesterFactory(name="Mallory", email="mallory@example.org")
+
+
+@pytest.fixture
+def browser(django_capture_on_commit_callbacks):
+    """A new test client, signed in as ``user`` if given, whose requests behave as in
+    production: work queued with ``transaction.on_commit`` (mail) runs when the request's
+    transaction commits."""
+    from django.test import Client
+
+    def make(user=None):
+        new = Client()
+        plain = new.request
+
+        def request(**kwargs):
+            with django_capture_on_commit_callbacks(execute=True):
+                return plain(**kwargs)
+
+        new.request = request
+        if user is not None:
+            new.force_login(user)
+        return new
+
+    return make

@@ -49,27 +49,6 @@ STORED_STATES = [s for s in State if s != State.NEW]
 
 
 @pytest.fixture
-def browser(django_capture_on_commit_callbacks):
-    """A test client whose requests run their on_commit callbacks (mail), as in production."""
-    from django.test import Client
-
-    def make(user=None):
-        new = Client()
-        plain = new.request
-
-        def request(**kwargs):
-            with django_capture_on_commit_callbacks(execute=True):
-                return plain(**kwargs)
-
-        new.request = request
-        if user is not None:
-            new.force_login(user)
-        return new
-
-    return make
-
-
-@pytest.fixture
 def ticket(new_ticket):
     return new_ticket()
 

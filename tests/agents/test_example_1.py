@@ -16,26 +16,6 @@ SUBJECT = "Entire mobile/online banking system is down"
 
 
 @pytest.fixture
-def browser(django_capture_on_commit_callbacks):
-    """A test client whose requests run their on_commit callbacks (mail), as in production."""
-    from django.test import Client
-
-    def make(user):
-        new = Client()
-        plain = new.request
-
-        def request(**kwargs):
-            with django_capture_on_commit_callbacks(execute=True):
-                return plain(**kwargs)
-
-        new.request = request
-        new.force_login(user)
-        return new
-
-    return make
-
-
-@pytest.fixture
 def ticket(new_ticket, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         return new_ticket(topic="Report a Problem")
