@@ -6,30 +6,14 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import AuthenticationForm
 
-from tickets import accounts, selectors, throttle
-from tickets.forms import MultipleFileField, TopicChoiceField
+from tickets import selectors
+from tickets.forms import MultipleFileField, ThrottledSignInForm, TopicChoiceField
 from tickets.models import Department, HelpTopic, Priority, SLAPlan, State, Team, Ticket
 
 
-class AgentSignInForm(AuthenticationForm):
-    """Staff only; repeated failures lock the account and the address out for a while."""
-
-    throttled = False
-
-    def clean(self) -> dict[str, Any]:
-        username = (self.cleaned_data.get("username") or "").strip()
-        ip = throttle.client_ip(self.request)
-        if accounts.login_blocked(username, ip):
-            self.throttled = True
-            raise forms.ValidationError(accounts.locked_out_message(), code="throttled")
-        try:
-            data = super().clean()
-        except forms.ValidationError:
-            accounts.login_failed(username, ip)
-            raise
-        return data
+class AgentSignInForm(ThrottledSignInForm):
+    """Staff only."""
 
     def confirm_login_allowed(self, user: Any) -> None:
         super().confirm_login_allowed(user)

@@ -11,10 +11,10 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.contrib.auth.forms import PasswordResetForm
 
-from tickets import accounts, selectors, throttle
-from tickets.forms import MultipleFileField, TopicChoiceField
+from tickets import selectors, throttle
+from tickets.forms import MultipleFileField, ThrottledSignInForm, TopicChoiceField
 from tickets.models import HelpTopic
 
 
@@ -94,28 +94,16 @@ class RegisterForm(forms.Form):
         return data
 
 
-class SignInForm(AuthenticationForm):
-    """Sign in with an e-mail address; repeated failures lock the account and the address out."""
-
-    throttled = False
+class SignInForm(ThrottledSignInForm):
+    """Sign in with an e-mail address, in any case."""
 
     def __init__(self, request: Any = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(request, *args, **kwargs)
         self.fields["username"].label = "E-mail address"
         self.fields["username"].widget.attrs["autocomplete"] = "email"
 
-    def clean(self) -> dict[str, Any]:
-        username = (self.cleaned_data.get("username") or "").strip().lower()
-        self.cleaned_data["username"] = username
-        ip = throttle.client_ip(self.request)
-        if accounts.login_blocked(username, ip):
-            self.throttled = True
-            raise forms.ValidationError(accounts.locked_out_message(), code="throttled")
-        try:
-            return super().clean()
-        except forms.ValidationError:
-            accounts.login_failed(username, ip)
-            raise
+    def normalize_username(self, username: str) -> str:
+        return username.strip().lower()
 
 
 class ThrottledPasswordResetForm(PasswordResetForm):

@@ -6,8 +6,9 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
 
-from tickets import uploads
+from tickets import accounts, throttle, uploads
 from tickets.models import HelpTopic
 
 
@@ -45,3 +46,26 @@ class TopicChoiceField(forms.ModelChoiceField):
 
     def label_from_instance(self, obj: HelpTopic) -> str:
         return obj.full_name
+
+
+class ThrottledSignInForm(AuthenticationForm):
+    """Django's sign-in form, refusing for a while an account or an address that failed too
+    often (``tickets.accounts.login_*``); ``throttled`` tells the view to answer 429."""
+
+    throttled = False
+
+    def normalize_username(self, username: str) -> str:
+        return username.strip()
+
+    def clean(self) -> dict[str, Any]:
+        username = self.normalize_username(self.cleaned_data.get("username") or "")
+        self.cleaned_data["username"] = username
+        ip = throttle.client_ip(self.request)
+        if accounts.login_blocked(username, ip):
+            self.throttled = True
+            raise forms.ValidationError(accounts.locked_out_message(), code="throttled")
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            accounts.login_failed(username, ip)
+            raise
