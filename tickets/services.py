@@ -257,6 +257,17 @@ def ticket_create(
     return ticket
 
 
+@transaction.atomic
+def ticket_create_for_contact(
+    *, email: str, name: str, phone: str = "", **ticket: Any
+) -> tuple[Requester, Ticket]:
+    """A ticket from someone known only by their contact details (a guest in the portal, a
+    caller on the phone): the requester is found or made in the same transaction, so a ticket
+    that is refused leaves no new requester behind."""
+    requester = requester_get_or_create(email=email, name=name, phone=phone)
+    return requester, ticket_create(requester=requester, **ticket)
+
+
 def _intake(ticket: Ticket) -> None:
     topic = ticket.help_topic
     department = (topic and topic.department) or Department.objects.filter(is_default=True).first()

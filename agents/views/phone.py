@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
@@ -23,19 +22,17 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            with transaction.atomic():  # a refused ticket leaves no new requester behind
-                requester = services.requester_get_or_create(
-                    email=data["email"], name=data["name"], phone=data["phone"]
-                )
-                ticket = services.ticket_create(
-                    requester=requester,
-                    subject=data["subject"],
-                    body=data["body"],
-                    help_topic=data["help_topic"],
-                    source=Ticket.Source.PHONE,
-                    actor=request.user,
-                    attachments=data["attachments"],
-                )
+            requester, ticket = services.ticket_create_for_contact(
+                email=data["email"],
+                name=data["name"],
+                phone=data["phone"],
+                subject=data["subject"],
+                body=data["body"],
+                help_topic=data["help_topic"],
+                source=Ticket.Source.PHONE,
+                actor=request.user,
+                attachments=data["attachments"],
+            )
         except services.TicketActionError as exc:
             form.add_error(None, str(exc))
         else:

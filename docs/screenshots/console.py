@@ -8,21 +8,8 @@ Needs Chromium at /usr/bin/chromium (`apt-get install chromium`).
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
+from chromium import BASE, OUT, launch
 from playwright.sync_api import Page, sync_playwright
-
-BASE = (sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000").rstrip("/")
-OUT = Path(__file__).resolve().parent
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def sign_in(page: Page, username: str) -> None:
@@ -39,7 +26,7 @@ def open_ticket(page: Page, subject: str) -> None:
 
 def main() -> None:
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         sign_in(page, "jane")
         page.goto(f"{BASE}/agents/queues/all/")

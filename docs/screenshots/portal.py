@@ -8,21 +8,9 @@ Needs Chromium at /usr/bin/chromium (`apt-get install chromium`).
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
+from chromium import BASE, OUT, launch
 from playwright.sync_api import Page, sync_playwright
 
-BASE = (sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000").rstrip("/")
-OUT = Path(__file__).resolve().parent
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 
@@ -40,7 +28,7 @@ def ticket_number(page: Page, subject: str) -> str:
 
 def main() -> None:
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch(p)
         for size, viewport in WIDTHS.items():
             context = browser.new_context(viewport=viewport)
             page = context.new_page()

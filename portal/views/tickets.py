@@ -43,20 +43,20 @@ def open_ticket(request: HttpRequest) -> HttpResponse:
             status = 429
         else:
             try:
+                details = {
+                    "subject": data["subject"],
+                    "body": data["body"],
+                    "help_topic": data["help_topic"],
+                    "attachments": data["attachments"],
+                }
                 if user is not None:
-                    requester = accounts.requester_for_user(user)
-                else:
-                    requester = services.requester_get_or_create(
-                        email=data["email"], name=data["name"], phone=data["phone"]
+                    ticket = services.ticket_create(
+                        requester=accounts.requester_for_user(user), actor=user, **details
                     )
-                ticket = services.ticket_create(
-                    requester=requester,
-                    subject=data["subject"],
-                    body=data["body"],
-                    help_topic=data["help_topic"],
-                    actor=user,
-                    attachments=data["attachments"],
-                )
+                else:
+                    _, ticket = services.ticket_create_for_contact(
+                        email=data["email"], name=data["name"], phone=data["phone"], **details
+                    )
             except services.TicketActionError as exc:
                 form.add_error(None, str(exc))
             else:

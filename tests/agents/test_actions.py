@@ -49,21 +49,6 @@ STORED_STATES = [s for s in State if s != State.NEW]
 
 
 @pytest.fixture
-def ticket(new_ticket):
-    return new_ticket()
-
-
-@pytest.fixture
-def john(browser, lab):
-    return browser(lab.john)
-
-
-@pytest.fixture
-def jane(browser, lab):
-    return browser(lab.jane)
-
-
-@pytest.fixture
 def viewer(lab):
     return AgentFactory(username="viewer", role="View Only", departments=[lab.support])
 

@@ -118,21 +118,6 @@ def selected_value(page: Node, name: str) -> str | None:
 
 
 @pytest.fixture
-def ticket(new_ticket):
-    return new_ticket()
-
-
-@pytest.fixture
-def john(browser, lab):
-    return browser(lab.john)
-
-
-@pytest.fixture
-def jane(browser, lab):
-    return browser(lab.jane)
-
-
-@pytest.fixture
 def viewer(lab):
     return AgentFactory(
         username="viewer", first_name="Vera", last_name="Viewer", role="View Only", departments=[lab.support]
