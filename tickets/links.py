@@ -36,7 +36,18 @@ def ticket_from_token(token: str) -> Ticket | None:
     )
 
 
-def ticket_link(ticket: Ticket) -> str:
-    """The absolute link to put in an e-mail."""
+# Where a link can lead on the ticket's page: the answer to a resolution, from its mail.
+THEN = {"confirm": "confirm-fix", "reopen": "reopen"}
+
+
+def ticket_link(ticket: Ticket, *, then: str | None = None) -> str:
+    """The absolute link to put in an e-mail; ``then`` opens the page at one of ``THEN``.
+
+    Following a link never changes the ticket (mail scanners follow links too): the page
+    it opens asks for the click."""
     path = reverse("portal:ticket_link", kwargs={"token": ticket_token(ticket)})
+    if then is not None:
+        if then not in THEN:
+            raise ValueError(f"A ticket link cannot lead to {then!r}.")
+        path += f"?then={then}"
     return settings.HELPDESK_BASE_URL.rstrip("/") + path

@@ -12,9 +12,11 @@ from pathlib import PurePath
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django_fsm import (
     GET_STATE,
     ConcurrentTransition,
@@ -103,6 +105,10 @@ class SLAPlan(models.Model):
         ALWAYS = "24/7", "24/7"
         BUSINESS_HOURS = "business", "Business hours"
 
+    class OnOverdue(models.TextChoices):
+        ALERT = "alert", "Alert the assignee, team lead and department manager"
+        ESCALATE = "escalate", "Alert them and escalate the ticket"
+
     name = models.CharField(max_length=80, unique=True)
     grace_hours = models.PositiveSmallIntegerField(help_text="Hours to resolve the ticket.")
     first_response_hours = models.PositiveSmallIntegerField(
@@ -110,6 +116,20 @@ class SLAPlan(models.Model):
     )
     schedule = models.CharField(max_length=10, choices=Schedule.choices, default=Schedule.ALWAYS)
     business_hours = models.ForeignKey(BusinessHours, null=True, blank=True, on_delete=models.PROTECT)
+    on_overdue = models.CharField(
+        "when a ticket is overdue", max_length=10, choices=OnOverdue.choices, default=OnOverdue.ALERT
+    )
+    escalate_to_team = models.ForeignKey(
+        "Team",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Where an overdue ticket is escalated to (a team or a department of a higher tier).",
+    )
+    escalate_to_department = models.ForeignKey(
+        "Department", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     is_default = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
 
@@ -125,10 +145,48 @@ class SLAPlan(models.Model):
                 name="business_schedule_has_hours",
             ),
             models.CheckConstraint(condition=Q(grace_hours__gt=0), name="sla_grace_positive"),
+            models.CheckConstraint(
+                condition=~Q(on_overdue="escalate")
+                | Q(escalate_to_team__isnull=False)
+                | Q(escalate_to_department__isnull=False),
+                name="sla_escalation_has_target",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.schedule == self.Schedule.BUSINESS_HOURS and self.business_hours_id is None:
+            raise ValidationError({"business_hours": "A business-hours plan needs a calendar."})
+        if self.on_overdue == self.OnOverdue.ESCALATE and not (
+            self.escalate_to_team_id or self.escalate_to_department_id
+        ):
+            raise ValidationError(
+                {"escalate_to_team": "Name the team or department overdue tickets are escalated to."}
+            )
+
+
+class SLATarget(models.Model):
+    """A plan's hours for one priority, instead of the plan's own (Emergency sooner than Low)."""
+
+    plan = models.ForeignKey(SLAPlan, on_delete=models.CASCADE, related_name="targets")
+    priority = models.ForeignKey("Priority", on_delete=models.CASCADE, related_name="+")
+    grace_hours = models.PositiveSmallIntegerField(help_text="Hours to resolve a ticket of this priority.")
+    first_response_hours = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Hours to the first public reply; blank for none."
+    )
+
+    class Meta:
+        verbose_name = "target per priority"
+        verbose_name_plural = "targets per priority"
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "priority"], name="one_target_per_priority"),
+            models.CheckConstraint(condition=Q(grace_hours__gt=0), name="sla_target_grace_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan}: {self.priority}"
 
 
 class Department(models.Model):
@@ -184,6 +242,20 @@ class AgentProfile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent")
     departments = models.ManyToManyField(Department, blank=True, related_name="agents")
     teams = models.ManyToManyField(Team, blank=True, related_name="members")
+    # The alerts this agent gets by e-mail; each can be turned off (console: My alerts).
+    alert_new_ticket = models.BooleanField("a new ticket in my departments", default=True)
+    alert_assigned = models.BooleanField("a ticket assigned to me or my team", default=True)
+    alert_escalated = models.BooleanField("a ticket escalated to my team or department", default=True)
+    alert_overdue = models.BooleanField("a ticket I answer for is overdue", default=True)
+    alert_requester_reply = models.BooleanField("the requester wrote on a ticket of mine", default=True)
+
+    ALERTS = (
+        "alert_new_ticket",
+        "alert_assigned",
+        "alert_escalated",
+        "alert_overdue",
+        "alert_requester_reply",
+    )
 
     def __str__(self) -> str:
         return self.user.get_full_name() or self.user.get_username()
@@ -273,6 +345,8 @@ ACTIVE_STATES = (
     State.IN_PROGRESS,
     State.ESCALATED,
 )
+# The states whose time a lifecycle timer measures (tickets.jobs).
+TIMED_STATES = (State.AWAITING_USER, State.RESOLVED)
 
 
 def _back_to_work(ticket: Ticket) -> str:
@@ -317,6 +391,15 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     reopen_count = models.PositiveSmallIntegerField(default=0)
+    # When the overdue job found a due time missed; cleared when the target moves into the
+    # future again, so each miss is acted on once (tickets.jobs).
+    first_response_breached_at = models.DateTimeField(null=True, blank=True, editable=False)
+    resolution_breached_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The time of the last transition (the log has it too): indexed for the state timers.
+    state_changed_at = models.DateTimeField(default=timezone.now, editable=False)
+    reminded_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the waiting requester was reminded."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_activity_at = models.DateTimeField(auto_now=True)
 
@@ -376,6 +459,22 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
                 ],
                 condition=Q(state__in=[*ACTIVE_STATES, "resolved"]),
                 name="ticket_working_counts",
+            ),
+            # The overdue job reads only the tickets due and not yet acted on (tickets.jobs).
+            models.Index(
+                fields=["resolution_due"],
+                condition=Q(state__in=ACTIVE_STATES, resolution_breached_at__isnull=True),
+                name="ticket_resolution_watch",
+            ),
+            models.Index(
+                fields=["first_response_due"],
+                condition=Q(state__in=ACTIVE_STATES, first_response_breached_at__isnull=True),
+                name="ticket_first_response_watch",
+            ),
+            models.Index(
+                fields=["state", "state_changed_at"],
+                condition=Q(state__in=TIMED_STATES),
+                name="ticket_state_timers",
             ),
         ]
         constraints = [
@@ -437,12 +536,14 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         self,
         *,
         number: str,
+        help_topic: HelpTopic | None,
         department: Department,
         priority: Priority | None,
         sla: SLAPlan | None,
         team: Team | None,
     ) -> None:
         self.number = number
+        self.help_topic = help_topic
         self.department = department
         self.priority = priority
         self.sla = sla
@@ -622,7 +723,8 @@ class TicketTransition(models.Model):
     )
     actor_label = models.CharField(max_length=150, help_text='The person, or "system: <rule or timer>".')
     reason = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Set by the services to the moment the SLA clock was computed for, so the two agree.
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -663,3 +765,133 @@ class CannedResponse(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class RoutingRule(models.Model):
+    """An intake rule, like osTicket's ticket filters: when its conditions match a new ticket,
+    its actions set the ticket's properties. Rules run in order at intake; each one that
+    applies is named in the intake's log row; "stop on match" ends the run."""
+
+    class Match(models.TextChoices):
+        ALL = "all", "All conditions"
+        ANY = "any", "Any condition"
+
+    name = models.CharField(max_length=120, unique=True)
+    position = models.PositiveIntegerField(default=0, help_text="Rules run from the lowest position up.")
+    is_active = models.BooleanField(default=True)
+    match = models.CharField(max_length=3, choices=Match.choices, default=Match.ALL)
+    stop_on_match = models.BooleanField(default=False, help_text="Run no later rule when this one applies.")
+    set_department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    set_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    set_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    set_priority = models.ForeignKey(
+        Priority, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    set_sla = models.ForeignKey(
+        SLAPlan,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="set SLA plan",
+    )
+    set_help_topic = models.ForeignKey(
+        HelpTopic, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reject_as_spam = models.BooleanField(
+        default=False, help_text="Close the ticket at once as spam, with no mail to anyone."
+    )
+    suppress_auto_response = models.BooleanField(
+        default=False, help_text="Send the requester no “we received your request” mail."
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoutingCondition(models.Model):
+    class Field(models.TextChoices):
+        EMAIL = "email", "Requester e-mail"
+        SUBJECT = "subject", "Subject"
+        BODY = "body", "Body"
+        HELP_TOPIC = "help_topic", "Help topic"
+        SOURCE = "source", "Source"
+
+    class Operator(models.TextChoices):
+        EQUALS = "equals", "equals"
+        CONTAINS = "contains", "contains"
+        REGEX = "regex", "matches the regular expression"
+        DOMAIN = "domain", "is at the domain (or a subdomain)"
+
+    rule = models.ForeignKey(RoutingRule, on_delete=models.CASCADE, related_name="conditions")
+    field = models.CharField(max_length=10, choices=Field.choices)
+    operator = models.CharField(max_length=8, choices=Operator.choices)
+    value = models.CharField(
+        max_length=255,
+        help_text="Compared without regard to case; a source is web, email, phone or api; "
+        "a help topic is its full name, e.g. “Report a Problem / Access Issue”.",
+    )
+
+    def __str__(self) -> str:
+        return f"{self.get_field_display()} {self.get_operator_display()} {self.value!r}"
+
+    def clean(self) -> None:
+        from tickets import routing
+
+        try:
+            routing.check_condition(self.field, self.operator, self.value)
+        except ValueError as exc:
+            raise ValidationError({"value": str(exc)}) from None
+
+
+class LifecycleTimers(models.Model):
+    """The timers on waiting states, one row for the whole help desk (edited in the admin)."""
+
+    class Expiry(models.TextChoices):
+        RESOLVE = "resolve", "Resolve it (the requester can still reopen it)"
+        CLOSE = "close", "Resolve and close it"
+
+    remind_after_days = models.PositiveSmallIntegerField(
+        "remind the requester after (days)",
+        null=True,
+        blank=True,
+        default=3,
+        help_text="Days a ticket waits for the requester before they are reminded; blank: never.",
+    )
+    expire_after_days = models.PositiveSmallIntegerField(
+        "then give up after (days)",
+        null=True,
+        blank=True,
+        default=4,
+        help_text="Days after the reminder with no answer before the ticket is given up; blank: never.",
+    )
+    expire_action = models.CharField(
+        "on giving up", max_length=8, choices=Expiry.choices, default=Expiry.RESOLVE
+    )
+    close_resolved_after_days = models.PositiveSmallIntegerField(
+        "close resolved tickets after (days)",
+        null=True,
+        blank=True,
+        default=7,
+        help_text="Days a resolved ticket stays open to a reopen before it closes; blank: never.",
+    )
+
+    class Meta:
+        verbose_name = "lifecycle timers"
+        verbose_name_plural = "lifecycle timers"
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="one_timer_configuration")]
+
+    def __str__(self) -> str:
+        return "Lifecycle timers"
+
+    @classmethod
+    def load(cls) -> LifecycleTimers:
+        timers, _ = cls.objects.get_or_create(pk=1)
+        return timers

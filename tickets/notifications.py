@@ -1,75 +1,209 @@
-"""Mail to requesters about their tickets and accounts. Internal notes and events never go out.
+"""The help desk's mail: who hears about what, and the messages themselves.
 
-Every mail about a ticket carries a signed link to it (``tickets.links``).
+Requesters hear about their own tickets: the acknowledgement (with the number and a signed
+link), public replies, questions, the resolution (with links to confirm or reopen),
+reminders and the closure. Agents get alerts: a new ticket in their department, a ticket
+assigned or escalated to them or their team, an overdue ticket they answer for, and a
+requester's message; each agent can turn any of them off (``AgentProfile.alert_*``).
+Internal notes and events never go to a requester.
+
+Each message is rendered here from a text and an HTML template in ``templates/emails/`` and
+handed to ``tasks.send_email`` as plain data, so that a mail server that is down delays
+that one message (the task retries) and never the ticket, nor the other recipients.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import Q
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from tickets import links
-from tickets.models import State, ThreadEntry, Ticket, TicketTransition
+from tickets.models import AgentProfile, ThreadEntry, Ticket, TicketTransition
 
-# The lifecycle moves the requester hears about by themselves; replies, questions and
-# resolution messages reach them as the public entry that goes with the move.
-TRANSITION_TEMPLATES = {
-    "intake": "emails/ticket_received",
-    "close": "emails/ticket_closed",
-    "cancel": "emails/ticket_closed",
-}
+Payload = dict[str, Any]
+
+# RFC 3834: what the help desk sends by itself says so, so that auto-responders stay quiet;
+# Exchange honours its own header for the same.
+AUTOMATIC = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
 
 
-def _mail(to: str, template: str, context: dict[str, object]) -> None:
+# -- one message ---------------------------------------------------------------------------------
+
+
+def render(to: str, template: str, context: dict[str, Any], *, automatic: bool = True) -> Payload:
+    """A message as plain data: subject, text and HTML bodies, headers."""
     context = {"helpdesk_name": settings.HELPDESK_NAME, **context}
     subject = render_to_string(f"{template}_subject.txt", context)
+    return {
+        "to": to,
+        "subject": " ".join(subject.split()),
+        "text": render_to_string(f"{template}.txt", context),
+        "html": render_to_string(f"{template}.html", context),
+        "headers": dict(AUTOMATIC) if automatic else {},
+    }
+
+
+def deliver(payload: Payload) -> None:
     message = EmailMultiAlternatives(
-        subject=" ".join(subject.split()),
-        body=render_to_string(f"{template}.txt", context),
-        to=[to],
-        headers={"Auto-Submitted": "auto-generated"},
+        subject=payload["subject"],
+        body=payload["text"],
+        to=[payload["to"]],
+        headers=payload["headers"],
     )
+    message.attach_alternative(payload["html"], "text/html")
     message.send()
 
 
-def _send(ticket: Ticket, template: str, context: dict[str, object]) -> None:
-    _mail(ticket.requester.email, template, {"ticket": ticket, "link": links.ticket_link(ticket), **context})
+def _for_requester(ticket: Ticket, template: str, automatic: bool = True, **context: Any) -> Payload:
+    return render(
+        ticket.requester.email,
+        template,
+        {"ticket": ticket, "link": links.ticket_link(ticket), **context},
+        automatic=automatic,
+    )
 
 
-def requester_ticket_link(ticket: Ticket) -> None:
+def console_link(ticket: Ticket) -> str:
+    return settings.HELPDESK_BASE_URL.rstrip("/") + reverse("agents:ticket", args=[ticket.number])
+
+
+def _for_agents(users: Iterable[Any], template: str, ticket: Ticket, **context: Any) -> list[Payload]:
+    return [
+        render(
+            user.email, template, {"ticket": ticket, "agent": user, "link": console_link(ticket), **context}
+        )
+        for user in users
+    ]
+
+
+# -- who gets an alert ----------------------------------------------------------------------------
+
+
+def agents_to_alert(alert: str, *, scope: Q, exclude: Iterable[int | None] = ()) -> list[Any]:
+    """Active staff in ``scope`` with a mail address who have not turned ``alert`` off.
+
+    An agent with no profile keeps every alert on (a department manager, say)."""
+    if alert not in AgentProfile.ALERTS:
+        raise ValueError(f"No such alert: {alert}")
+    wanted = Q(agent__isnull=True) | Q(**{f"agent__{alert}": True})
+    return list(
+        get_user_model()
+        .objects.filter(scope, wanted, is_active=True, is_staff=True)
+        .exclude(email="")
+        .exclude(pk__in=[pk for pk in exclude if pk is not None])
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def _department(ticket: Ticket) -> Q:
+    return Q(agent__departments=ticket.department_id)
+
+
+def _team(ticket: Ticket) -> Q:
+    return Q(agent__teams=ticket.team_id)
+
+
+def _answering_for(ticket: Ticket) -> Q:
+    """The assignee; without one, the team; without a team, the department."""
+    if ticket.assignee_id:
+        return Q(pk=ticket.assignee_id)
+    return _team(ticket) if ticket.team_id else _department(ticket)
+
+
+# -- what each event sends ------------------------------------------------------------------------
+
+
+def for_transition(log: TicketTransition, *, requester: bool = True, agents: bool = True) -> list[Payload]:
+    ticket = log.ticket
+    mails: list[Payload] = []
+    if log.name == "intake":
+        if requester:
+            mails.append(_for_requester(ticket, "emails/ticket_received"))
+        if agents:
+            created_by = ticket.transitions.filter(name="create").values_list("actor_id", flat=True).first()
+            people = agents_to_alert("alert_new_ticket", scope=_department(ticket), exclude=[created_by])
+            mails += _for_agents(people, "emails/agent_new_ticket", ticket)
+    elif log.name in ("close", "cancel"):
+        if requester:
+            mails.append(_for_requester(ticket, "emails/ticket_closed", transition=log))
+    elif log.name == "assign" and agents:
+        people = agents_to_alert("alert_assigned", scope=_answering_for(ticket), exclude=[log.actor_id])
+        mails += _for_agents(people, "emails/agent_assigned", ticket, transition=log)
+    elif log.name == "escalate" and agents:
+        scope = _team(ticket) if ticket.team_id else _department(ticket)
+        people = agents_to_alert("alert_escalated", scope=scope, exclude=[log.actor_id])
+        mails += _for_agents(people, "emails/agent_escalated", ticket, transition=log)
+    return mails
+
+
+# What a public entry is to the requester: the template, and whether a person wrote it.
+REQUESTER_ENTRY_TEMPLATES = {
+    "reply": "emails/ticket_reply",
+    "question": "emails/ticket_reply",
+    "resolution": "emails/ticket_resolved",
+    "reminder": "emails/ticket_reminder",
+}
+
+
+def for_entry(entry: ThreadEntry, purpose: str) -> list[Payload]:
+    ticket = entry.ticket
+    if not entry.is_public:
+        return []  # internal notes and events go to nobody
+    if entry.kind == ThreadEntry.Kind.REPLY and purpose in REQUESTER_ENTRY_TEMPLATES:
+        context: dict[str, Any] = {"entry": entry, "waiting_for_you": purpose in ("question", "reminder")}
+        if purpose == "resolution":
+            context["confirm_link"] = links.ticket_link(ticket, then="confirm")
+            context["reopen_link"] = links.ticket_link(ticket, then="reopen")
+        written_by_a_person = entry.author_id is not None and purpose != "reminder"
+        return [
+            _for_requester(
+                ticket, REQUESTER_ENTRY_TEMPLATES[purpose], automatic=not written_by_a_person, **context
+            )
+        ]
+    if entry.kind == ThreadEntry.Kind.MESSAGE and purpose == "message":
+        people = agents_to_alert("alert_requester_reply", scope=_answering_for(ticket))
+        return _for_agents(people, "emails/agent_requester_reply", ticket, entry=entry)
+    return []
+
+
+OVERDUE_TARGETS = {"first_response": "first response", "resolution": "resolution"}
+
+
+def for_overdue(ticket: Ticket, target: str, recipient_ids: list[int]) -> list[Payload]:
+    """The people who answered for the ticket when it went overdue (the job names them)."""
+    people = agents_to_alert("alert_overdue", scope=Q(pk__in=recipient_ids))
+    return _for_agents(people, "emails/agent_overdue", ticket, target=OVERDUE_TARGETS[target])
+
+
+def overdue_recipients(ticket: Ticket) -> list[int]:
+    """The assignee, the team lead and the department manager."""
+    team_lead = ticket.team.lead_id if ticket.team_id else None
+    manager = ticket.department.manager_id if ticket.department_id else None
+    return sorted({pk for pk in (ticket.assignee_id, team_lead, manager) if pk is not None})
+
+
+# -- mail that is not about a move ------------------------------------------------------------------
+
+
+def ticket_link_mail(ticket: Ticket) -> Payload:
     """The answer to "Check Ticket Status": a fresh link to the ticket."""
-    _send(ticket, "emails/ticket_link", {"max_age_days": settings.TICKET_LINK_MAX_AGE_DAYS})
+    return _for_requester(ticket, "emails/ticket_link", max_age_days=settings.TICKET_LINK_MAX_AGE_DAYS)
 
 
-def account_confirmation(user: object) -> None:
+def account_confirmation(user: Any) -> Payload:
     from tickets import accounts
 
-    _mail(user.email, "emails/account_confirm", {"user": user, "link": accounts.confirm_link(user)})
+    return render(user.email, "emails/account_confirm", {"user": user, "link": accounts.confirm_link(user)})
 
 
-def account_exists(user: object) -> None:
-    from django.urls import reverse
-
+def account_exists(user: Any) -> Payload:
     reset = settings.HELPDESK_BASE_URL.rstrip("/") + reverse("portal:password_reset")
-    _mail(user.email, "emails/account_exists", {"user": user, "reset_link": reset})
-
-
-def requester_notice_for_transition(log: TicketTransition) -> bool:
-    template = TRANSITION_TEMPLATES.get(log.name)
-    if template is None:
-        return False
-    _send(log.ticket, template, {"transition": log})
-    return True
-
-
-def requester_notice_for_reply(entry: ThreadEntry) -> bool:
-    if not entry.is_public or entry.kind != ThreadEntry.Kind.REPLY:
-        return False
-    ticket = entry.ticket
-    _send(
-        ticket,
-        "emails/ticket_reply",
-        {"entry": entry, "waiting_for_you": ticket.state == State.AWAITING_USER},
-    )
-    return True
+    return render(user.email, "emails/account_exists", {"user": user, "reset_link": reset})

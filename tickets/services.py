@@ -13,14 +13,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed, has_transition_perm
 
-from tickets import selectors, sla, tasks, uploads
+from tickets import routing, selectors, sla, tasks, uploads
 from tickets.models import (
+    AgentProfile,
     Attachment,
     Department,
     HelpTopic,
@@ -85,8 +87,17 @@ def _save(ticket: Ticket) -> None:
 
 
 def _add_entry(
-    ticket: Ticket, *, kind: str, body: str, actor: Any, author_name: str | None = None
+    ticket: Ticket,
+    *,
+    kind: str,
+    body: str,
+    actor: Any,
+    author_name: str | None = None,
+    notify: str | None = None,
 ) -> ThreadEntry:
+    """Add to the thread; ``notify`` names what the entry is to the people it is mailed to
+    (a "reply", "question", "resolution" or "reminder" for the requester, a requester's
+    "message" for the agents), and the mail goes once the transaction commits."""
     entry = ThreadEntry.objects.create(
         ticket=ticket,
         kind=kind,
@@ -95,9 +106,14 @@ def _add_entry(
         author_name=author_name or display_name(actor),
         is_public=kind in (ThreadEntry.Kind.MESSAGE, ThreadEntry.Kind.REPLY),
     )
-    if kind == ThreadEntry.Kind.REPLY:
-        transaction.on_commit(lambda: tasks.notify_requester_of_reply.delay(entry.pk))
+    if notify is not None:
+        transaction.on_commit(lambda: tasks.notify_entry.delay(entry.pk, notify), robust=True)
     return entry
+
+
+def _system_name(actor: Any) -> str | None:
+    """Public messages the system writes are signed with the help desk's name."""
+    return settings.HELPDESK_NAME if actor is None else None
 
 
 def _check_files(files: Sequence[Any]) -> list[uploads.CheckedUpload]:
@@ -134,12 +150,16 @@ def _run(
     reason: str = "",
     system_rule: str | None = None,
     prepare: Callable[[Ticket], None] | None = None,
+    notify_requester: bool = True,
+    notify_agents: bool = True,
     **kwargs: Any,
 ) -> TicketTransition:
     """Run one lifecycle transition for ``actor`` and leave its log row and thread event.
 
-    ``prepare`` sets fields that follow from the move (due times, first response) so that
-    the ticket is saved once.
+    ``prepare`` sets fields that follow from the move (first response, say) so that the
+    ticket is saved once; the SLA due times are re-computed for every move, because the
+    clock stops and starts with the state. ``notify_*=False`` keeps the move's mail from
+    the requester or the agents (a rule that suppresses the auto-response, spam).
     """
     method = getattr(ticket, name)
     source = ticket.state
@@ -164,6 +184,10 @@ def _run(
         raise TicketActionError(str(exc)) from None
     if prepare is not None:
         prepare(ticket)
+    now = timezone.now()
+    ticket.state_changed_at = now
+    ticket.reminded_at = None
+    _retarget(ticket, now=now, pending=sla.Move(name, ticket.state, now))
     _save(ticket)
     log = TicketTransition.objects.create(
         ticket=ticket,
@@ -173,9 +197,14 @@ def _run(
         actor=actor,
         actor_label=label,
         reason=reason,
+        created_at=now,
     )
     _add_entry(ticket, kind=ThreadEntry.Kind.EVENT, body=event(ticket), actor=actor, author_name=label)
-    transaction.on_commit(lambda: tasks.notify_requester_of_transition.delay(log.pk))
+    if notify_requester or notify_agents:
+        transaction.on_commit(
+            lambda: tasks.notify_transition.delay(log.pk, requester=notify_requester, agents=notify_agents),
+            robust=True,
+        )
     return log
 
 
@@ -250,7 +279,7 @@ def ticket_create(
         author_name=requester.name,
         is_public=True,
     )
-    _intake(ticket)
+    _intake(ticket, body=body)
     # Files are written after intake, whose refusals (no default department) are the ones
     # expected; a rollback later than this leaves an orphan file, never a missing one.
     _attach(message, files)
@@ -268,43 +297,107 @@ def ticket_create_for_contact(
     return requester, ticket_create(requester=requester, **ticket)
 
 
-def _intake(ticket: Ticket) -> None:
+def _intake(ticket: Ticket, *, body: str) -> None:
+    """Number the ticket and give it its properties: the routing rules' first, then the help
+    topic's, then the defaults. A rule may also name an agent (the ticket is assigned) or
+    reject the ticket as spam (it is cancelled at once, and nobody is mailed)."""
     topic = ticket.help_topic
-    department = (topic and topic.department) or Department.objects.filter(is_default=True).first()
+    rules = routing.evaluate(
+        routing.active_rules(),
+        routing.Facts(
+            email=ticket.requester.email,
+            subject=ticket.subject,
+            body=body,
+            help_topic=topic.full_name if topic else "",
+            source=ticket.source,
+        ),
+    )
+    topic = rules.help_topic or topic
+    department = (
+        rules.department or (topic and topic.department) or Department.objects.filter(is_default=True).first()
+    )
     if department is None:
         raise TicketActionError("No default department is configured; an admin must mark one as default.")
-    plan = (topic and topic.sla) or department.sla or SLAPlan.objects.filter(is_default=True).first()
-    priority = (topic and topic.priority) or Priority.objects.filter(is_default=True).first()
-    now = timezone.now()
+    plan = (
+        rules.sla
+        or (topic and topic.sla)
+        or department.sla
+        or SLAPlan.objects.filter(is_default=True).first()
+    )
+    priority = (
+        rules.priority or (topic and topic.priority) or Priority.objects.filter(is_default=True).first()
+    )
+    applied = ", ".join(f"“{name}”" for name in rules.rules)
     _run(
         ticket,
         "intake",
         actor=None,
         system_rule="intake",
+        reason=f"Routing rules applied: {applied}" if applied else "",
         number=f"{100000 + ticket.pk}",
+        help_topic=topic,
         department=department,
         priority=priority,
         sla=plan,
-        team=topic.team if topic else None,
-        prepare=lambda t: _set_due_times(t, start=now),
+        team=rules.team or (topic.team if topic else None),
+        notify_requester=not rules.quiet,
+        notify_agents=not rules.spam,
         event=lambda t: (
             f"Received: department {t.department}, priority {t.priority or '-'}, "
             f"SLA plan {t.sla or '-'}, {assignment_label(t)}"
+            + (f" (routing rules {applied})" if applied else "")
         ),
     )
+    if rules.spam:
+        rule = f"routing rule “{rules.set_by['spam']}”"
+        _run(
+            ticket,
+            "cancel",
+            actor=None,
+            system_rule=rule,
+            reason="Rejected as spam",
+            at=timezone.now(),
+            notify_requester=False,
+            notify_agents=False,
+            event=lambda t: f"Rejected as spam by {rule}",
+        )
+    elif rules.agent is not None and rules.agent.is_active and rules.agent.is_staff:
+        rule = f"routing rule “{rules.set_by['agent']}”"
+        _run(
+            ticket,
+            "assign",
+            actor=None,
+            system_rule=rule,
+            agent=rules.agent,
+            team=ticket.team,
+            event=lambda t: f"Assigned to {assignment_label(t)} by {rule}",
+        )
 
 
-def _set_due_times(ticket: Ticket, *, start: Any) -> None:
-    ticket.first_response_due, ticket.resolution_due = sla.due_times(ticket.sla, start=start)
+def _retarget(ticket: Ticket, *, now: Any, pending: sla.Move | None = None) -> None:
+    """Compute the due times from the transition log (and the move being made, if any).
+
+    A missed target stays marked as acted on (``*_breached_at``) until its due time moves
+    into the future again, so the overdue job acts once on each miss.
+    """
+    log = [
+        sla.Move(name, target, at)
+        for name, target, at in ticket.transitions.order_by("created_at", "id").values_list(
+            "name", "target", "created_at"
+        )
+    ]
+    if pending is not None:
+        log.append(pending)
+    first, resolution = sla.due_times_from_log(
+        ticket.sla, priority=ticket.priority, created_at=ticket.created_at, log=log
+    )
     if ticket.first_responded_at is not None:
-        ticket.first_response_due = None
-
-
-def _sla_start(ticket: Ticket) -> Any:
-    """Where the ticket's clock starts: its creation, or its last escalation (which gives
-    the new tier a fresh target)."""
-    escalated = ticket.transitions.filter(name="escalate").order_by("-created_at").first()
-    return escalated.created_at if escalated else ticket.created_at
+        first = None
+    ticket.first_response_due, ticket.resolution_due = first, resolution
+    if first is not None and first > now:
+        ticket.first_response_breached_at = None
+    if resolution is not None and resolution > now:
+        ticket.resolution_breached_at = None
 
 
 def _mark_first_response(ticket: Ticket, *, at: Any) -> None:
@@ -358,7 +451,7 @@ def ticket_update_properties(
     if not changes:
         return changes
     if priority is not _UNSET or sla_plan is not _UNSET:
-        _set_due_times(ticket, start=_sla_start(ticket))
+        _retarget(ticket, now=timezone.now())
     _save(ticket)
     for text in changes:
         _add_entry(ticket, kind=ThreadEntry.Kind.EVENT, body=text, actor=actor)
@@ -421,7 +514,7 @@ def ticket_reply(*, ticket: Ticket, actor: Any, body: str, attachments: Sequence
         raise TicketActionError("A closed ticket takes no replies; the requester can open a follow-up.")
     files = _check_files(attachments)
     _start_work_if_assignee(ticket, actor)
-    entry = _add_entry(ticket, kind=ThreadEntry.Kind.REPLY, body=body, actor=actor)
+    entry = _add_entry(ticket, kind=ThreadEntry.Kind.REPLY, body=body, actor=actor, notify="reply")
     _attach(entry, files)
     _mark_first_response(ticket, at=entry.created_at)
     _save(ticket)
@@ -454,7 +547,7 @@ def ticket_request_info(*, ticket: Ticket, actor: Any, message: str) -> TicketTr
         prepare=lambda t: _mark_first_response(t, at=timezone.now()),
         event=lambda t: f"{display_name(actor)} asked the requester for information",
     )
-    _add_entry(ticket, kind=ThreadEntry.Kind.REPLY, body=message, actor=actor)
+    _add_entry(ticket, kind=ThreadEntry.Kind.REPLY, body=message, actor=actor, notify="question")
     return log
 
 
@@ -492,7 +585,9 @@ def ticket_receive_reply(
         )
         return follow_up, follow_up.thread.get(kind=ThreadEntry.Kind.MESSAGE)
     files = _check_files(attachments)
-    entry = _add_entry(ticket, kind=ThreadEntry.Kind.MESSAGE, body=body, actor=actor, author_name=name)
+    entry = _add_entry(
+        ticket, kind=ThreadEntry.Kind.MESSAGE, body=body, actor=actor, author_name=name, notify="message"
+    )
     _attach(entry, files)
     if ticket.state == State.AWAITING_USER:
         _run(
@@ -527,7 +622,6 @@ def ticket_escalate(
         reason=summary,
         team=team,
         department=department,
-        prepare=lambda t: _set_due_times(t, start=timezone.now()),
         event=lambda t: (
             f"Escalated by {_actor_label(actor, system_rule)} to {assignment_label(t)} "
             f"(department {t.department}, tier {t.tier})"
@@ -544,7 +638,9 @@ def ticket_escalate(
 
 
 @transaction.atomic
-def ticket_resolve(*, ticket: Ticket, actor: Any, message: str) -> TicketTransition:
+def ticket_resolve(
+    *, ticket: Ticket, actor: Any, message: str, system_rule: str | None = None
+) -> TicketTransition:
     """Resolve with a public message that tells the requester what was done."""
     message = _require_text(message, "A resolution message")
     now = timezone.now()
@@ -552,11 +648,19 @@ def ticket_resolve(*, ticket: Ticket, actor: Any, message: str) -> TicketTransit
         ticket,
         "resolve",
         actor=actor,
+        system_rule=system_rule,
         at=now,
         prepare=lambda t: _mark_first_response(t, at=now),
-        event=lambda t: f"Resolved by {display_name(actor)}",
+        event=lambda t: f"Resolved by {_actor_label(actor, system_rule)}",
     )
-    _add_entry(ticket, kind=ThreadEntry.Kind.REPLY, body=message, actor=actor)
+    _add_entry(
+        ticket,
+        kind=ThreadEntry.Kind.REPLY,
+        body=message,
+        actor=actor,
+        author_name=_system_name(actor),
+        notify="resolution",
+    )
     return log
 
 
@@ -585,6 +689,7 @@ def ticket_reopen(
             body=reason,
             actor=actor,
             author_name=ticket.requester.name,
+            notify="message",
         )
     return log
 
@@ -625,6 +730,105 @@ def ticket_cancel(*, ticket: Ticket, actor: Any, reason: str) -> TicketTransitio
         at=timezone.now(),
         event=lambda t: f"Cancelled by {display_name(actor)}: {reason}",
     )
+
+
+# -- the SLA watch and the state timers (run by tickets.jobs) ----------------------------------
+
+SLA_WATCH = "SLA watch"
+OVERDUE_LABELS = {"first_response": "first response", "resolution": "resolution"}
+
+
+@transaction.atomic
+def ticket_mark_overdue(*, ticket: Ticket, target: str, now: Any) -> TicketTransition | None:
+    """A due time has passed: mark it acted on, alert the assignee, the team lead and the
+    department manager, and escalate the ticket when its SLA plan says so (the plan is the
+    rule named in the log). Returns the escalation, if there was one."""
+    from tickets import notifications
+
+    label = OVERDUE_LABELS[target]
+    due = getattr(ticket, f"{target}_due")
+    if due is None or due > now or getattr(ticket, f"{target}_breached_at") is not None:
+        raise TicketActionError(f"The {label} of this ticket is not overdue.")
+    setattr(ticket, f"{target}_breached_at", now)
+    _save(ticket)
+    _add_entry(
+        ticket,
+        kind=ThreadEntry.Kind.EVENT,
+        body=f"The {label} is overdue: it was due {timezone.localtime(due):%d %b %Y, %H:%M}",
+        actor=None,
+        author_name=f"system: {SLA_WATCH}",
+    )
+    ticket_id, recipients = ticket.pk, notifications.overdue_recipients(ticket)
+    transaction.on_commit(lambda: tasks.notify_overdue.delay(ticket_id, target, recipients), robust=True)
+    plan = ticket.sla
+    if plan is None or plan.on_overdue != SLAPlan.OnOverdue.ESCALATE:
+        return None
+    rule = f"SLA plan “{plan.name}”: escalate when overdue"
+    try:
+        with transaction.atomic():
+            return ticket_escalate(
+                ticket=ticket,
+                actor=None,
+                system_rule=rule,
+                team=plan.escalate_to_team,
+                department=plan.escalate_to_department,
+                summary=f"Escalated automatically: the {label} was due "
+                f"{timezone.localtime(due):%d %b %Y, %H:%M} and is overdue.",
+            )
+    except TicketActionError as exc:
+        ticket.refresh_from_db()
+        _add_entry(
+            ticket,
+            kind=ThreadEntry.Kind.NOTE,
+            body=f"Not escalated automatically: {exc}",
+            actor=None,
+            author_name=f"system: {rule}",
+        )
+        return None
+
+
+@transaction.atomic
+def ticket_remind_requester(*, ticket: Ticket, message: str, timer: str, now: Any) -> ThreadEntry:
+    """Remind a requester who has not answered our question (a public message, mailed)."""
+    if ticket.state != State.AWAITING_USER:
+        raise TicketActionError("Only a ticket waiting for the requester can remind them.")
+    if ticket.reminded_at is not None:
+        raise TicketActionError("The requester was already reminded.")
+    ticket.reminded_at = now
+    _save(ticket)
+    _add_entry(
+        ticket,
+        kind=ThreadEntry.Kind.EVENT,
+        body="Reminded the requester of our question",
+        actor=None,
+        author_name=f"system: {timer}",
+    )
+    return _add_entry(
+        ticket,
+        kind=ThreadEntry.Kind.REPLY,
+        body=message,
+        actor=None,
+        author_name=settings.HELPDESK_NAME,
+        notify="reminder",
+    )
+
+
+# -- agents' own settings ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def agent_alerts_update(*, user: Any, alerts: dict[str, bool]) -> AgentProfile:
+    """Turn an agent's e-mail alerts on or off (only their own: the caller passes them)."""
+    if not (user.is_active and user.is_staff):
+        raise PermissionDenied("Only agents have alerts.")
+    unknown = set(alerts) - set(AgentProfile.ALERTS)
+    if unknown:
+        raise TicketActionError(f"No such alert: {', '.join(sorted(unknown))}.")
+    profile, _ = AgentProfile.objects.get_or_create(user=user)
+    for name, value in alerts.items():
+        setattr(profile, name, bool(value))
+    profile.save(update_fields=list(alerts) or None)
+    return profile
 
 
 @dataclass(frozen=True)

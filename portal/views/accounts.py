@@ -63,6 +63,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     template_name = "portal/accounts/password_reset_form.html"
     form_class = ThrottledPasswordResetForm
     email_template_name = "emails/password_reset.txt"
+    html_email_template_name = "emails/password_reset.html"
     subject_template_name = "emails/password_reset_subject.txt"
     success_url = reverse_lazy("portal:password_reset_done")
     # Links are built on our configured address, never on the request's Host header.

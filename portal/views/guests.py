@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from portal import access
 from portal.forms import StatusForm
@@ -37,4 +38,6 @@ def ticket_link(request: HttpRequest, token: str) -> HttpResponse:
     if ticket is None:
         return render(request, "portal/link_invalid.html", status=404)
     access.grant(request, ticket)
-    return redirect("portal:ticket", number=ticket.number)
+    page = reverse("portal:ticket", kwargs={"number": ticket.number})
+    anchor = links.THEN.get(request.GET.get("then", ""))
+    return redirect(f"{page}#{anchor}" if anchor else page)

@@ -300,7 +300,9 @@ def test_escalate_to_a_higher_tier_team(john, lab, ticket):
         False,
         "John Doe",
     )
-    assert mail.outbox == []
+    # Not a word to Karen; Online Banking (Jane) is alerted, with the hand-off summary.
+    assert [m.to for m in mail.outbox] == [["jane@example.com"]]
+    assert "Gateway down; restarts did not help." in mail.outbox[0].body
 
 
 def test_escalate_to_a_higher_tier_department(john, lab, ticket):

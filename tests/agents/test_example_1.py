@@ -59,8 +59,8 @@ def option_value(select: Node, label: str) -> str:
 def test_example_1_through_the_console(browser, lab, ticket):
     john, jane = browser(lab.john), browser(lab.jane)
     url = reverse("agents:ticket", args=[ticket.number])
-    acknowledgement = list(mail.outbox)
-    assert [m.to for m in acknowledgement] == [["karen@example.com"]]
+    # Karen's acknowledgement; John, Support's agent, alerted to the new ticket.
+    assert [m.to for m in mail.outbox] == [["karen@example.com"], ["john@example.com"]]
 
     # 2. The ticket waits in John's Unassigned queue: Normal, unassigned, Report a Problem.
     row = queue_row(john, "unassigned", ticket)
@@ -211,13 +211,20 @@ def test_example_1_through_the_console(browser, lab, ticket):
     assert all(body in text for (_, _, body), text in zip(expected, shown, strict=True))
     assert "Resolved" in page.one("li", aria_current="step").text
 
-    # Karen heard from us four times: the acknowledgement, the two replies and the resolution.
-    assert [m.to for m in mail.outbox] == [["karen@example.com"]] * 4
-    bodies = [m.body for m in mail.outbox[1:]]
+    # Karen heard from us four times: the acknowledgement, the two replies and the resolution;
+    # John was alerted to the new ticket, and Jane when it was assigned to her team.
+    assert [m.to for m in mail.outbox if m.to != ["karen@example.com"]] == [
+        ["john@example.com"],
+        ["jane@example.com"],
+    ]
+    to_karen = [m for m in mail.outbox if m.to == ["karen@example.com"]]
+    assert len(to_karen) == 4
+    bodies = [m.body for m in to_karen[1:]]
     assert "We are on it." in bodies[0]
     assert "Cause found, fix in place: it is up again." in bodies[1]
     assert "Fixed: the gateway certificate was renewed." in bodies[2]
     assert all(ticket.number in m.subject for m in mail.outbox)
+    assert "Resolved" in to_karen[3].subject and "/t/" in to_karen[3].body
 
 
 def stored_state(ticket: Ticket) -> str:

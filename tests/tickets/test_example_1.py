@@ -28,8 +28,9 @@ def test_example_1_ends_closed_with_the_whole_trail(lab, karen, django_capture_o
     )
     assert ticket.assignee is None and ticket.team is None
     assert ticket.resolution_due is not None
-    assert [m.to for m in mail.outbox] == [["karen@example.com"]]
-    assert ticket.number in mail.outbox[0].subject
+    # Karen's acknowledgement, and John (Support) alerted to a new ticket in his department.
+    assert [m.to for m in mail.outbox] == [["karen@example.com"], ["john@example.com"]]
+    assert all(ticket.number in m.subject for m in mail.outbox)
 
     # 3. John judges it critical.
     services.ticket_update_properties(

@@ -55,7 +55,14 @@ def test_model_transitions_match_the_documented_table():
 def _arguments(name: str) -> dict:
     team = Team(name="Tier 9", tier=9)
     return {
-        "intake": {"number": "1", "department": None, "priority": None, "sla": None, "team": None},
+        "intake": {
+            "number": "1",
+            "help_topic": None,
+            "department": None,
+            "priority": None,
+            "sla": None,
+            "team": None,
+        },
         "assign": {"agent": None, "team": team},
         "claim": {"agent": None},
         "escalate": {"team": team, "department": None},

@@ -1,0 +1,155 @@
+"""The periodic job: the SLA watch and the timers on waiting states.
+
+Run every minute (Celery beat in production, ``manage.py run_timers`` beside the dev
+server). Each part finds its tickets through a partial index, never by reading all tickets,
+and acts on each ticket in its own transaction after locking it and checking again that it
+still qualifies, so a run that overlaps another, or runs twice, acts once. Every move is a
+normal transition through ``tickets.services``, logged with the timer or rule that fired.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from tickets import services
+from tickets.models import ACTIVE_STATES, LifecycleTimers, State, Ticket
+
+logger = logging.getLogger(__name__)
+
+# Tickets one part of the job takes on in a run; the rest wait for the next minute.
+BATCH = 2_000
+
+REMINDER_TIMER = "timer “awaiting-user reminder”"
+EXPIRY_TIMER = "timer “awaiting-user expiry”"
+AUTO_CLOSE_TIMER = "timer “auto-close”"
+
+REMINDER_TEXT = (
+    "We are still waiting for your answer to our question above, and cannot go on without it. "
+    "Please reply when you can."
+)
+EXPIRY_TEXT = (
+    "We have not heard back from you, so we are resolving this ticket. If the problem is still "
+    "there, reopen the ticket or write to us and we will pick it up again."
+)
+
+
+@dataclass
+class Report:
+    overdue: int = 0
+    escalated: int = 0
+    reminded: int = 0
+    expired: int = 0
+    closed: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def _overdue(target: str, now: datetime) -> Q:
+    return Q(
+        state__in=ACTIVE_STATES,
+        **{f"{target}_breached_at__isnull": True, f"{target}_due__lte": now},
+    )
+
+
+def _each(condition: Q, order: str, act: Callable[[Ticket], Any]) -> int:
+    """Run ``act`` on each ticket that meets ``condition``, one transaction each, with the
+    ticket locked and the condition checked again; a ticket another run holds is skipped."""
+    done = 0
+    ids = list(Ticket.objects.filter(condition).order_by(order, "pk").values_list("pk", flat=True)[:BATCH])
+    for pk in ids:
+        try:
+            with transaction.atomic():
+                ticket = (
+                    Ticket.objects.select_for_update(skip_locked=True)
+                    .filter(condition, pk=pk)
+                    .select_related("requester")
+                    .first()
+                )
+                if ticket is None:
+                    continue
+                if act(ticket) is not False:
+                    done += 1
+        except (services.TicketActionError, PermissionDenied) as exc:
+            logger.warning("Timer job: ticket %s not changed: %s", pk, exc)
+        except Exception:
+            # One ticket's failure must not stop the others; the next run tries it again.
+            logger.exception("Timer job: ticket %s failed", pk)
+    return done
+
+
+def sla_watch(now: datetime, report: Report) -> None:
+    for target in ("first_response", "resolution"):
+
+        def mark(ticket: Ticket, target: str = target) -> None:
+            if services.ticket_mark_overdue(ticket=ticket, target=target, now=now) is not None:
+                report.escalated += 1
+
+        report.overdue += _each(_overdue(target, now), f"{target}_due", mark)
+
+
+def state_timers(now: datetime, report: Report) -> None:
+    timers = LifecycleTimers.load()
+    waiting = Q(state=State.AWAITING_USER)
+    if timers.remind_after_days is not None:
+        report.reminded += _each(
+            waiting
+            & Q(
+                reminded_at__isnull=True, state_changed_at__lte=now - timedelta(days=timers.remind_after_days)
+            ),
+            "state_changed_at",
+            lambda t: services.ticket_remind_requester(
+                ticket=t, message=REMINDER_TEXT, timer=REMINDER_TIMER, now=now
+            ),
+        )
+    if timers.expire_after_days is not None:
+        cutoff = now - timedelta(days=timers.expire_after_days)
+        # M days after the reminder; with reminders off, M days after the ticket began waiting.
+        since = (
+            Q(reminded_at__lte=cutoff)
+            if timers.remind_after_days is not None
+            else Q(state_changed_at__lte=cutoff)
+        )
+
+        def expire(ticket: Ticket) -> None:
+            services.ticket_resolve(ticket=ticket, actor=None, message=EXPIRY_TEXT, system_rule=EXPIRY_TIMER)
+            if timers.expire_action == LifecycleTimers.Expiry.CLOSE:
+                services.ticket_close(
+                    ticket=ticket,
+                    actor=None,
+                    system_rule=EXPIRY_TIMER,
+                    reason="No answer from the requester.",
+                )
+
+        report.expired += _each(waiting & since, "state_changed_at", expire)
+    if timers.close_resolved_after_days is not None:
+        days = timers.close_resolved_after_days
+        report.closed += _each(
+            Q(state=State.RESOLVED, state_changed_at__lte=now - timedelta(days=days)),
+            "state_changed_at",
+            lambda t: services.ticket_close(
+                ticket=t,
+                actor=None,
+                system_rule=AUTO_CLOSE_TIMER,
+                reason=f"Resolved for {days} days without a reopen.",
+            ),
+        )
+
+
+def run_timers(now: datetime | None = None) -> Report:
+    now = now or timezone.now()
+    report = Report()
+    sla_watch(now, report)
+    state_timers(now, report)
+    if any(report.as_dict().values()):
+        logger.info("Timer job: %s", report.as_dict())
+    return report

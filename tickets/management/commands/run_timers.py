@@ -1,0 +1,32 @@
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from tickets import jobs
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the SLA watch and the lifecycle timers once, or every --every seconds with --loop "
+        "(what `make run` does beside the dev server; with a broker, Celery beat runs them)."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--loop", action="store_true", help="Keep running until interrupted.")
+        parser.add_argument("--every", type=int, default=60, help="Seconds between runs (default 60).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["every"] < 1:
+            self.stderr.write("--every must be at least 1 second.")
+            raise SystemExit(2)
+        while True:
+            report = jobs.run_timers()
+            if options["verbosity"] > 1 or any(report.as_dict().values()):
+                self.stdout.write(f"Timers: {report.as_dict()}")
+            if not options["loop"]:
+                return
+            try:
+                time.sleep(options["every"])
+            except KeyboardInterrupt:
+                return
