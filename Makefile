@@ -34,6 +34,10 @@ run: $(STAMP)
 	@echo "  karen@example.com / Password1  end user"
 	@echo "  ken@example.com / Password1    end user"
 	@echo
+	@# Without a broker there is no Celery beat: the SLA watch and the lifecycle timers run
+	@# every minute in a process of their own beside the dev server, and stop with it.
+	$(PY) manage.py run_timers --loop & timers=$$!; \
+	trap 'kill $$timers 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 test: $(STAMP)

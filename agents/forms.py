@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 
 from tickets import selectors
 from tickets.forms import MultipleFileField, ThrottledSignInForm, TopicChoiceField
-from tickets.models import Department, HelpTopic, Priority, SLAPlan, State, Team, Ticket
+from tickets.models import AgentProfile, Department, HelpTopic, Priority, SLAPlan, State, Team, Ticket
 
 
 class AgentSignInForm(ThrottledSignInForm):
@@ -239,3 +239,13 @@ class BulkForm(forms.Form):
         if action == "cancel" and not (data.get("reason") or "").strip():
             raise forms.ValidationError("Give a reason to cancel.")
         return data
+
+
+class AlertsForm(forms.Form):
+    """One tick box per alert, labelled as the model names it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in AgentProfile.ALERTS:
+            label = AgentProfile._meta.get_field(name).verbose_name
+            self.fields[name] = forms.BooleanField(label=label[:1].upper() + label[1:], required=False)

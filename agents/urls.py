@@ -1,6 +1,6 @@
 from django.urls import path
 
-from agents.views import actions, auth, phone, queues, workspace
+from agents.views import actions, alerts, auth, phone, queues, workspace
 
 app_name = "agents"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("queues/<str:key>/", queues.queue, name="queue"),
     path("bulk/", queues.bulk, name="bulk"),
     path("priorities.css", queues.priority_styles, name="priority_styles"),
+    path("alerts/", alerts.my_alerts, name="alerts"),
     path("tickets/new/", phone.new_ticket, name="new_ticket"),
     path("tickets/<str:number>/", workspace.ticket_detail, name="ticket"),
     path("tickets/<str:number>/properties/", workspace.change_property, name="change_property"),

@@ -31,9 +31,13 @@ from tickets.models import (
     Department,
     HelpTopic,
     Holiday,
+    LifecycleTimers,
     Priority,
     Requester,
+    RoutingCondition,
+    RoutingRule,
     SLAPlan,
+    SLATarget,
     Team,
     ThreadEntry,
     Ticket,
@@ -87,6 +91,11 @@ class BusinessHoursAdmin(admin.ModelAdmin):
         return obj._holidays  # type: ignore[attr-defined]
 
 
+class SLATargetInline(admin.TabularInline):
+    model = SLATarget
+    extra = 0
+
+
 @admin.register(SLAPlan)
 class SLAPlanAdmin(admin.ModelAdmin):
     list_display = (
@@ -95,12 +104,34 @@ class SLAPlanAdmin(admin.ModelAdmin):
         "first_response_hours",
         "schedule",
         "business_hours",
+        "on_overdue",
         "is_default",
         "is_active",
     )
-    list_filter = ("schedule", "is_default", "is_active")
+    list_filter = ("schedule", "on_overdue", "is_default", "is_active")
     search_fields = ("name",)
     list_select_related = ("business_hours",)
+    fieldsets = (
+        (None, {"fields": ("name", "is_default", "is_active")}),
+        (
+            "Targets",
+            {
+                "fields": ("grace_hours", "first_response_hours", "schedule", "business_hours"),
+                "description": "The hours count around the clock, or only inside the calendar's "
+                "business hours. The clock stops while a ticket waits on the requester or is "
+                "resolved. Targets per priority below replace these hours for that priority.",
+            },
+        ),
+        (
+            "Overdue",
+            {
+                "fields": ("on_overdue", "escalate_to_team", "escalate_to_department"),
+                "description": "The assignee, the team lead and the department manager are always "
+                "alerted; escalation moves the ticket to a team or department of a higher tier.",
+            },
+        ),
+    )
+    inlines = (SLATargetInline,)
 
 
 class SubDepartmentInline(admin.TabularInline):
@@ -175,6 +206,106 @@ class HelpTopicAdmin(admin.ModelAdmin):
             # Each choice is named with its parents; fetch them with the choices.
             kwargs["queryset"] = HelpTopic.objects.select_related("parent__parent")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class RoutingConditionInline(admin.TabularInline):
+    model = RoutingCondition
+    extra = 0
+    min_num = 1
+    verbose_name = "condition"
+    verbose_name_plural = "conditions (a rule without any matches nothing)"
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    """Intake rules, run in order of position on every new ticket (like osTicket's filters)."""
+
+    list_display = ("name", "position", "is_active", "match", "stop_on_match", "action_summary")
+    list_editable = ("position", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("name", "conditions__value")
+    list_select_related = (
+        "set_department",
+        "set_team",
+        "set_agent",
+        "set_priority",
+        "set_sla",
+        "set_help_topic__parent__parent",
+    )
+    autocomplete_fields = ("set_agent",)
+    fieldsets = (
+        (None, {"fields": ("name", "position", "is_active", "match", "stop_on_match")}),
+        (
+            "Actions",
+            {
+                "fields": (
+                    "set_department",
+                    "set_team",
+                    "set_agent",
+                    "set_priority",
+                    "set_sla",
+                    "set_help_topic",
+                    "reject_as_spam",
+                    "suppress_auto_response",
+                ),
+                "description": "What the rule sets on a ticket it matches; a later rule's action "
+                "replaces an earlier one's. Naming an agent assigns the ticket to them.",
+            },
+        ),
+    )
+    inlines = (RoutingConditionInline,)
+
+    @admin.display(description="actions")
+    def action_summary(self, obj: RoutingRule) -> str:
+        parts = [
+            f"{label} {value}"
+            for label, value in (
+                ("department", obj.set_department),
+                ("team", obj.set_team),
+                ("agent", obj.set_agent),
+                ("priority", obj.set_priority),
+                ("SLA", obj.set_sla),
+                ("topic", obj.set_help_topic),
+            )
+            if value is not None
+        ]
+        if obj.reject_as_spam:
+            parts.append("reject as spam")
+        if obj.suppress_auto_response:
+            parts.append("no auto-response")
+        return ", ".join(parts) or "-"
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "set_help_topic":
+            kwargs["queryset"] = HelpTopic.objects.select_related("parent__parent")
+        if db_field.name == "set_agent":
+            kwargs["queryset"] = User.objects.filter(is_staff=True, is_active=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(LifecycleTimers)
+class LifecycleTimersAdmin(admin.ModelAdmin):
+    """One row: the list goes straight to it, and it is neither added twice nor deleted."""
+
+    fieldsets = (
+        (
+            "Waiting for the requester",
+            {"fields": ("remind_after_days", "expire_after_days", "expire_action")},
+        ),
+        ("Resolved tickets", {"fields": ("close_resolved_after_days",)}),
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        timers = LifecycleTimers.load()
+        return HttpResponseRedirect(reverse("admin:tickets_lifecycletimers_change", args=[timers.pk]))
 
 
 @admin.register(CannedResponse)

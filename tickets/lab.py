@@ -22,8 +22,12 @@ from tickets.models import (
     CannedResponse,
     Department,
     HelpTopic,
+    LifecycleTimers,
     Priority,
+    RoutingCondition,
+    RoutingRule,
     SLAPlan,
+    SLATarget,
     Team,
     Ticket,
 )
@@ -45,6 +49,10 @@ SLA_PLANS = [
     ("Sev-B", 4, 2, SLAPlan.Schedule.ALWAYS),
     ("Sev-C", 8, 4, SLAPlan.Schedule.BUSINESS_HOURS),
 ]
+# The Default SLA answers an urgent ticket sooner: (priority, resolution hours, first response).
+DEFAULT_SLA_TARGETS = [("High", 8, 2), ("Emergency", 4, 1)]
+# Shipped switched off: with it on, Example 1 would be routed at intake, before John sees it.
+EXAMPLE_RULE = "Example: online banking outages go to SysAdmins as Emergency"
 CANNED_RESPONSES = [
     (
         "We are on it",
@@ -143,6 +151,13 @@ def load_configuration() -> Lab:
                 "is_default": name == "Default SLA",
             },
         )
+    for priority, grace, first in DEFAULT_SLA_TARGETS:
+        SLATarget.objects.get_or_create(
+            plan=plans["Default SLA"],
+            priority=Priority.objects.get(name=priority),
+            defaults={"grace_hours": grace, "first_response_hours": first},
+        )
+    LifecycleTimers.load()
     admin, _ = _user("admin", email="admin@example.com", first="Help Desk", last="Admin", superuser=True)
     jane, _ = _user("jane", email="jane@example.com", first="Jane", last="Doe", staff=True)
     john, _ = _user("john", email="john@example.com", first="John", last="Doe", staff=True)
@@ -160,6 +175,19 @@ def load_configuration() -> Lab:
     for name, parent in HELP_TOPICS:
         topic, _ = HelpTopic.objects.get_or_create(name=name, parent=parents.get(parent) if parent else None)
         parents.setdefault(name, topic)
+    rule, created = RoutingRule.objects.get_or_create(
+        name=EXAMPLE_RULE,
+        defaults={
+            "is_active": False,
+            "position": 10,
+            "set_department": sysadmins,
+            "set_priority": Priority.objects.get(name="Emergency"),
+        },
+    )
+    if created:
+        RoutingCondition.objects.create(
+            rule=rule, field=RoutingCondition.Field.SUBJECT, operator="contains", value="online banking"
+        )
     for title, body, department in CANNED_RESPONSES:
         CannedResponse.objects.get_or_create(
             title=title, defaults={"body": body, "department": support if department else None}

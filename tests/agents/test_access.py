@@ -33,7 +33,7 @@ LOGIN = "/agents/login/"
 # Pages anyone may open.
 PUBLIC = {"login", "logout"}
 # Console pages that are about no single ticket: staff only.
-CONSOLE = {"home", "queue", "bulk", "priority_styles", "new_ticket"}
+CONSOLE = {"home", "queue", "bulk", "priority_styles", "new_ticket", "alerts"}
 # Pages about one ticket: staff who may see that ticket only.
 PER_TICKET = {"ticket", "change_property", "compose", "canned", "attachment", "action"}
 # Per-ticket pages that only take POST (a GET is refused before the ticket is looked up).

@@ -60,3 +60,128 @@ def test_a_calendar_with_no_open_hours_never_falls_due(db):
         name="Never", grace_hours=1, schedule=SLAPlan.Schedule.BUSINESS_HOURS, business_hours=closed
     )
     assert sla.due_times(plan, start=at(2026, 11, 30, 9)) == (None, None)
+
+
+# -- the clock over the transition log -------------------------------------------------------------
+# Each case is a log of moves after creation on Monday 30 Nov 2026 10:00 UTC; the expected due time
+# is exact. "in" is a working state, "wait" awaiting the requester, "done" resolved.
+
+MONDAY_10 = at(2026, 11, 30, 10)
+STATES = {"in": "in_progress", "wait": "awaiting_user", "done": "resolved", "up": "escalated"}
+NAMES = {"in": "receive_reply", "wait": "request_info", "done": "resolve", "up": "escalate"}
+
+
+def log_of(*moves: tuple[str, datetime]) -> list[sla.Move]:
+    """Creation and intake at MONDAY_10, then ("wait", when), ("in", when) and so on."""
+    return [
+        sla.Move("create", "new", MONDAY_10),
+        sla.Move("intake", "open", MONDAY_10),
+        *(sla.Move(NAMES[kind], STATES[kind], when) for kind, when in moves),
+    ]
+
+
+@pytest.fixture
+def lab_office(db):
+    """The lab's calendar: Monday to Friday, 09:00-17:00 UTC."""
+    calendar = BusinessHours.objects.create(name="Office hours", time_zone="UTC")
+    for weekday in range(5):
+        BusinessHoursWindow.objects.create(schedule=calendar, weekday=weekday, opens=time(9), closes=time(17))
+    return calendar
+
+
+@pytest.mark.parametrize(
+    ("hours", "moves", "due"),
+    [
+        # No pause: 4 h after creation.
+        (4, [], at(2026, 11, 30, 14)),
+        # 1 h of work, 4 h waiting for the requester, then the 3 h left: 18:00.
+        (4, [("wait", at(2026, 11, 30, 11)), ("in", at(2026, 11, 30, 15))], at(2026, 11, 30, 18)),
+        # Two pauses add up: 1 h + 1 h of waiting.
+        (
+            4,
+            [
+                ("wait", at(2026, 11, 30, 11)),
+                ("in", at(2026, 11, 30, 12)),
+                ("wait", at(2026, 11, 30, 13)),
+                ("in", at(2026, 11, 30, 14)),
+            ],
+            at(2026, 11, 30, 16),
+        ),
+        # Waiting now, target not reached: no due time (the clock is not counting down).
+        (4, [("wait", at(2026, 11, 30, 11))], None),
+        # Waiting now, but the target was missed before the pause: it keeps its past due time.
+        (1, [("wait", at(2026, 11, 30, 12))], at(2026, 11, 30, 11)),
+        # Resolved after 1 h, reopened at 20:00: the 3 h left run from then.
+        (4, [("done", at(2026, 11, 30, 11)), ("in", at(2026, 11, 30, 20))], at(2026, 11, 30, 23)),
+        # Escalated at 13:00: the new tier gets the whole target from then.
+        (4, [("up", at(2026, 11, 30, 13))], at(2026, 11, 30, 17)),
+        # A pause before the escalation does not count against the new tier.
+        (
+            4,
+            [("wait", at(2026, 11, 30, 11)), ("in", at(2026, 11, 30, 12)), ("up", at(2026, 11, 30, 13))],
+            at(2026, 11, 30, 17),
+        ),
+    ],
+    ids=[
+        "no pause",
+        "pause and resume",
+        "two pauses",
+        "paused now",
+        "missed before the pause",
+        "resolved and reopened",
+        "escalation restarts",
+        "pause before escalation",
+    ],
+)
+def test_a_24_7_clock_stops_while_waiting_and_resolved(db, hours, moves, due):
+    plan = SLAPlan.objects.create(name="Plan", grace_hours=hours)
+    assert sla.due_times_from_log(plan, priority=None, created_at=MONDAY_10, log=log_of(*moves))[1] == due
+
+
+@pytest.mark.parametrize(
+    ("created", "moves", "due"),
+    [
+        # 8 business hours from Monday 10:00: Tuesday 10:00.
+        (MONDAY_10, [], at(2026, 12, 1, 10)),
+        # 0.5 h on Monday, waiting from 10:30 until Wednesday 10:00, then 7.5 h: Thursday 09:30.
+        (
+            MONDAY_10,
+            [("wait", at(2026, 11, 30, 10, 30)), ("in", at(2026, 12, 2, 10))],
+            at(2026, 12, 3, 9, 30),
+        ),
+        # Friday 09:00, 7 h used when the wait starts at 16:00; answered on Saturday, the 1 h left
+        # counts from Monday 09:00.
+        (
+            at(2026, 12, 4, 9),
+            [("wait", at(2026, 12, 4, 16)), ("in", at(2026, 12, 5, 12))],
+            at(2026, 12, 7, 10),
+        ),
+        # Waiting only outside business hours (Monday 18:00 to Tuesday 08:00) costs nothing.
+        (
+            MONDAY_10,
+            [("wait", at(2026, 11, 30, 18)), ("in", at(2026, 12, 1, 8))],
+            at(2026, 12, 1, 10),
+        ),
+    ],
+    ids=["business hours", "paused across nights", "answered on a weekend", "paused out of hours"],
+)
+def test_a_business_hours_clock_stops_while_waiting(lab_office, created, moves, due):
+    plan = SLAPlan.objects.create(
+        name="Sev-C", grace_hours=8, schedule=SLAPlan.Schedule.BUSINESS_HOURS, business_hours=lab_office
+    )
+    log = [sla.Move("intake", "open", created), *(sla.Move(NAMES[k], STATES[k], w) for k, w in moves)]
+    assert sla.due_times_from_log(plan, priority=None, created_at=created, log=log)[1] == due
+
+
+def test_daylight_saving_time_counts_the_hours_that_pass(db):
+    """A window across the change of clocks (Berlin, Sunday 25 Oct 2026) lasts the hours that
+    really pass: 01:00-04:00 on the wall is 4 h, as 03:00 comes twice."""
+    night = BusinessHours.objects.create(name="Night shift", time_zone="Europe/Berlin")
+    BusinessHoursWindow.objects.create(schedule=night, weekday=6, opens=time(1), closes=time(4))
+    plan = SLAPlan.objects.create(
+        name="Night", grace_hours=3, schedule=SLAPlan.Schedule.BUSINESS_HOURS, business_hours=night
+    )
+    # Sunday 01:00 CEST is 23:00 UTC on Saturday; 3 h later it is 02:00 UTC, which the wall
+    # shows as 03:00 CET (not 04:00, where counting wall-clock hours would end).
+    start = at(2026, 10, 24, 23)
+    assert sla.due_times(plan, start=start)[1] == at(2026, 10, 25, 2)

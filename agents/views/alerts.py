@@ -1,0 +1,26 @@
+"""An agent's own e-mail alerts: which of them they get."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from agents.access import agent_required
+from agents.forms import AlertsForm
+from agents.views.queues import sidebar
+from tickets import services
+from tickets.models import AgentProfile
+
+
+@agent_required
+def my_alerts(request: HttpRequest) -> HttpResponse:
+    profile = AgentProfile.objects.filter(user=request.user).first() or AgentProfile(user=request.user)
+    form = AlertsForm(
+        request.POST or None, initial={name: getattr(profile, name) for name in AgentProfile.ALERTS}
+    )
+    if request.method == "POST" and form.is_valid():
+        services.agent_alerts_update(user=request.user, alerts=form.cleaned_data)
+        messages.success(request, "Your alerts are saved.")
+        return redirect("agents:alerts")
+    return render(request, "agents/alerts.html", {"form": form, "queues": sidebar(request.user)})
