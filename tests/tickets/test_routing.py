@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 
 from tests.factories import AgentFactory
 from tickets import lab as lab_data
-from tickets import routing, services
+from tickets import routing
 from tickets.models import (
     HelpTopic,
     Priority,
