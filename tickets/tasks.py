@@ -8,27 +8,40 @@ is the periodic job (Celery beat, or ``manage.py run_timers`` in the embedded de
 
 from __future__ import annotations
 
+import logging
 from smtplib import SMTPException
 from typing import Any
 
 from celery import shared_task
+from celery.utils.time import get_exponential_backoff_interval
 from django.contrib.auth import get_user_model
 
 from tickets import notifications
 from tickets.models import ThreadEntry, Ticket, TicketTransition
 
-# About two days of tries (backoff doubles up to the cap) before a message is given up.
-_MAIL_RETRY = {
-    "autoretry_for": (SMTPException, OSError),
-    "retry_backoff": 30,
-    "retry_backoff_max": 3600,
-    "max_retries": 50,
-}
+logger = logging.getLogger(__name__)
+
+# Under a worker: about two days of tries, the wait doubling from 30 s up to an hour.
+MAIL_MAX_RETRIES = 50
+# Inline (no broker) a retry cannot wait: a few tries at once, then the failure is logged.
+MAIL_INLINE_TRIES = 3
 
 
-@shared_task(**_MAIL_RETRY)
-def send_email(payload: dict[str, Any]) -> None:
-    notifications.deliver(payload)
+@shared_task(bind=True, max_retries=MAIL_MAX_RETRIES)
+def send_email(self: Any, payload: dict[str, Any]) -> None:
+    try:
+        notifications.deliver(payload)
+    except (SMTPException, OSError) as exc:
+        tries = self.request.retries + 1
+        if self.request.is_eager and tries >= MAIL_INLINE_TRIES:
+            logger.error(
+                "Mail to %s (%r) not sent after %d tries: %s", payload["to"], payload["subject"], tries, exc
+            )
+            raise
+        wait = get_exponential_backoff_interval(
+            factor=30, retries=self.request.retries, maximum=3600, full_jitter=True
+        )
+        raise self.retry(exc=exc, countdown=wait) from None
 
 
 def _send_all(payloads: list[dict[str, Any]]) -> int:

@@ -16,8 +16,10 @@ from tickets.models import AgentProfile
 @agent_required
 def my_alerts(request: HttpRequest) -> HttpResponse:
     profile = AgentProfile.objects.filter(user=request.user).first() or AgentProfile(user=request.user)
+    # A form with every box unticked posts nothing at all: it is still a submission.
     form = AlertsForm(
-        request.POST or None, initial={name: getattr(profile, name) for name in AgentProfile.ALERTS}
+        request.POST if request.method == "POST" else None,
+        initial={name: getattr(profile, name) for name in AgentProfile.ALERTS},
     )
     if request.method == "POST" and form.is_valid():
         services.agent_alerts_update(user=request.user, alerts=form.cleaned_data)
