@@ -79,7 +79,7 @@ def stack(tmp_path):
 def worker(stack):
     """A worker with its beat (-B), started the way docker-compose starts them."""
     log = (stack["tmp"] / "worker.log").open("w")
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         [
             sys.executable,
             "-m",
@@ -113,7 +113,7 @@ def worker(stack):
 
 def _run_elsewhere(stack, code: str) -> str:
     """Run Django code in a process of its own, with a broker: its tasks go to Redis."""
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
         [sys.executable, "manage.py", "shell", "-c", code],
         cwd=ROOT,
         env=stack["env"],
