@@ -25,7 +25,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from tickets import links
-from tickets.models import AgentProfile, ThreadEntry, Ticket, TicketTransition
+from tickets.models import AgentProfile, LifecycleTimers, ThreadEntry, Ticket, TicketTransition
 
 Payload = dict[str, Any]
 
@@ -162,6 +162,7 @@ def for_entry(entry: ThreadEntry, purpose: str) -> list[Payload]:
         if purpose == "resolution":
             context["confirm_link"] = links.ticket_link(ticket, then="confirm")
             context["reopen_link"] = links.ticket_link(ticket, then="reopen")
+            context["close_after_days"] = LifecycleTimers.load().close_resolved_after_days
         written_by_a_person = entry.author_id is not None and purpose != "reminder"
         return [
             _for_requester(

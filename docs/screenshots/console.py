@@ -42,6 +42,12 @@ def main() -> None:
         sign_in(phone, "john")
         phone.goto(f"{BASE}/agents/")
         phone.screenshot(path=OUT / "console-queue-phone.png", full_page=True)
+        desk = browser.new_page(viewport={"width": 1440, "height": 900})
+        sign_in(desk, "john")
+        desk.get_by_role("link", name="My alerts").click()
+        desk.screenshot(path=OUT / "console-alerts.png", full_page=True)
+        open_ticket(desk, "Cannot reset my password")
+        desk.screenshot(path=OUT / "console-ticket-waiting.png", full_page=True)
         browser.close()
 
 

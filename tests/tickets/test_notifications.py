@@ -118,6 +118,7 @@ def test_the_resolution_mail_links_to_confirm_and_to_reopen(lab, ticket, browser
     assert set(found) == {"confirm", "reopen"}
     assert all(links.ticket_from_token(token) == ticket for token, _ in found.values())
     html = html_of(message)
+    assert "closes by itself in 7 days" in message.body and "closes by itself in 7 days" in html
     assert "Yes, it's fixed" in html and all(
         f'href="http://127.0.0.1:8000{path}"' in html for _, path in found.values()
     )
