@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed, has_transition_perm
 
-from tickets import routing, selectors, sla, tasks, uploads
+from tickets import notifications, routing, selectors, sla, tasks, uploads
 from tickets.models import (
     AgentProfile,
     Attachment,
@@ -735,7 +735,7 @@ def ticket_cancel(*, ticket: Ticket, actor: Any, reason: str) -> TicketTransitio
 # -- the SLA watch and the state timers (run by tickets.jobs) ----------------------------------
 
 SLA_WATCH = "SLA watch"
-OVERDUE_LABELS = {"first_response": "first response", "resolution": "resolution"}
+OVERDUE_LABELS = notifications.OVERDUE_TARGETS
 
 
 @transaction.atomic
@@ -743,18 +743,17 @@ def ticket_mark_overdue(*, ticket: Ticket, target: str, now: Any) -> TicketTrans
     """A due time has passed: mark it acted on, alert the assignee, the team lead and the
     department manager, and escalate the ticket when its SLA plan says so (the plan is the
     rule named in the log). Returns the escalation, if there was one."""
-    from tickets import notifications
-
     label = OVERDUE_LABELS[target]
     due = getattr(ticket, f"{target}_due")
     if due is None or due > now or getattr(ticket, f"{target}_breached_at") is not None:
         raise TicketActionError(f"The {label} of this ticket is not overdue.")
+    was_due = f"{timezone.localtime(due):%d %b %Y, %H:%M}"
     setattr(ticket, f"{target}_breached_at", now)
     _save(ticket)
     _add_entry(
         ticket,
         kind=ThreadEntry.Kind.EVENT,
-        body=f"The {label} is overdue: it was due {timezone.localtime(due):%d %b %Y, %H:%M}",
+        body=f"The {label} is overdue: it was due {was_due}",
         actor=None,
         author_name=f"system: {SLA_WATCH}",
     )
@@ -772,8 +771,7 @@ def ticket_mark_overdue(*, ticket: Ticket, target: str, now: Any) -> TicketTrans
                 system_rule=rule,
                 team=plan.escalate_to_team,
                 department=plan.escalate_to_department,
-                summary=f"Escalated automatically: the {label} was due "
-                f"{timezone.localtime(due):%d %b %Y, %H:%M} and is overdue.",
+                summary=f"Escalated automatically: the {label} was due {was_due} and is overdue.",
             )
     except TicketActionError as exc:
         ticket.refresh_from_db()
