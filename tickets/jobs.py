@@ -70,7 +70,7 @@ def _each(condition: Q, order: str, act: Callable[[Ticket], Any]) -> int:
         try:
             with transaction.atomic():
                 ticket = (
-                    Ticket.objects.select_for_update(skip_locked=True)
+                    Ticket.objects.select_for_update(skip_locked=True, of=("self",))
                     .filter(condition, pk=pk)
                     .select_related("requester")
                     .first()
