@@ -9,6 +9,9 @@ and 10,000 requesters, then writes the tickets, their threads and their transiti
 
 Every run starts over: the tickets, thread entries, transitions and attachments of the
 database are truncated first. The script refuses a database whose name has no "bench" in it.
+
+From the command line it seeds the console's mix of states; ``seed(n, mix)`` takes another
+``Mix`` (exact counts, the waiting tickets as the lifecycle timers leave them: bench/timers.py).
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import django
 
@@ -36,7 +41,14 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from tickets.lab import Lab, load_configuration  # noqa: E402
-from tickets.models import AgentProfile, HelpTopic, Priority, Requester, SLAPlan  # noqa: E402
+from tickets.models import (  # noqa: E402
+    AgentProfile,
+    HelpTopic,
+    LifecycleTimers,
+    Priority,
+    Requester,
+    SLAPlan,
+)
 
 DEFAULT_TICKETS = 1_000_000
 REQUESTERS = 10_000
@@ -248,6 +260,58 @@ NOTES = [
     "Asked the network team for the switch logs.",
     "Probably a stale credential after the password change.",
 ]
+STATES = ("closed", "open", "assigned", "awaiting_user", "in_progress", "escalated", "resolved")
+
+
+@dataclass(frozen=True)
+class Mix:
+    """How ``seed`` spreads the tickets over the states, and which of them are overdue.
+
+    ``shares``: the share of the tickets in each of ``STATES``, in that order (summing to 1).
+    Each ticket draws its state at random, and an active one is overdue with the probability
+    ``overdue``; with ``exact``, ticket g of n takes the state its position g/n falls in and
+    every (1 / ``overdue``)th active ticket is overdue, so the counts are exact (for shares
+    that are whole hundreds of tickets).
+
+    ``waiting``: the awaiting-user and resolved tickets as the lifecycle timers
+    (``tickets.jobs.state_timers``, with the delays of ``LifecycleTimers``) would have left
+    them, each at least ``MARGIN_DAYS`` short of its next timer: the job has nothing to do on
+    them for that long. Otherwise their last move is spread over 60 days like the other
+    active tickets', and none was reminded.
+    """
+
+    shares: tuple[float, ...] = (0.85, 0.05, 0.03, 0.02, 0.03, 0.01, 0.01)
+    overdue: float = 0.01
+    exact: bool = False
+    waiting: bool = False
+
+    @classmethod
+    def of_counts(cls, counts: dict[str, int], **options: Any) -> tuple[int, Mix]:
+        """The number of tickets and the exact mix that give each state its count."""
+        n = sum(counts.values())
+        return n, cls(shares=tuple(counts.get(state, 0) / n for state in STATES), exact=True, **options)
+
+    def params(self, n: int) -> dict[str, Any]:
+        if len(self.shares) != len(STATES) or abs(sum(self.shares) - 1) > 1e-9:
+            raise ValueError(f"Mix.shares must give a share for each of {STATES}, summing to 1")
+        upto = 0.0
+        params: dict[str, Any] = {}
+        for state, share in zip(STATES[:-1], self.shares, strict=False):
+            upto += share
+            params[f"upto_{state}"] = round(upto, 12)
+        return {
+            **params,
+            "exact": self.exact,
+            "overdue": self.overdue,
+            "overdue_every": round(1 / self.overdue),
+            "waiting": self.waiting,
+        }
+
+
+CONSOLE_MIX = Mix()
+# The waiting profile keeps each waiting ticket this many days short of its next timer.
+MARGIN_DAYS = 0.5
+
 FINAL_TRANSITION = {
     "assigned": "assign",
     "awaiting_user": "request_info",
@@ -373,19 +437,20 @@ def insert_requesters(cursor) -> tuple[int, int]:  # type: ignore[no-untyped-def
 TICKETS_SQL = """
 INSERT INTO tickets_ticket (
     id, number, subject, source, tier, state, version, first_response_due, resolution_due,
-    first_responded_at, resolved_at, closed_at, reopen_count, created_at, last_activity_at,
+    first_responded_at, resolved_at, closed_at, reopen_count, state_changed_at, reminded_at,
+    created_at, last_activity_at,
     assignee_id, department_id, follow_up_of_id, help_topic_id, priority_id, requester_id, sla_id,
     team_id)
 SELECT
     -- Ids (and so numbers) in order of creation, as the help desk hands them out.
     row_number() OVER w, (100000 + row_number() OVER w)::text, subject, source, tier, state, 0,
     CASE WHEN state = 'open' THEN
-        CASE WHEN overdue THEN now() - r_due * interval '6 hours'
+        CASE WHEN overdue THEN now() - r_late * interval '6 hours'
             ELSE now() + (0.5 + r_due) * interval '1 day' END
     END,
     CASE
         WHEN state IN ('resolved', 'closed') THEN created_at + interval '18 hours'
-        WHEN overdue THEN now() - r_due * interval '5 days'
+        WHEN overdue THEN now() - r_late * interval '5 days'
         ELSE now() + (0.2 + r_due) * interval '10 days'
     END,
     CASE WHEN state <> 'open' AND assignee_id IS NOT NULL
@@ -397,6 +462,12 @@ SELECT
     END,
     CASE WHEN state = 'closed' THEN last_activity_at END,
     CASE WHEN r_reopen < 0.02 THEN 1 ELSE 0 END,
+    -- The time of the last transition: intake for open tickets, the move to the state otherwise.
+    CASE WHEN state = 'open' THEN created_at ELSE last_activity_at END,
+    -- With the waiting profile, a requester waiting longer than the reminder delay was reminded.
+    CASE WHEN %(waiting)s AND state = 'awaiting_user'
+            AND last_activity_at < now() - %(remind_days)s * interval '1 day'
+        THEN last_activity_at + %(remind_days)s * interval '1 day' END,
     created_at, last_activity_at,
     assignee_id, department_id, NULL, help_topic_id, priority_id, requester_id, sla_id, team_id
 FROM (
@@ -415,7 +486,10 @@ FROM (
     FROM (
         SELECT l1.*,
             state IN ('open', 'assigned', 'awaiting_user', 'in_progress', 'escalated')
-                AND r_due < 0.01 AS overdue,
+                AND CASE WHEN %(exact)s THEN g %% %(overdue_every)s = %(overdue_every)s / 2
+                    ELSE r_due < %(overdue)s END AS overdue,
+            -- How late an overdue ticket is, as a share of 5 days: uniform below 1%%.
+            CASE WHEN %(exact)s THEN r_due * 0.01 ELSE r_due END AS r_late,
             CASE
                 WHEN state = 'escalated' THEN CASE WHEN r_dept < 0.5 THEN %(sysadmins)s ELSE %(support)s END
                 WHEN r_dept < 0.75 THEN %(support)s
@@ -431,8 +505,21 @@ FROM (
                 WHEN state IN ('closed', 'resolved', 'awaiting_user') AND r_team < 0.05 THEN 2
                 ELSE 1
             END AS tier,
-            now() - r_time * CASE WHEN state = 'closed' THEN interval '730 days' ELSE interval '60 days' END
-                AS last_activity_at,
+            now() - CASE
+                WHEN state = 'closed' THEN r_time * interval '730 days'
+                -- The waiting profile: each waiting ticket is at least the margin short of its
+                -- next timer: awaiting the reminder, or reminded and awaiting the giving up; a
+                -- resolved ticket awaiting the auto-close.
+                WHEN %(waiting)s AND state = 'awaiting_user' THEN interval '1 day' * CASE
+                    WHEN r_time * (%(remind_days)s + %(expire_days)s - 3 * %(margin)s)
+                        < %(remind_days)s - %(margin)s
+                        THEN r_time * (%(remind_days)s + %(expire_days)s - 3 * %(margin)s)
+                    ELSE r_time * (%(remind_days)s + %(expire_days)s - 3 * %(margin)s) + 2 * %(margin)s
+                END
+                WHEN %(waiting)s AND state = 'resolved'
+                    THEN r_time * (%(close_days)s - %(margin)s) * interval '1 day'
+                ELSE r_time * interval '60 days'
+            END AS last_activity_at,
             (%(subjects)s::text[])[1 + floor(r_subject * cardinality(%(subjects)s::text[]))]
                 || (%(suffixes)s::text[])[1 + floor(r_suffix * cardinality(%(suffixes)s::text[]))]
                 AS subject,
@@ -447,7 +534,8 @@ FROM (
             END AS priority_id,
             CASE
                 WHEN r_sla < 0.8 THEN %(default_sla)s
-                ELSE (%(slas)s::bigint[])[1 + floor(r_sla * cardinality(%(slas)s::bigint[]))]
+                -- The other 20%% spread evenly over the other plans.
+                ELSE (%(slas)s::bigint[])[1 + floor((r_sla - 0.8) / 0.2 * cardinality(%(slas)s::bigint[]))]
             END AS sla_id,
             CASE
                 WHEN g %% %(karen_every)s = 0 THEN %(karen)s
@@ -456,24 +544,29 @@ FROM (
         FROM (
             SELECT g,
                 CASE
-                    WHEN r_state < 0.85 THEN 'closed'
-                    WHEN r_state < 0.90 THEN 'open'
-                    WHEN r_state < 0.93 THEN 'assigned'
-                    WHEN r_state < 0.95 THEN 'awaiting_user'
-                    WHEN r_state < 0.98 THEN 'in_progress'
-                    WHEN r_state < 0.99 THEN 'escalated'
+                    WHEN s < %(upto_closed)s THEN 'closed'
+                    WHEN s < %(upto_open)s THEN 'open'
+                    WHEN s < %(upto_assigned)s THEN 'assigned'
+                    WHEN s < %(upto_awaiting_user)s THEN 'awaiting_user'
+                    WHEN s < %(upto_in_progress)s THEN 'in_progress'
+                    WHEN s < %(upto_escalated)s THEN 'escalated'
                     ELSE 'resolved'
                 END AS state,
                 r_due, r_dept, r_team, r_assign, r_pick, r_time, r_subject, r_suffix, r_source,
                 r_topic, r_priority, r_sla, r_requester, r_reopen
             FROM (
-                SELECT g, random() AS r_state, random() AS r_due, random() AS r_dept,
-                    random() AS r_team, random() AS r_assign, random() AS r_pick, random() AS r_time,
-                    random() AS r_subject, random() AS r_suffix, random() AS r_source,
-                    random() AS r_topic, random() AS r_priority, random() AS r_sla,
-                    random() AS r_requester, random() AS r_reopen
-                FROM generate_series(1, %(n)s) AS g
-            ) AS r
+                SELECT r.*,
+                    -- Exact: ticket g of n takes the state its position falls in.
+                    CASE WHEN %(exact)s THEN (g - 0.5)::float8 / %(n)s ELSE r_state END AS s
+                FROM (
+                    SELECT g, random() AS r_state, random() AS r_due, random() AS r_dept,
+                        random() AS r_team, random() AS r_assign, random() AS r_pick, random() AS r_time,
+                        random() AS r_subject, random() AS r_suffix, random() AS r_source,
+                        random() AS r_topic, random() AS r_priority, random() AS r_sla,
+                        random() AS r_requester, random() AS r_reopen
+                    FROM generate_series(1, %(n)s) AS g
+                ) AS r
+            ) AS r2
         ) AS l1
     ) AS l2
 ) AS l3,
@@ -532,7 +625,19 @@ WHERE t.state <> 'open'
 """
 
 
-def seed(n: int) -> None:
+def waiting_params(mix: Mix) -> dict[str, Any]:
+    timers = LifecycleTimers.load()
+    days = {
+        "remind_days": timers.remind_after_days,
+        "expire_days": timers.expire_after_days,
+        "close_days": timers.close_resolved_after_days,
+    }
+    if mix.waiting and (None in days.values() or min(days.values()) <= 2 * MARGIN_DAYS):
+        sys.exit(f"The waiting profile needs every lifecycle timer set to over a day: {days}")
+    return {**{key: value or 0 for key, value in days.items()}, "margin": MARGIN_DAYS}
+
+
+def seed(n: int, mix: Mix = CONSOLE_MIX) -> None:
     started = time.perf_counter()
     ensure_bench_database()
     print(f"Seeding {n:,} tickets into {connection.settings_dict['NAME']}", flush=True)
@@ -582,6 +687,8 @@ def seed(n: int) -> None:
                 "karen": karen.pk,
                 "first_requester": first_requester,
                 "requesters": REQUESTERS,
+                **mix.params(n),
+                **waiting_params(mix),
             },
         )
         log(f"{cursor.rowcount:,} tickets", step)
