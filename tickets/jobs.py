@@ -61,24 +61,28 @@ def _overdue(target: str, now: datetime) -> Q:
     )
 
 
-def _each(condition: Q, order: str, act: Callable[[Ticket], Any]) -> int:
-    """Run ``act`` on each ticket that meets ``condition``, one transaction each, with the
-    ticket locked and the condition checked again; a ticket another run holds is skipped."""
+def _candidates(condition: Q, order: str) -> list[int]:
+    """The ids a part of the job takes on, read from its partial index in its order."""
+    return list(Ticket.objects.filter(condition).order_by(order, "pk").values_list("pk", flat=True)[:BATCH])
+
+
+def _each(ids: list[int], condition: Q, act: Callable[[Ticket], Any]) -> int:
+    """Run ``act`` on each ticket that still meets ``condition``, one transaction each, with
+    the ticket locked and the condition checked again; a ticket another run holds is skipped."""
     done = 0
-    ids = list(Ticket.objects.filter(condition).order_by(order, "pk").values_list("pk", flat=True)[:BATCH])
     for pk in ids:
         try:
             with transaction.atomic():
                 ticket = (
                     Ticket.objects.select_for_update(skip_locked=True, of=("self",))
                     .filter(condition, pk=pk)
-                    .select_related("requester")
+                    .select_related("requester", "sla", "department", "team")
                     .first()
                 )
                 if ticket is None:
                     continue
-                if act(ticket) is not False:
-                    done += 1
+                act(ticket)
+                done += 1
         except (services.TicketActionError, PermissionDenied) as exc:
             logger.warning("Timer job: ticket %s not changed: %s", pk, exc)
         except Exception:
@@ -87,21 +91,44 @@ def _each(condition: Q, order: str, act: Callable[[Ticket], Any]) -> int:
     return done
 
 
+@dataclass(frozen=True)
+class Part:
+    """One part of the job: the tickets it takes on, in which order, and what it does."""
+
+    name: str
+    condition: Q
+    order: str
+    act: Callable[[Ticket], Any]
+
+    def candidates(self) -> list[int]:
+        return _candidates(self.condition, self.order)
+
+
+def sla_parts(now: datetime, report: Report) -> list[Part]:
+    def mark(ticket: Ticket) -> None:
+        if services.ticket_mark_overdue(ticket=ticket, now=now) is not None:
+            report.escalated += 1
+
+    return [
+        Part("first response", _overdue("first_response", now), "first_response_due", mark),
+        Part("resolution", _overdue("resolution", now), "resolution_due", mark),
+    ]
+
+
 def sla_watch(now: datetime, report: Report) -> None:
-    for target in ("first_response", "resolution"):
-
-        def mark(ticket: Ticket, target: str = target) -> None:
-            if services.ticket_mark_overdue(ticket=ticket, target=target, now=now) is not None:
-                report.escalated += 1
-
-        report.overdue += _each(_overdue(target, now), f"{target}_due", mark)
+    """Tickets that missed a target; a ticket that missed both is marked (and alerted) once."""
+    first, resolution = sla_parts(now, report)
+    ids = sorted(set(first.candidates()) | set(resolution.candidates()))
+    report.overdue += _each(ids, first.condition | resolution.condition, first.act)
 
 
-def state_timers(now: datetime, report: Report) -> None:
-    timers = LifecycleTimers.load()
+def timer_parts(timers: LifecycleTimers, now: datetime) -> dict[str, Part]:
+    """The lifecycle timers that are switched on, as parts of the job."""
+    parts = {}
     waiting = Q(state=State.AWAITING_USER)
     if timers.remind_after_days is not None:
-        report.reminded += _each(
+        parts["reminded"] = Part(
+            REMINDER_TIMER,
             waiting
             & Q(
                 reminded_at__isnull=True, state_changed_at__lte=now - timedelta(days=timers.remind_after_days)
@@ -113,12 +140,6 @@ def state_timers(now: datetime, report: Report) -> None:
         )
     if timers.expire_after_days is not None:
         cutoff = now - timedelta(days=timers.expire_after_days)
-        # M days after the reminder; with reminders off, M days after the ticket began waiting.
-        since = (
-            Q(reminded_at__lte=cutoff)
-            if timers.remind_after_days is not None
-            else Q(state_changed_at__lte=cutoff)
-        )
 
         def expire(ticket: Ticket) -> None:
             services.ticket_resolve(ticket=ticket, actor=None, message=EXPIRY_TEXT, system_rule=EXPIRY_TIMER)
@@ -130,10 +151,20 @@ def state_timers(now: datetime, report: Report) -> None:
                     reason="No answer from the requester.",
                 )
 
-        report.expired += _each(waiting & since, "state_changed_at", expire)
+        # M days after the reminder; with reminders off, M days after the ticket began waiting.
+        if timers.remind_after_days is not None:
+            parts["expired"] = Part(EXPIRY_TIMER, waiting & Q(reminded_at__lte=cutoff), "reminded_at", expire)
+        else:
+            parts["expired"] = Part(
+                EXPIRY_TIMER,
+                waiting & Q(reminded_at__isnull=True, state_changed_at__lte=cutoff),
+                "state_changed_at",
+                expire,
+            )
     if timers.close_resolved_after_days is not None:
         days = timers.close_resolved_after_days
-        report.closed += _each(
+        parts["closed"] = Part(
+            AUTO_CLOSE_TIMER,
             Q(state=State.RESOLVED, state_changed_at__lte=now - timedelta(days=days)),
             "state_changed_at",
             lambda t: services.ticket_close(
@@ -142,6 +173,14 @@ def state_timers(now: datetime, report: Report) -> None:
                 system_rule=AUTO_CLOSE_TIMER,
                 reason=f"Resolved for {days} days without a reopen.",
             ),
+        )
+    return parts
+
+
+def state_timers(now: datetime, report: Report) -> None:
+    for counter, part in timer_parts(LifecycleTimers.load(), now).items():
+        setattr(
+            report, counter, getattr(report, counter) + _each(part.candidates(), part.condition, part.act)
         )
 
 

@@ -178,10 +178,11 @@ def for_entry(entry: ThreadEntry, purpose: str) -> list[Payload]:
 OVERDUE_TARGETS = {"first_response": "first response", "resolution": "resolution"}
 
 
-def for_overdue(ticket: Ticket, target: str, recipient_ids: list[int]) -> list[Payload]:
+def for_overdue(ticket: Ticket, targets: list[str], recipient_ids: list[int]) -> list[Payload]:
     """The people who answered for the ticket when it went overdue (the job names them)."""
     people = agents_to_alert("alert_overdue", scope=Q(pk__in=recipient_ids))
-    return _for_agents(people, "emails/agent_overdue", ticket, target=OVERDUE_TARGETS[target])
+    missed = " and ".join(OVERDUE_TARGETS[target] for target in targets)
+    return _for_agents(people, "emails/agent_overdue", ticket, target=missed)
 
 
 def overdue_recipients(ticket: Ticket) -> list[int]:

@@ -738,27 +738,36 @@ SLA_WATCH = "SLA watch"
 OVERDUE_LABELS = notifications.OVERDUE_TARGETS
 
 
-@transaction.atomic
-def ticket_mark_overdue(*, ticket: Ticket, target: str, now: Any) -> TicketTransition | None:
-    """A due time has passed: mark it acted on, alert the assignee, the team lead and the
-    department manager, and escalate the ticket when its SLA plan says so (the plan is the
-    rule named in the log). Returns the escalation, if there was one."""
-    label = OVERDUE_LABELS[target]
+def _missed(ticket: Ticket, target: str, now: Any) -> bool:
     due = getattr(ticket, f"{target}_due")
-    if due is None or due > now or getattr(ticket, f"{target}_breached_at") is not None:
-        raise TicketActionError(f"The {label} of this ticket is not overdue.")
-    was_due = f"{timezone.localtime(due):%d %b %Y, %H:%M}"
-    setattr(ticket, f"{target}_breached_at", now)
+    return due is not None and due <= now and getattr(ticket, f"{target}_breached_at") is None
+
+
+@transaction.atomic
+def ticket_mark_overdue(*, ticket: Ticket, now: Any) -> TicketTransition | None:
+    """The ticket missed its first-response or resolution target (or both): mark each missed
+    target acted on, alert the assignee, the team lead and the department manager once, and
+    escalate the ticket when its SLA plan says so (the plan is the rule named in the log).
+    Returns the escalation, if there was one."""
+    missed = [target for target in OVERDUE_LABELS if _missed(ticket, target, now)]
+    if not missed:
+        raise TicketActionError("This ticket is not overdue.")
+    late = []
+    for target in missed:
+        was_due = f"{timezone.localtime(getattr(ticket, f'{target}_due')):%d %b %Y, %H:%M}"
+        late.append(f"the {OVERDUE_LABELS[target]} was due {was_due}")
+        setattr(ticket, f"{target}_breached_at", now)
     _save(ticket)
-    _add_entry(
-        ticket,
-        kind=ThreadEntry.Kind.EVENT,
-        body=f"The {label} is overdue: it was due {was_due}",
-        actor=None,
-        author_name=f"system: {SLA_WATCH}",
-    )
+    for text in late:
+        _add_entry(
+            ticket,
+            kind=ThreadEntry.Kind.EVENT,
+            body=f"Overdue: {text}",
+            actor=None,
+            author_name=f"system: {SLA_WATCH}",
+        )
     ticket_id, recipients = ticket.pk, notifications.overdue_recipients(ticket)
-    transaction.on_commit(lambda: tasks.notify_overdue.delay(ticket_id, target, recipients), robust=True)
+    transaction.on_commit(lambda: tasks.notify_overdue.delay(ticket_id, missed, recipients), robust=True)
     plan = ticket.sla
     if plan is None or plan.on_overdue != SLAPlan.OnOverdue.ESCALATE:
         return None
@@ -771,7 +780,7 @@ def ticket_mark_overdue(*, ticket: Ticket, target: str, now: Any) -> TicketTrans
                 system_rule=rule,
                 team=plan.escalate_to_team,
                 department=plan.escalate_to_department,
-                summary=f"Escalated automatically: the {label} was due {was_due} and is overdue.",
+                summary=f"Escalated automatically as overdue: {' and '.join(late)}.",
             )
     except TicketActionError as exc:
         ticket.refresh_from_db()

@@ -70,11 +70,11 @@ def notify_entry(entry_id: int, purpose: str) -> int:
 
 
 @shared_task
-def notify_overdue(ticket_id: int, target: str, recipient_ids: list[int]) -> int:
+def notify_overdue(ticket_id: int, targets: list[str], recipient_ids: list[int]) -> int:
     ticket = Ticket.objects.select_related("requester", "department", "team").filter(pk=ticket_id).first()
     if ticket is None:
         return 0
-    return _send_all(notifications.for_overdue(ticket, target, recipient_ids))
+    return _send_all(notifications.for_overdue(ticket, targets, recipient_ids))
 
 
 @shared_task

@@ -31,7 +31,7 @@ def main() -> None:
     entry = resolved.thread.filter(kind=ThreadEntry.Kind.REPLY).last()
     mails = {
         "mail-resolved.png": notifications.for_entry(entry, "resolution")[0],
-        "mail-overdue-alert.png": notifications.for_overdue(resolved, "resolution", [resolved.assignee_id])[
+        "mail-overdue-alert.png": notifications.for_overdue(resolved, ["resolution"], [resolved.assignee_id])[
             0
         ],
     }

@@ -21,12 +21,14 @@ class Command(BaseCommand):
             self.stderr.write("--every must be at least 1 second.")
             raise SystemExit(2)
         while True:
+            started = time.monotonic()
             report = jobs.run_timers()
             if options["verbosity"] > 1 or any(report.as_dict().values()):
                 self.stdout.write(f"Timers: {report.as_dict()}")
             if not options["loop"]:
                 return
             try:
-                time.sleep(options["every"])
+                # A run that took long (a backlog) leaves less of the interval to wait.
+                time.sleep(max(0.0, options["every"] - (time.monotonic() - started)))
             except KeyboardInterrupt:
                 return
