@@ -14,12 +14,14 @@ tickets to Online Banking. Every first run gets a fresh copy of that database
 - inline: tasks run eagerly in the job's process, the mail rendered and handed to Django's
   locmem backend; timed, then captured;
 - after the queued timed run, ``--steady-runs`` runs with nothing due (what every minute
-  costs) and one captured; the EXPLAIN (ANALYZE, BUFFERS) of the job's candidate queries
-  before the first run (1,000 due) and in the steady state.
+  costs) and one captured; the EXPLAIN (ANALYZE, BUFFERS) of each part's candidate query
+  (``jobs.sla_parts``, ``jobs.timer_parts``) before the first run (1,000 due) and in the
+  steady state.
 
 Times are taken with DEBUG off (override_settings) and nothing recording queries; the per-ticket
-figures come from wrapping services.ticket_mark_overdue (the time from one call to the next
-within a pass: the lock, the marking, the escalation, the commit and what runs on commit).
+figures come from wrapping services.ticket_mark_overdue, which marks every target a ticket
+missed (the time from one call to the next within the SLA watch's pass: the lock, the marking,
+the escalation, the commit and what runs on commit).
 Writes markdown to stdout and to bench/results-timers.md. The seeded database is left in place
 (rerun with ``--no-seed`` within 12 hours of seeding: after that, waiting tickets fall due).
 """
@@ -39,7 +41,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -60,7 +62,7 @@ import psycopg  # noqa: E402
 from celery.signals import before_task_publish, task_failure, task_prerun  # noqa: E402
 from django.core import mail  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.db.models import Count, Q, QuerySet  # noqa: E402
+from django.db.models import Count, QuerySet  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from psycopg import sql  # noqa: E402
@@ -128,46 +130,29 @@ def configure_plans() -> None:
     )
 
 
+# The job's parts (tickets.jobs.sla_parts, tickets.jobs.timer_parts), as the report names them.
+PART_LABELS = {
+    "first response": "SLA watch: first response",
+    "resolution": "SLA watch: resolution",
+    "reminded": "awaiting user: reminder",
+    "expired": "awaiting user: giving up",
+    "closed": "resolved: auto-close",
+}
+
+
 def candidate_queries(now: datetime) -> list[tuple[str, QuerySet]]:
-    """The job's queries that find its tickets (tickets.jobs._each), as it builds them."""
-    timers = LifecycleTimers.load()
-    waiting = Q(state=State.AWAITING_USER)
-    conditions = [
-        ("SLA watch: first response", jobs._overdue("first_response", now), "first_response_due"),
-        ("SLA watch: resolution", jobs._overdue("resolution", now), "resolution_due"),
-    ]
-    if timers.remind_after_days is not None:
-        cutoff = now - timedelta(days=timers.remind_after_days)
-        conditions.append(
-            (
-                "awaiting user: reminder",
-                waiting & Q(reminded_at__isnull=True, state_changed_at__lte=cutoff),
-                "state_changed_at",
-            )
-        )
-    if timers.expire_after_days is not None:
-        cutoff = now - timedelta(days=timers.expire_after_days)
-        since = (
-            Q(reminded_at__lte=cutoff)
-            if timers.remind_after_days is not None
-            else Q(state_changed_at__lte=cutoff)
-        )
-        conditions.append(("awaiting user: giving up", waiting & since, "state_changed_at"))
-    if timers.close_resolved_after_days is not None:
-        cutoff = now - timedelta(days=timers.close_resolved_after_days)
-        conditions.append(
-            (
-                "resolved: auto-close",
-                Q(state=State.RESOLVED, state_changed_at__lte=cutoff),
-                "state_changed_at",
-            )
-        )
+    """The queries that find each part's tickets (``jobs.Part.candidates``), built from the job's
+    own parts as ``jobs._candidates`` builds them; ``steady_state`` checks the SQL is the same."""
+    parts = [(part.name, part) for part in jobs.sla_parts(now, jobs.Report())]
+    parts += list(jobs.timer_parts(LifecycleTimers.load(), now).items())
     return [
         (
-            label,
-            Ticket.objects.filter(condition).order_by(order, "pk").values_list("pk", flat=True)[: jobs.BATCH],
+            PART_LABELS.get(name, name),
+            Ticket.objects.filter(part.condition)
+            .order_by(part.order, "pk")
+            .values_list("pk", flat=True)[: jobs.BATCH],
         )
-        for label, condition, order in conditions
+        for name, part in parts
     ]
 
 
@@ -311,15 +296,30 @@ def problems_logged() -> Iterator[Problems]:
         root.removeHandler(handler)
 
 
+TARGETS = ("first_response", "resolution")
+
+
+def missed_targets(ticket: Ticket, now: datetime) -> tuple[str, ...]:
+    """The targets ``services.ticket_mark_overdue`` will mark on this ticket (all it missed)."""
+    return tuple(
+        target
+        for target in TARGETS
+        if getattr(ticket, f"{target}_due") is not None
+        and getattr(ticket, f"{target}_due") <= now
+        and getattr(ticket, f"{target}_breached_at") is None
+    )
+
+
 @dataclass
 class Mark:
-    """One call of services.ticket_mark_overdue: one missed target of one ticket."""
+    """One call of services.ticket_mark_overdue: one ticket, every target it missed (one or two)."""
 
     ticket: int
-    target: str
+    targets: tuple[str, ...]
     outcome: str  # alert, escalated, refused (the plan escalates, the ticket cannot)
     started: float
     queries_before: int
+    part: int = 0  # the pass of jobs._each it belongs to (0: the SLA watch)
     seconds: float = 0.0
     queries: int = 0
 
@@ -333,10 +333,11 @@ def per_ticket(count_queries: Callable[[], int]) -> Iterator[list[Mark]]:
     ends: list[tuple[float, int]] = []
     mark_overdue, each = services.ticket_mark_overdue, jobs._each
 
-    def timed_mark(*, ticket: Ticket, target: str, now: datetime) -> Any:
-        mark = Mark(ticket.pk, target, "alert", time.perf_counter(), count_queries())
+    def timed_mark(*, ticket: Ticket, now: datetime) -> Any:
+        mark = Mark(ticket.pk, missed_targets(ticket, now), "alert", time.perf_counter(), count_queries())
+        mark.part = len(ends)
         marks.append(mark)
-        result = mark_overdue(ticket=ticket, target=target, now=now)
+        result = mark_overdue(ticket=ticket, now=now)
         if escalates.get(ticket.sla_id) == SLAPlan.OnOverdue.ESCALATE:
             mark.outcome = "refused" if result is None else "escalated"
         return result
@@ -351,16 +352,15 @@ def per_ticket(count_queries: Callable[[], int]) -> Iterator[list[Mark]]:
         mock.patch.object(jobs, "_each", timed_each),
     ):
         yield marks
-    for index, target in enumerate(("first_response", "resolution")):
-        own = [mark for mark in marks if mark.target == target]
-        for mark, after in zip(own, own[1:], strict=False):
+    for mark, after in zip(marks, [*marks[1:], None], strict=True):
+        if after is not None and after.part == mark.part:
             mark.seconds, mark.queries = (
                 after.started - mark.started,
                 after.queries_before - mark.queries_before,
             )
-        if own and index < len(ends):
-            end, queries = ends[index]
-            own[-1].seconds, own[-1].queries = end - own[-1].started, queries - own[-1].queries_before
+        elif mark.part < len(ends):
+            end, queries = ends[mark.part]
+            mark.seconds, mark.queries = end - mark.started, queries - mark.queries_before
 
 
 @dataclass
@@ -584,13 +584,38 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[18]
 
 
-def plan_summary(plan: str) -> tuple[str, str, str]:
-    indexes = sorted(
-        set(re.findall(r"(?:Index|Index Only|Bitmap Index) Scan (?:Backward )?(?:using|on) (\w+)", plan))
+@dataclass
+class PlanSummary:
+    scans: str  # each scan of an index: "Index Only Scan on ticket_x"
+    seq: str  # a sequential scan of tickets: yes / no
+    sort: str  # a Sort or Incremental Sort node: the index does not give the order
+    removed: int  # rows read and discarded by a Filter
+    heap_fetches: str  # of the index-only scans
+    buffers: str  # of the top node
+    execution: str
+
+
+def plan_summary(plan: str) -> PlanSummary:
+    scans = sorted(
+        {
+            f"{kind} on {name}"
+            for kind, name in re.findall(
+                r"(Index Only Scan|Index Scan|Bitmap Index Scan)(?: Backward)? (?:using|on) (\w+)", plan
+            )
+        }
     )
-    seq = "yes" if re.search(r"Seq Scan on tickets_ticket", plan) else "no"
+    fetches = re.findall(r"Heap Fetches: (\d+)", plan)
+    buffers = re.search(r"Buffers: (shared [^\n]*)", plan)
     execution = re.search(r"Execution Time: ([\d.]+) ms", plan)
-    return ", ".join(indexes) or "(none)", seq, execution.group(1) if execution else "?"
+    return PlanSummary(
+        scans=", ".join(scans) or "(none)",
+        seq="yes" if re.search(r"Seq Scan on tickets_ticket", plan) else "no",
+        sort="yes" if re.search(r"(?:^|->  )(?:Incremental )?Sort ", plan, re.MULTILINE) else "no",
+        removed=sum(int(n) for n in re.findall(r"Rows Removed by (?:Filter|Index Recheck): (\d+)", plan)),
+        heap_fetches=", ".join(fetches) or "-",
+        buffers=buffers.group(1).removeprefix("shared ") if buffers else "-",
+        execution=execution.group(1) if execution else "?",
+    )
 
 
 def plan_rows(plan: str) -> str:
@@ -634,52 +659,63 @@ def dataset_lines(data: Dataset) -> list[str]:
 
 def first_run_table(runs: list[FirstRun]) -> list[str]:
     lines = [
-        "| Mode | Wall s | Tickets | Marks (first response + resolution) | Escalated | ms per ticket "
-        "| Queries | Queries per ticket | SQL s | Tasks | Mails sent | Still due after | Load after |",
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---|",
+        "| Mode | Wall s | Tickets | Marks (one target + both) | Targets (first response + resolution) "
+        "| Escalated | ms per ticket | Queries | Queries per ticket | SQL s | Tasks | Mails sent "
+        "| Still due after | Load after |",
+        "|---|---:|---:|---|---|---:|---:|---:|---:|---:|---|---:|---:|---|",
     ]
     for run in runs:
-        marks = Counter(mark.target for mark in run.marks)
+        sizes = Counter(len(mark.targets) for mark in run.marks)
+        targets = Counter(target for mark in run.marks for target in mark.targets)
         tasks = ", ".join(f"{name.rsplit('.', 1)[-1]} {count:,}" for name, count in sorted(run.tasks.items()))
         queries = f"{run.queries:,}" if run.captured else ""
         per_ticket = f"{run.queries / run.tickets:.1f}" if run.captured and run.tickets else ""
         sql_s = f"{run.sql_s:.2f}" if run.captured else ""
         lines.append(
             f"| {run.mode}{' (captured)' if run.captured else ''} | {run.wall:.2f} | {run.tickets:,} "
-            f"| {len(run.marks):,} ({marks['first_response']:,} + {marks['resolution']:,}) "
+            f"| {len(run.marks):,} ({sizes[1]:,} + {sizes[2]:,}) "
+            f"| {sum(targets.values()):,} ({targets['first_response']:,} + {targets['resolution']:,}) "
             f"| {run.report.get('escalated', 0):,} | {ms(run.wall / max(run.tickets, 1))} | {queries} "
             f"| {per_ticket} | {sql_s} | {tasks or '-'} | {run.mails:,} | {run.left_due:,} | {run.load} |"
         )
     return lines
 
 
+OUTCOMES = {
+    "alert": "alert only (plan alerts)",
+    "escalated": "alert and escalation",
+    "refused": "alert, escalation refused (note)",
+}
+
+
 def outcome_table(runs: list[FirstRun]) -> list[str]:
     lines = [
-        "| Mode | Outcome of the mark | Marks | Median ms | p95 ms | Mean ms | Queries (median) |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| Mode | Outcome of the mark | Targets missed | Tickets | Median ms | p95 ms | Mean ms "
+        "| Queries (median) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    labels = {
-        "alert": "alert only (plan alerts)",
-        "escalated": "alert and escalation",
-        "refused": "alert, escalation refused (note)",
-    }
     timed = {run.mode: run for run in runs if not run.captured}
     captured = {run.mode: run for run in runs if run.captured}
     for mode, run in timed.items():
-        for outcome, label in labels.items():
-            own = [mark.seconds for mark in run.marks if mark.outcome == outcome]
-            if not own:
-                continue
-            counted = (
-                [mark.queries for mark in captured[mode].marks if mark.outcome == outcome]
-                if mode in captured
-                else []
-            )
-            queries = f"{statistics.median(counted):.0f}" if counted else ""
-            lines.append(
-                f"| {mode} | {label} | {len(own):,} | {ms(statistics.median(own))} | {ms(p95(own))} "
-                f"| {ms(statistics.mean(own))} | {queries} |"
-            )
+        for outcome, label in OUTCOMES.items():
+            for size in (1, 2):
+
+                def chosen(mark: Mark, outcome: str = outcome, size: int = size) -> bool:
+                    return mark.outcome == outcome and len(mark.targets) == size
+
+                own = [mark.seconds for mark in run.marks if chosen(mark)]
+                if not own:
+                    continue
+                counted = (
+                    [mark.queries for mark in captured[mode].marks if chosen(mark)]
+                    if mode in captured
+                    else []
+                )
+                queries = f"{statistics.median(counted):.0f}" if counted else ""
+                lines.append(
+                    f"| {mode} | {label} | {size} | {len(own):,} | {ms(statistics.median(own))} "
+                    f"| {ms(p95(own))} | {ms(statistics.mean(own))} | {queries} |"
+                )
     return lines
 
 
@@ -705,12 +741,16 @@ def plans_section(title: str, plans: list[tuple[str, str, str]]) -> list[str]:
     lines = [
         f"#### {title}",
         "",
-        "| Query | Rows | Index used | Seq scan of tickets | Execution ms |",
-        "|---|---:|---|---|---:|",
+        "| Query | Rows | Scan | Seq scan of tickets | Sort | Rows removed by filter | Heap fetches "
+        "| Buffers | Execution ms |",
+        "|---|---:|---|---|---|---:|---:|---|---:|",
     ]
     for label, _, plan in plans:
-        indexes, seq, execution = plan_summary(plan)
-        lines.append(f"| {label} | {plan_rows(plan)} | {indexes} | {seq} | {execution} |")
+        summary = plan_summary(plan)
+        lines.append(
+            f"| {label} | {plan_rows(plan)} | {summary.scans} | {summary.seq} | {summary.sort} "
+            f"| {summary.removed:,} | {summary.heap_fetches} | {summary.buffers} | {summary.execution} |"
+        )
     for label, query, plan in plans:
         lines += ["", f"{label}:", "", "```sql", query, "```", "", "```text", plan, "```"]
     return lines
@@ -742,9 +782,10 @@ def section(measured: Measured, steady_runs: int) -> list[str]:
         "",
         *first_run_table(runs),
         "",
-        "Per mark (one missed target of one ticket): the time from one `ticket_mark_overdue` call to "
-        "the next in its pass: the next ticket's lock, the marking, the escalation, the commit and "
-        "what runs on commit (enqueueing, or rendering and sending the mail).",
+        "Per mark (one ticket, every target it missed: one, or both for an open ticket late on its "
+        "first response too): the time from one `ticket_mark_overdue` call to the next in the SLA "
+        "watch's pass: the next ticket's lock, the marking, the escalation, the commit and what runs "
+        "on commit (enqueueing, or rendering and sending the mail).",
         "",
         *outcome_table(runs),
         "",
@@ -769,7 +810,8 @@ def section(measured: Measured, steady_runs: int) -> list[str]:
         "",
         "### The candidate queries: EXPLAIN (ANALYZE, BUFFERS)",
         "",
-        "Built as `tickets.jobs` builds them (`jobs._overdue`, the conditions of `jobs.state_timers`); "
+        "Built from the job's own parts (`jobs.sla_parts`, `jobs.timer_parts`) as `jobs._candidates` "
+        "builds them; "
         + (
             "their SQL is the same as the job's, byte for byte (checked against a captured run)."
             if steady.same_sql
