@@ -57,7 +57,7 @@ class Report:
 def _overdue(target: str, now: datetime) -> Q:
     return Q(
         state__in=ACTIVE_STATES,
-        **{f"{target}_breached_at__isnull": True, f"{target}_due__lte": now},
+        **{f"{target}_breached_at__isnull": True, f"{target}_due__isnull": False, f"{target}_due__lte": now},
     )
 
 

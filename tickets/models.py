@@ -463,12 +463,19 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
             # nothing due costs the same at any size (bench/README.md, the periodic job).
             models.Index(
                 fields=["resolution_due", "id"],
-                condition=Q(state__in=ACTIVE_STATES, resolution_breached_at__isnull=True),
+                condition=Q(
+                    state__in=ACTIVE_STATES, resolution_breached_at__isnull=True, resolution_due__isnull=False
+                ),
                 name="ticket_resolution_watch",
             ),
             models.Index(
                 fields=["first_response_due", "id"],
-                condition=Q(state__in=ACTIVE_STATES, first_response_breached_at__isnull=True),
+                # Answered tickets have no first-response due: most active tickets stay out.
+                condition=Q(
+                    state__in=ACTIVE_STATES,
+                    first_response_breached_at__isnull=True,
+                    first_response_due__isnull=False,
+                ),
                 name="ticket_first_response_watch",
             ),
             models.Index(
