@@ -393,3 +393,16 @@ def test_without_reminders_giving_up_counts_from_the_question(clock, waiting, ru
     LifecycleTimers.objects.filter(pk=1).update(remind_after_days=None)
     clock.move_to(MONDAY_10 + timedelta(days=4))
     assert run().as_dict()["expired"] == 1
+
+
+def test_a_ticket_that_no_longer_qualifies_when_locked_is_left_alone(clock, lab, timers, worked):
+    """Candidates are read first and acted on later: one answered in between is skipped."""
+    services.ticket_resolve(ticket=worked, actor=lab.john, message="Done.")
+    clock.move_to(MONDAY_10 + timedelta(days=8))
+    part = jobs.timer_parts(LifecycleTimers.load(), MONDAY_10 + timedelta(days=8))["closed"]
+    stale = part.candidates()
+    assert stale == [worked.pk]
+    services.ticket_reopen(ticket=fresh(worked), actor=lab.karen, reason="It is back.")
+    acted = []
+    assert jobs._each(stale, part.condition, acted.append) == 0 and acted == []
+    assert fresh(worked).state == State.IN_PROGRESS

@@ -327,3 +327,12 @@ def test_html_mail_has_no_scripts_or_handlers(path):
     html = path.read_text()
     assert "<script" not in html and not re.search(r"\son[a-z]+\s*=", html)
     assert "autoescape off" not in html and "|safe" not in html
+
+
+def test_an_internal_entry_is_mailed_to_nobody_whatever_it_is_called(lab, ticket):
+    from tickets import notifications
+
+    services.ticket_claim(ticket=ticket, actor=lab.john)
+    note = services.ticket_note(ticket=fresh(ticket), actor=lab.john, body="SECRET-NOTE")
+    for purpose in ("reply", "question", "resolution", "reminder", "message"):
+        assert notifications.for_entry(note, purpose) == []
