@@ -68,3 +68,23 @@ def test_a_view_only_agent_may_set_their_alerts(browser, lab):
 
 def test_the_navbar_links_to_my_alerts(john):
     assert f'href="{URL}"' in john.get(reverse("agents:home")).content.decode()
+
+
+def test_the_service_refuses_an_alert_that_does_not_exist(lab):
+    import pytest
+
+    from tickets import services
+
+    with pytest.raises(services.TicketActionError, match="No such alert: is_superuser"):
+        services.agent_alerts_update(user=lab.john, alerts={"is_superuser": True})
+
+
+def test_a_requester_has_no_alerts_to_set(lab):
+    import pytest
+    from django.core.exceptions import PermissionDenied
+
+    from tickets import services
+
+    with pytest.raises(PermissionDenied):
+        services.agent_alerts_update(user=lab.karen, alerts={"alert_overdue": False})
+    assert not AgentProfile.objects.filter(user=lab.karen).exists()

@@ -406,3 +406,98 @@ def test_a_ticket_that_no_longer_qualifies_when_locked_is_left_alone(clock, lab,
     acted = []
     assert jobs._each(stale, part.condition, acted.append) == 0 and acted == []
     assert fresh(worked).state == State.IN_PROGRESS
+
+
+# -- found by mutation testing ----------------------------------------------------------------------
+
+
+def test_a_move_that_leaves_a_target_missed_does_not_alert_again(clock, lab, new_ticket, run):
+    """One alert per miss: taking an overdue ticket over keeps both targets marked."""
+    ticket = new_ticket()  # Default SLA: first response 4 h, resolution 18 h
+    clock.move_to(MONDAY_10 + timedelta(hours=18))
+    assert run().overdue == 1  # one ticket, both targets
+    clock.move_to(MONDAY_10 + timedelta(hours=18, minutes=5))
+    services.ticket_claim(ticket=fresh(ticket), actor=lab.john)  # both targets are still missed
+    ticket = fresh(ticket)
+    assert ticket.first_response_breached_at is not None and ticket.resolution_breached_at is not None
+    assert run().overdue == 0 and mail.outbox == []
+
+
+def test_a_plan_set_back_to_alerts_only_no_longer_escalates(clock, lab, sev_a_escalates, worked, run):
+    """The admin switched Sev-A back to alerts but left its team filled in."""
+    SLAPlan.objects.filter(pk=sev_a_escalates.pk).update(on_overdue="alert")
+    clock.move_to(MONDAY_10 + timedelta(hours=1))
+    report = run()
+    assert (report.overdue, report.escalated) == (1, 0)
+    ticket = fresh(worked)
+    assert (ticket.tier, ticket.assignee, ticket.transitions.filter(name="escalate").count()) == (
+        1,
+        lab.john,
+        0,
+    )
+    assert not ticket.thread.filter(kind=ThreadEntry.Kind.NOTE).exists()
+
+
+def test_an_overdue_ticket_of_a_team_alerts_the_team_lead(clock, lab, new_ticket, run):
+    ticket = new_ticket()
+    services.ticket_assign(ticket=ticket, actor=lab.john, team=lab.online_banking)
+    clock.move_to(MONDAY_10 + timedelta(hours=4))
+    assert run().overdue == 1
+    # No assignee: Online Banking's lead (Jane) and Support's manager (the admin).
+    assert recipients() == ["admin@example.com", "jane@example.com"]
+
+
+def test_an_agent_who_turned_the_overdue_alert_off_is_not_told(clock, lab, worked, run):
+    services.agent_alerts_update(user=lab.john, alerts={"alert_overdue": False})
+    clock.move_to(MONDAY_10 + timedelta(hours=1))
+    assert run().overdue == 1  # Sev-A: first response and resolution, 1 h each, one ticket
+    assert set(recipients()) == {"admin@example.com"}
+
+
+def test_a_ticket_cancelled_after_its_target_passed_is_not_alerted(clock, lab, new_ticket, run):
+    """The job was behind: by the time it runs, the late ticket is cancelled as a duplicate."""
+    ticket = new_ticket()
+    clock.move_to(MONDAY_10 + timedelta(hours=4, minutes=1))
+    services.ticket_cancel(ticket=ticket, actor=lab.john, reason="Duplicate.")
+    assert fresh(ticket).first_response_due is not None  # the miss keeps its past due time
+    assert run().overdue == 0 and mail.outbox == []
+
+
+def test_a_requester_who_answers_while_the_run_is_under_way_is_not_given_up_on(
+    clock, lab, new_ticket, waiting, run, monkeypatch
+):
+    """Each ticket is checked again once locked: Karen answers the second question while the
+    job is giving up on the first ticket, and her ticket stays with John."""
+    other = new_ticket(subject="Printer")
+    services.ticket_claim(ticket=other, actor=lab.john)
+    services.ticket_request_info(ticket=fresh(other), actor=lab.john, message="Which printer?")
+    clock.move_to(MONDAY_10 + timedelta(days=3))
+    assert run().reminded == 2
+    real_resolve = services.ticket_resolve
+
+    def resolve_while_karen_answers(*, ticket, **kwargs):
+        if ticket.pk == waiting.pk:
+            services.ticket_receive_reply(ticket=fresh(other), body="The one on floor 2.", actor=lab.karen)
+        return real_resolve(ticket=ticket, **kwargs)
+
+    monkeypatch.setattr(services, "ticket_resolve", resolve_while_karen_answers)
+    clock.move_to(MONDAY_10 + timedelta(days=7))
+    assert run().expired == 1
+    assert (fresh(waiting).state, fresh(other).state) == (State.RESOLVED, State.IN_PROGRESS)
+
+
+def test_a_reminded_ticket_is_not_taken_up_again(clock, waiting, run, caplog):
+    clock.move_to(MONDAY_10 + timedelta(days=3))
+    assert run().reminded == 1
+    clock.move_to(MONDAY_10 + timedelta(days=4))
+    with caplog.at_level("WARNING", logger="tickets.jobs"):
+        assert run().reminded == 0
+    assert "not changed" not in caplog.text
+
+
+def test_the_reminder_service_refuses_a_second_reminder(clock, waiting):
+    services.ticket_remind_requester(ticket=waiting, message="Still there?", timer="test", now=MONDAY_10)
+    with pytest.raises(services.TicketActionError, match="already reminded"):
+        services.ticket_remind_requester(
+            ticket=fresh(waiting), message="Still there?", timer="test", now=MONDAY_10
+        )

@@ -336,3 +336,58 @@ def test_an_internal_entry_is_mailed_to_nobody_whatever_it_is_called(lab, ticket
     note = services.ticket_note(ticket=fresh(ticket), actor=lab.john, body="SECRET-NOTE")
     for purpose in ("reply", "question", "resolution", "reminder", "message"):
         assert notifications.for_entry(note, purpose) == []
+
+
+# -- found by mutation testing ----------------------------------------------------------------------
+
+
+def test_an_agent_escalating_to_their_own_team_is_not_told_of_it(lab, ticket):
+    member = AgentFactory(username="ob", email="ob@example.com", teams=[lab.online_banking])
+    services.ticket_claim(ticket=ticket, actor=lab.jane)
+    services.ticket_escalate(
+        ticket=fresh(ticket), actor=lab.jane, team=lab.online_banking, summary="Ours now."
+    )
+    assert [to for to, _ in sent()] == [member.email]  # Jane, a member, did it herself
+
+
+class RefusingBackend(EmailBackend):
+    """A mail server that is down: the connection is refused (an OSError, not an SMTPException)."""
+
+    def send_messages(self, messages):
+        FlakyBackend.attempts.append(messages[0].to[0])
+        if FlakyBackend.failures > 0:
+            FlakyBackend.failures -= 1
+            raise ConnectionRefusedError(111, "Connection refused")
+        return super().send_messages(messages)
+
+
+def test_a_refused_connection_is_retried_too(lab, new_ticket, flaky, settings):
+    settings.EMAIL_BACKEND = "tests.tickets.test_notifications.RefusingBackend"
+    flaky.failures = 2
+    new_ticket()
+    assert flaky.attempts == ["karen@example.com"] * 3 + ["john@example.com"]
+    assert [to for to, _ in sent()] == ["karen@example.com", "john@example.com"]
+
+
+def test_under_a_worker_a_failing_message_is_retried_later_not_given_up(lab, flaky, monkeypatch):
+    """Inline, three tries; under a worker the task goes on retrying, with a growing wait."""
+    from celery.exceptions import Retry
+
+    from tickets import tasks
+
+    flaky.failures = 1
+    waits = []
+
+    def retry(*, exc, countdown):
+        waits.append(countdown)
+        return Retry(exc=exc, when=countdown)
+
+    monkeypatch.setattr(tasks.send_email, "retry", retry)
+    payload = {"to": "karen@example.com", "subject": "S", "text": "T", "html": "<p>T</p>", "headers": {}}
+    tasks.send_email.push_request(retries=5, is_eager=False)
+    try:
+        with pytest.raises(Retry):
+            tasks.send_email.run(payload)
+    finally:
+        tasks.send_email.pop_request()
+    assert len(waits) == 1 and 0 <= waits[0] <= 3600

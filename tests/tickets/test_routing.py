@@ -212,3 +212,21 @@ def test_a_long_body_is_cut_before_a_pattern_runs(db):
     made = rule("Tail", (Field.BODY, Op.REGEX, "needle$"))
     assert not routing.rule_matches(made, facts(body="x" * routing.MAX_TEXT + "needle"))
     assert routing.rule_matches(made, facts(body="x" * 100 + "needle"))
+
+
+def test_a_rules_team_overrides_the_topics_team(lab, new_ticket):
+    from tests.factories import TeamFactory
+
+    topic = lab.topic("Report a Problem")
+    HelpTopic.objects.filter(pk=topic.pk).update(team=TeamFactory(name="Desk-side"))
+    rule("Banking team", (Field.SUBJECT, Op.CONTAINS, "online banking"), set_team=lab.online_banking)
+    ticket = new_ticket()  # "Entire mobile/online banking system is down", topic Report a Problem
+    assert (ticket.help_topic, ticket.team) == (topic, lab.online_banking)
+
+
+def test_the_first_spam_rule_that_matches_is_the_one_named(lab, new_ticket):
+    rule("Crypto", (Field.BODY, Op.CONTAINS, "crypto"), position=1, reject_as_spam=True)
+    rule("Giveaway", (Field.BODY, Op.CONTAINS, "giveaway"), position=2, reject_as_spam=True)
+    ticket = new_ticket(subject="Free coins", body="Join our crypto giveaway")
+    cancel = ticket.transitions.get(name="cancel")
+    assert cancel.actor_label == "system: routing rule “Crypto”"

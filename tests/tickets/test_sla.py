@@ -185,3 +185,36 @@ def test_daylight_saving_time_counts_the_hours_that_pass(db):
     # shows as 03:00 CET (not 04:00, where counting wall-clock hours would end).
     start = at(2026, 10, 24, 23)
     assert sla.due_times(plan, start=start)[1] == at(2026, 10, 25, 2)
+
+
+# -- boundaries found by mutation testing ------------------------------------------------------------
+
+
+def test_a_business_hours_target_can_fall_due_at_closing_time(office):
+    """Monday 09:00 Berlin + 8 h is 17:00 Berlin the same day, not Tuesday's opening."""
+    plan = SLAPlan.objects.create(
+        name="Sev-C", grace_hours=8, schedule=SLAPlan.Schedule.BUSINESS_HOURS, business_hours=office
+    )
+    assert sla.due_times(plan, start=at(2026, 11, 30, 8))[1] == at(2026, 11, 30, 16)
+
+
+def test_a_target_used_up_just_as_the_clock_stops_keeps_its_due_time(lab_office):
+    """8 business hours from Monday 09:00 run out at 17:00; the question asked at 18:00 stops a
+    clock that had already run out, so the target stays missed, due at 17:00."""
+    plan = SLAPlan.objects.create(
+        name="Sev-C", grace_hours=8, schedule=SLAPlan.Schedule.BUSINESS_HOURS, business_hours=lab_office
+    )
+    created = at(2026, 11, 30, 9)
+    log = [
+        sla.Move("intake", "open", created),
+        sla.Move("request_info", "awaiting_user", at(2026, 11, 30, 18)),
+    ]
+    assert sla.due_times_from_log(plan, priority=None, created_at=created, log=log)[1] == at(2026, 11, 30, 17)
+
+
+def test_a_24_7_target_used_up_at_the_moment_of_the_pause_keeps_its_due_time(db):
+    plan = SLAPlan.objects.create(name="Plan", grace_hours=1)
+    log = log_of(("wait", at(2026, 11, 30, 11)))
+    assert sla.due_times_from_log(plan, priority=None, created_at=MONDAY_10, log=log)[1] == at(
+        2026, 11, 30, 11
+    )
