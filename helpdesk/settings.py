@@ -126,6 +126,8 @@ THROTTLE_GUEST_TICKETS_PER_IP = (env_int("THROTTLE_GUEST_TICKETS_PER_IP", 10), 3
 THROTTLE_GUEST_TICKETS_PER_EMAIL = (env_int("THROTTLE_GUEST_TICKETS_PER_EMAIL", 5), 3600)
 THROTTLE_LOGIN_FAILURES = (env_int("THROTTLE_LOGIN_FAILURES", 5), 900)
 THROTTLE_MAIL_REQUESTS = (env_int("THROTTLE_MAIL_REQUESTS", 5), 3600)
+# Inbound mail per sender address per hour; past it messages are kept but not processed.
+THROTTLE_MAIL_PER_SENDER = (env_int("THROTTLE_MAIL_PER_SENDER", 30), 3600)
 # Reverse proxies in front of the help desk that append to X-Forwarded-For (0: none).
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
 
@@ -144,6 +146,10 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 globals().update(email_settings(env_str("EMAIL_URL", "console:"), file_path=str(VAR_DIR / "mail")))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Help Desk <helpdesk@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The address requesters answer to (the mailbox the help desk reads); the sender's if unset.
+HELPDESK_REPLY_TO = env_str("HELPDESK_REPLY_TO")
+# The domain of the Message-IDs we sign; the sender's domain if unset.
+HELPDESK_MAIL_DOMAIN = env_str("HELPDESK_MAIL_DOMAIN")
 
 # Celery: with no broker, tasks run inline in the process that queued them.
 CELERY_TASK_ALWAYS_EAGER = not env_str("CELERY_BROKER_URL")

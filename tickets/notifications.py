@@ -14,7 +14,9 @@ that one message (the task retries) and never the ticket, nor the other recipien
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
+from email.utils import formataddr, parseaddr
 from typing import Any
 
 from django.conf import settings
@@ -24,7 +26,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from tickets import links
+from tickets import links, mailids
 from tickets.models import AgentProfile, LifecycleTimers, ThreadEntry, Ticket, TicketTransition
 
 Payload = dict[str, Any]
@@ -37,16 +39,58 @@ AUTOMATIC = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "Al
 # -- one message ---------------------------------------------------------------------------------
 
 
-def render(to: str, template: str, context: dict[str, Any], *, automatic: bool = True) -> Payload:
-    """A message as plain data: subject, text and HTML bodies, headers."""
+def address(name: str, email: str) -> str:
+    """ "Name <email>" with the name made safe for a header: no line breaks or other control
+    characters (a display name must never add a header), and encoded as needed on sending."""
+    clean = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in name or "")
+    clean = " ".join(clean.split())[:120]
+    return formataddr((clean, email)) if clean else email
+
+
+def reply_address() -> str:
+    """Where answers go: the mailbox the help desk reads (HELPDESK_REPLY_TO), else the sender."""
+    return settings.HELPDESK_REPLY_TO or settings.DEFAULT_FROM_EMAIL
+
+
+def thread_headers(ticket: Ticket) -> dict[str, str]:
+    """A fresh signed Message-ID, and references that put the message in the ticket's thread:
+    the ticket's root and the last message the requester mailed us, which it answers."""
+    references = [mailids.root_id(ticket.pk)]
+    last = ticket.inbound_messages.exclude(message_id="").order_by("-received_at", "-pk").first()
+    if last is not None and last.message_id != references[0]:
+        references.append(last.message_id)
+    return {
+        "Message-ID": mailids.new_id(ticket.pk),
+        "In-Reply-To": references[-1],
+        "References": " ".join(references),
+    }
+
+
+def render(
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    *,
+    automatic: bool = True,
+    ticket: Ticket | None = None,
+    to_name: str = "",
+) -> Payload:
+    """A message as plain data: subject, text and HTML bodies, headers. ``to`` is the address
+    the message goes to; ``to_name`` only dresses the To header. A message about a ticket is
+    threaded (``thread_headers``); every message carries our loop marker."""
     context = {"helpdesk_name": settings.HELPDESK_NAME, **context}
     subject = render_to_string(f"{template}_subject.txt", context)
+    headers = dict(AUTOMATIC) if automatic else {}
+    headers["To"] = address(to_name, to)
+    headers.update(thread_headers(ticket) if ticket is not None else {"Message-ID": mailids.new_plain_id()})
+    headers["X-Loop"] = parseaddr(reply_address())[1]
     return {
         "to": to,
         "subject": " ".join(subject.split()),
         "text": render_to_string(f"{template}.txt", context),
         "html": render_to_string(f"{template}.html", context),
-        "headers": dict(AUTOMATIC) if automatic else {},
+        "headers": headers,
+        "reply_to": [reply_address()],
     }
 
 
@@ -56,6 +100,7 @@ def deliver(payload: Payload) -> None:
         body=payload["text"],
         to=[payload["to"]],
         headers=payload["headers"],
+        reply_to=payload.get("reply_to") or None,
     )
     message.attach_alternative(payload["html"], "text/html")
     message.send()
@@ -67,6 +112,8 @@ def _for_requester(ticket: Ticket, template: str, automatic: bool = True, **cont
         template,
         {"ticket": ticket, "link": links.ticket_link(ticket), **context},
         automatic=automatic,
+        ticket=ticket,
+        to_name=ticket.requester.name,
     )
 
 
@@ -77,7 +124,11 @@ def console_link(ticket: Ticket) -> str:
 def _for_agents(users: Iterable[Any], template: str, ticket: Ticket, **context: Any) -> list[Payload]:
     return [
         render(
-            user.email, template, {"ticket": ticket, "agent": user, "link": console_link(ticket), **context}
+            user.email,
+            template,
+            {"ticket": ticket, "agent": user, "link": console_link(ticket), **context},
+            ticket=ticket,
+            to_name=user.get_full_name(),
         )
         for user in users
     ]

@@ -243,12 +243,14 @@ def ticket_create(
     actor: Any = None,
     follow_up_of: Ticket | None = None,
     attachments: Sequence[Any] = (),
+    department: Department | None = None,
 ) -> Ticket:
     """Creation and intake in one transaction: the ticket leaves here `open` and numbered.
 
     ``actor`` is the requester's account, or the agent logging a phone call; None for
-    e-mail and guests. Properties come from the help topic, then the defaults. Files are
-    checked by ``tickets.uploads``; one bad file refuses the whole ticket.
+    e-mail and guests. Properties come from the routing rules, the help topic, then
+    ``department`` (a mailbox's) and the defaults. Files are checked by ``tickets.uploads``;
+    one bad file refuses the whole ticket.
     """
     subject = _require_text(subject, "A subject")
     body = _require_text(body, "A description")
@@ -279,7 +281,7 @@ def ticket_create(
         author_name=requester.name,
         is_public=True,
     )
-    _intake(ticket, body=body)
+    _intake(ticket, body=body, department=department)
     # Files are written after intake, whose refusals (no default department) are the ones
     # expected; a rollback later than this leaves an orphan file, never a missing one.
     _attach(message, files)
@@ -297,7 +299,7 @@ def ticket_create_for_contact(
     return requester, ticket_create(requester=requester, **ticket)
 
 
-def _intake(ticket: Ticket, *, body: str) -> None:
+def _intake(ticket: Ticket, *, body: str, department: Department | None = None) -> None:
     """Number the ticket and give it its properties: the routing rules' first, then the help
     topic's, then the defaults. A rule may also name an agent (the ticket is assigned) or
     reject the ticket as spam (it is cancelled at once, and nobody is mailed)."""
@@ -314,7 +316,10 @@ def _intake(ticket: Ticket, *, body: str) -> None:
     )
     topic = rules.help_topic or topic
     department = (
-        rules.department or (topic and topic.department) or Department.objects.filter(is_default=True).first()
+        rules.department
+        or (topic and topic.department)
+        or department
+        or Department.objects.filter(is_default=True).first()
     )
     if department is None:
         raise TicketActionError("No default department is configured; an admin must mark one as default.")
@@ -537,6 +542,25 @@ def ticket_note(*, ticket: Ticket, actor: Any, body: str, attachments: Sequence[
 
 
 @transaction.atomic
+def ticket_system_note(
+    *, ticket: Ticket, body: str, source: str, attachments: Sequence[Any] = ()
+) -> ThreadEntry:
+    """An internal note the system writes (what mail brought that is not the requester's),
+    for the agents only; it moves nothing and mails nobody. ``source`` names its origin."""
+    files = _check_files(attachments)
+    entry = _add_entry(
+        ticket,
+        kind=ThreadEntry.Kind.NOTE,
+        body=_require_text(body, "A note"),
+        actor=None,
+        author_name=f"system: {source}",
+    )
+    _attach(entry, files)
+    _save(ticket)
+    return entry
+
+
+@transaction.atomic
 def ticket_request_info(*, ticket: Ticket, actor: Any, message: str) -> TicketTransition:
     """Ask the requester a question; the ticket waits for them (and the SLA clock pauses)."""
     message = _require_text(message, "A question for the requester")
@@ -559,19 +583,21 @@ def ticket_receive_reply(
     actor: Any = None,
     system_rule: str | None = None,
     attachments: Sequence[Any] = (),
+    author_name: str | None = None,
 ) -> tuple[Ticket, ThreadEntry]:
     """The requester writes: on a waiting ticket it goes back to work; on an active one it is
     appended; on a closed one it opens a follow-up ticket. Returns the ticket it landed on.
 
     ``actor`` is the requester's account; None when the requester wrote by e-mail or through
-    a signed ticket link, which the caller has checked.
+    a signed ticket link, which the caller has checked. ``author_name`` names someone the
+    requester copied, writing by e-mail.
     """
     body = _require_text(body, "A message")
     if actor is not None and ticket.requester.user_id != actor.pk:
         raise PermissionDenied("Only the requester can write here.")
     if ticket.number is None:
         raise TicketActionError("This ticket is still being created.")
-    name = ticket.requester.name
+    name = author_name or ticket.requester.name
     if ticket.state == State.CLOSED:
         follow_up = ticket_create(
             requester=ticket.requester,
@@ -582,6 +608,7 @@ def ticket_receive_reply(
             actor=actor,
             follow_up_of=ticket,
             attachments=attachments,
+            department=ticket.department,
         )
         return follow_up, follow_up.thread.get(kind=ThreadEntry.Kind.MESSAGE)
     files = _check_files(attachments)

@@ -1,0 +1,458 @@
+"""Mail in: every message is stored first, with its raw bytes, then processed.
+
+``ingest(raw)`` stores the message (once: a second delivery of the same Message-ID is the same
+row) and then processes it in a transaction of its own:
+
+- our own mail come back is a loop; an automatic reply or a delivery report is kept and never
+  answered (a note on its ticket, when it threads onto one);
+- too many messages from one sender in an hour wait, unprocessed;
+- a reply finds its ticket by our signed Message-IDs in In-Reply-To / References, or by the
+  ``[#number]`` in the subject when the sender is the requester or was copied on the ticket;
+  the quoted history and the signature are left out of the thread entry (the raw message is
+  kept), and the services do the rest (a waiting ticket goes back to work, a closed one opens
+  a follow-up);
+- anything else opens a ticket through the normal creation and intake.
+
+A message that fails to process is put in quarantine with the reason; nothing is lost, and the
+admin can process it again. Nothing here raises for a bad message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+import re
+import traceback
+from dataclasses import dataclass, field
+from email import policy
+from email.header import decode_header, make_header
+from email.message import Message
+from email.parser import BytesParser
+from email.utils import getaddresses, parseaddr
+
+import nh3
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from tickets import mailids, notifications, services, throttle, uploads
+from tickets.models import InboundMessage, Mailbox, Ticket, TicketContact
+
+logger = logging.getLogger(__name__)
+
+Status = InboundMessage.Status
+
+# Beyond these a message is still stored whole; only what the ticket shows is cut.
+MAX_BODY_CHARS = 100_000
+MAX_PARTS = 500
+EMAIL_RULE = "requester by e-mail"
+NO_TEXT = "(The message had no text.)"
+
+_SUBJECT_NUMBER = re.compile(r"\[#(\d{4,12})\]")
+
+
+class Unprocessable(Exception):
+    """The message cannot become a ticket or a reply; the message says why (quarantine)."""
+
+
+# -- storing ----------------------------------------------------------------------------------------
+
+
+def _headers(raw: bytes) -> Message:
+    """The headers alone, parsed leniently (compat32 never raises on a bad header)."""
+    return BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
+
+
+def _header_text(message: Message, name: str) -> str:
+    """A header decoded to text however it is encoded, or "" (never raises)."""
+    value = message.get(name)
+    if value is None:
+        return ""
+    try:
+        text = str(make_header(decode_header(str(value))))
+    except Exception:
+        text = str(value).encode("latin-1", "replace").decode("utf-8", "replace")
+    return " ".join(text.split())
+
+
+def _message_id(headers: Message) -> str:
+    found = re.search(r"<[^<>\s]{1,900}>", _header_text(headers, "Message-ID"))
+    return found.group(0) if found else ""
+
+
+def store(raw: bytes, *, source: str, mailbox: Mailbox | None = None) -> tuple[InboundMessage, bool]:
+    """Keep the message (committed before anything else happens); False if it was here already."""
+    headers = _headers(raw)
+    message_id = _message_id(headers)
+    key = hashlib.sha256(message_id.encode() if message_id else b"raw:" + raw).hexdigest()
+    existing = InboundMessage.objects.filter(key=key).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            stored = InboundMessage.objects.create(
+                key=key,
+                message_id=message_id,
+                raw=raw,
+                size=len(raw),
+                source=source[:100],
+                mailbox=mailbox,
+                sender=parseaddr(_header_text(headers, "From"))[1][:320],
+                subject=_header_text(headers, "Subject")[:255],
+            )
+    except IntegrityError:  # another delivery of it stored it first
+        return InboundMessage.objects.get(key=key), False
+    return stored, True
+
+
+def ingest(raw: bytes, *, source: str = "pipe", mailbox: Mailbox | None = None) -> InboundMessage:
+    """Store the message, then process it; returns its row (status says what became of it)."""
+    stored, created = store(raw, source=source, mailbox=mailbox)
+    if created:
+        process(stored)
+    return stored
+
+
+def process(stored: InboundMessage, *, rate_limit: bool = True) -> InboundMessage:
+    """Process a stored message; a failure rolls its effects back and quarantines it."""
+    try:
+        with transaction.atomic():
+            _process(stored, rate_limit=rate_limit)
+            stored.processed_at = timezone.now()
+            stored.error = ""
+            stored.save()
+    except Exception as exc:
+        reason = str(exc) if isinstance(exc, Unprocessable | services.TicketActionError) else repr(exc)
+        if not isinstance(exc, Unprocessable):
+            logger.warning("Inbound message %s quarantined:\n%s", stored.pk, traceback.format_exc())
+        InboundMessage.objects.filter(pk=stored.pk).update(
+            status=Status.QUARANTINED,
+            error=reason[:2000],
+            processed_at=timezone.now(),
+            ticket=None,
+            entry=None,
+        )
+        stored.refresh_from_db()
+    return stored
+
+
+# -- reading a message -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Parsed:
+    sender: str
+    sender_name: str
+    subject: str
+    text: str
+    files: list[SimpleUploadedFile] = field(default_factory=list)
+    copied: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _decode_part(part: Message) -> str:
+    payload = part.get_payload(decode=True) or b""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return payload.decode(charset, errors="replace")
+    except LookupError:  # a charset Python does not know
+        return payload.decode("utf-8", errors="replace")
+
+
+def html_to_text(markup: str) -> str:
+    """The text of an HTML body: sanitized by nh3 down to no tags at all, so nothing of it
+    (scripts, remote images, styles) is ever rendered; line breaks kept."""
+    markup = re.sub(r"(?is)<(script|style|head)\b.*?</\1\s*>", " ", markup)
+    markup = re.sub(r"(?i)<br\s*/?>|</(p|div|tr|li|h[1-6]|blockquote)\s*>", "\n", markup)
+    text = html.unescape(nh3.clean(markup, tags=set(), attributes={}, strip_comments=True))
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _is_attachment(part: Message) -> bool:
+    disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+    if disposition == "attachment":
+        return True
+    # Inline images (cid:) are files too; inline text is the body.
+    return part.get_content_maintype() not in ("text", "multipart", "message") or bool(part.get_filename())
+
+
+def _filename(part: Message, number: int) -> str:
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    if name:
+        return str(name)
+    subtype = part.get_content_subtype() or "bin"
+    return f"attachment-{number}.{subtype}"
+
+
+def parse(raw: bytes) -> Parsed:
+    message = BytesParser(policy=policy.compat32).parsebytes(raw)
+    name, sender = parseaddr(_header_text(message, "From"))
+    sender = sender.strip()
+    try:
+        validate_email(sender)
+    except ValidationError:
+        raise Unprocessable(
+            f"No valid sender address in From: {_header_text(message, 'From')[:200]!r}"
+        ) from None
+    plain: list[str] = []
+    markup: list[str] = []
+    files: list[SimpleUploadedFile] = []
+    for number, part in enumerate(message.walk(), start=1):
+        if number > MAX_PARTS:
+            raise Unprocessable(f"The message has more than {MAX_PARTS} parts.")
+        if part.is_multipart():
+            continue
+        if _is_attachment(part):
+            data = part.get_payload(decode=True) or b""
+            files.append(SimpleUploadedFile(_filename(part, number), data, part.get_content_type()))
+        elif part.get_content_type() == "text/html":
+            markup.append(_decode_part(part))
+        elif part.get_content_maintype() == "text":
+            plain.append(_decode_part(part))
+    text = "\n\n".join(t.strip() for t in plain if t.strip()) or html_to_text("\n".join(markup))
+    own = {
+        parseaddr(notifications.reply_address())[1].lower(),
+        parseaddr(settings.DEFAULT_FROM_EMAIL)[1].lower(),
+    }
+    copied = [
+        (cc_name, cc.strip())
+        for cc_name, cc in getaddresses([_header_text(message, "Cc")])
+        if cc.strip() and cc.strip().lower() not in own | {sender.lower()}
+    ]
+    subject = _header_text(message, "Subject")[:255] or "(no subject)"
+    return Parsed(sender, name.strip(), subject, text.replace("\x00", ""), files, copied)
+
+
+# -- what a message is -------------------------------------------------------------------------------
+
+
+def is_loop(headers: Message) -> bool:
+    """Our own mail, come back (a forward loop, an auto-forward to our own mailbox)."""
+    own = parseaddr(notifications.reply_address())[1].lower()
+    sender = parseaddr(_header_text(headers, "From"))[1].lower()
+    return (
+        mailids.is_ours(_message_id(headers))
+        or own in _header_text(headers, "X-Loop").lower()
+        or sender in {own, parseaddr(settings.DEFAULT_FROM_EMAIL)[1].lower()}
+    )
+
+
+def automatic_kind(headers: Message) -> str | None:
+    """ "bounce" for a delivery report, "auto_reply" for any other mail a machine sent by
+    itself (RFC 3834 and the headers auto-responders use in practice), else None."""
+    content_type = _header_text(headers, "Content-Type").lower()
+    sender = parseaddr(_header_text(headers, "From"))[1].lower()
+    return_path = _header_text(headers, "Return-Path")
+    if content_type.startswith("multipart/report"):
+        return Status.BOUNCE
+    if sender.split("@")[0] in ("mailer-daemon", "postmaster") or (
+        headers.get("Return-Path") is not None and return_path.strip() in ("<>", "")
+    ):
+        return Status.BOUNCE
+    auto_submitted = _header_text(headers, "Auto-Submitted").lower()
+    if auto_submitted and auto_submitted != "no":
+        return Status.AUTO_REPLY
+    if _header_text(headers, "Precedence").lower() in ("bulk", "junk", "list", "auto_reply"):
+        return Status.AUTO_REPLY
+    if any(headers.get(name) is not None for name in ("X-Autoreply", "X-Autorespond", "X-Autoresponse")):
+        return Status.AUTO_REPLY
+    return None
+
+
+# Lines that start the history a reply quotes, in the clients people use.
+_QUOTE_START = [
+    re.compile(r"^\s*On\b.{0,300}\bwrote:\s*$", re.I),  # Gmail, Apple Mail, Thunderbird
+    re.compile(r"^\s*(Le|Am|El)\b.{0,300}\b(a écrit|schrieb|escribió)\s*:?\s*$", re.I),
+    re.compile(r"^\s*-{2,}\s*(Original Message|Ursprüngliche Nachricht)\s*-{2,}\s*$", re.I),
+    re.compile(r"^\s*-{2,}\s*(Forwarded message|Weitergeleitete Nachricht)\s*-{2,}\s*$", re.I),
+]
+# "On Mon, 30 Nov 2026 at 10:00, Karen <karen@…>" with "wrote:" on the line after.
+_SPLIT_ON = re.compile(r"^\s*On\b.{0,300}$")
+_SPLIT_WROTE = re.compile(r"^.{0,200}\bwrote:\s*$", re.I)
+# Outlook: "From: …" then "Sent: …" (or "Date:") within the next lines, often after a rule.
+_OUTLOOK_FROM = re.compile(r"^\s*\*?(From|Von|De)\*?:\s.+$")
+_OUTLOOK_SENT = re.compile(r"^\s*\*?(Sent|Gesendet|Envoyé|Date)\*?:\s")
+_SIGNATURE = re.compile(
+    r"^\s*(-- ?|Sent from my .{1,40}|Sent from Outlook for .{1,40}|Get Outlook for .{1,40}|"
+    r"Von meinem .{1,40} gesendet)\s*$",
+    re.I,
+)
+
+
+def _quote_starts(lines: list[str], index: int) -> bool:
+    line = lines[index]
+    after = lines[index + 1 : index + 4]
+    return (
+        any(pattern.match(line) for pattern in _QUOTE_START)
+        or (_SPLIT_ON.match(line) is not None and bool(after) and _SPLIT_WROTE.match(after[0]) is not None)
+        or (_OUTLOOK_FROM.match(line) is not None and any(_OUTLOOK_SENT.match(a) for a in after))
+    )
+
+
+def strip_quoted(text: str) -> str:
+    """What the sender wrote above the history they quote, without their signature; the whole
+    text if nothing would be left."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    cut = next((i for i in range(len(lines)) if _quote_starts(lines, i)), len(lines))
+    kept = lines[:cut]
+    signature = next((i for i, line in enumerate(kept) if _SIGNATURE.match(line)), len(kept))
+    kept = kept[:signature]
+    # Trailing quoted lines (">"), rules and blank lines go too.
+    while kept and (
+        not kept[-1].strip() or kept[-1].lstrip().startswith(">") or set(kept[-1].strip()) <= {"_", "-"}
+    ):
+        kept.pop()
+    return "\n".join(kept).strip() or text.strip()
+
+
+# -- processing ---------------------------------------------------------------------------------------
+
+
+def _checked_files(files: list[SimpleUploadedFile]) -> tuple[list[SimpleUploadedFile], list[str]]:
+    """Each file through the portal's checks on its own: a refused one is named, not fatal."""
+    good: list[SimpleUploadedFile] = []
+    refused: list[str] = []
+    for upload in files:
+        if len(good) >= settings.ATTACHMENT_MAX_COUNT:
+            refused.append(f"{upload.name}: more than {settings.ATTACHMENT_MAX_COUNT} files in one message")
+            continue
+        try:
+            uploads.check_uploads([upload])
+        except uploads.UploadError as exc:
+            refused.append(f"{upload.name}: {exc}")
+        else:
+            upload.seek(0)
+            good.append(upload)
+    return good, refused
+
+
+def _thread_of(headers: Message, sender: str) -> Ticket | None:
+    references = [_header_text(headers, "In-Reply-To"), _header_text(headers, "References")]
+    pk = mailids.ticket_pk_from(references)
+    if pk is not None:
+        return Ticket.objects.select_related("requester").filter(pk=pk).exclude(number=None).first()
+    found = _SUBJECT_NUMBER.search(_header_text(headers, "Subject"))
+    if found is None:
+        return None
+    ticket = Ticket.objects.select_related("requester").filter(number=found.group(1)).first()
+    # A number in a subject is easy to guess: only the requester or a copied person may use it.
+    if ticket is not None and _may_answer(ticket, sender):
+        return ticket
+    return None
+
+
+def _may_answer(ticket: Ticket, sender: str) -> bool:
+    return (
+        ticket.requester.email.lower() == sender.lower()
+        or ticket.contacts.filter(email__iexact=sender).exists()
+    )
+
+
+def _body(text: str) -> str:
+    text = text.strip() or NO_TEXT
+    if len(text) > MAX_BODY_CHARS:
+        text = text[:MAX_BODY_CHARS] + "\n\n(The message was cut here; the whole of it is kept.)"
+    return text
+
+
+def _remember_contacts(ticket: Ticket, copied: list[tuple[str, str]]) -> None:
+    for name, email in copied[:20]:
+        try:
+            validate_email(email)
+        except ValidationError:
+            continue
+        if not ticket.contacts.filter(email__iexact=email).exists():
+            TicketContact.objects.create(ticket=ticket, email=email.lower(), name=name[:120])
+
+
+def _process(stored: InboundMessage, *, rate_limit: bool) -> None:
+    raw = bytes(stored.raw)
+    headers = _headers(raw)
+    if is_loop(headers):
+        stored.status = Status.LOOP
+        return
+    automatic = automatic_kind(headers)
+    if automatic is not None:
+        stored.status = automatic
+        ticket = _thread_of(headers, parseaddr(_header_text(headers, "From"))[1])
+        if ticket is not None:
+            stored.ticket = ticket
+            label = "A delivery report" if automatic == Status.BOUNCE else "An automatic reply"
+            stored.entry = services.ticket_system_note(
+                ticket=ticket,
+                body=f"{label} came by e-mail from {stored.sender or 'an unknown sender'}: "
+                f"“{stored.subject or '(no subject)'}”. Nobody was answered.",
+                source="e-mail",
+            )
+        return
+    parsed = parse(raw)
+    limit, window = settings.THROTTLE_MAIL_PER_SENDER
+    if rate_limit and not throttle.allow("mail-sender", parsed.sender, limit=limit, window=window):
+        stored.status = Status.RATE_LIMITED
+        stored.error = f"More than {limit} messages from {parsed.sender} in {window // 60} minutes."
+        return
+    files, refused = _checked_files(parsed.files)
+    ticket = _thread_of(headers, parsed.sender)
+    if ticket is not None and _may_answer(ticket, parsed.sender):
+        requester = ticket.requester.email.lower() == parsed.sender.lower()
+        landed, entry = services.ticket_receive_reply(
+            ticket=ticket,
+            body=_body(strip_quoted(parsed.text)),
+            actor=None,
+            system_rule=EMAIL_RULE,
+            attachments=files,
+            author_name=None if requester else (parsed.sender_name or parsed.sender),
+        )
+        stored.status = Status.REPLY if landed.pk == ticket.pk else Status.FOLLOW_UP
+    elif ticket is not None:
+        # A reply to our mail from someone who is neither the requester nor copied (a forward):
+        # the agents see it; it moves nothing and is not shown to the requester.
+        landed = ticket
+        entry = services.ticket_system_note(
+            ticket=ticket,
+            body=f"By e-mail from {notifications.address(parsed.sender_name, parsed.sender)}, who is not "
+            f"the requester:\n\n{_body(strip_quoted(parsed.text))}",
+            source="e-mail",
+            attachments=files,
+        )
+        stored.status = Status.NOTE
+    else:
+        mailbox = stored.mailbox
+        _, landed = services.ticket_create_for_contact(
+            email=parsed.sender,
+            name=parsed.sender_name or parsed.sender,
+            subject=parsed.subject,
+            body=_body(parsed.text),
+            source=Ticket.Source.EMAIL,
+            help_topic=mailbox.help_topic
+            if mailbox and mailbox.help_topic and mailbox.help_topic.is_active
+            else None,
+            department=mailbox.department if mailbox else None,
+            attachments=files,
+        )
+        entry = landed.thread.get(kind="message")
+        stored.status = Status.TICKET
+    _remember_contacts(landed, parsed.copied)
+    if refused:
+        services.ticket_system_note(
+            ticket=landed,
+            body="Files in the e-mail that were not attached (the raw message keeps them):\n\n"
+            + "\n".join(f"- {line}" for line in refused),
+            source="e-mail",
+        )
+    stored.ticket, stored.entry = landed, entry
+
+
+def reprocess(stored: InboundMessage) -> InboundMessage:
+    """Process a quarantined or held message again (the admin's action): the sender's rate
+    limit does not apply, since a person decided."""
+    if stored.status not in (Status.QUARANTINED, Status.RATE_LIMITED, Status.RECEIVED):
+        raise services.TicketActionError("Only a quarantined or held message is processed again.")
+    return process(stored, rate_limit=False)
