@@ -16,6 +16,7 @@ import uuid
 from datetime import timedelta
 from email import message_from_string
 from email.header import decode_header, make_header
+from email.utils import parseaddr
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from tests.processes import database_url
 from tickets import jobs, services
 from tickets.models import LifecycleTimers, State, Ticket
 
@@ -50,12 +52,6 @@ pytestmark = [
 ]
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture
 def stack(tmp_path):
     """The environment of the production processes, on the test database and a queue of our own."""
@@ -65,7 +61,7 @@ def stack(tmp_path):
         "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
         "DEBUG": "0",
         "SECRET_KEY": settings.SECRET_KEY,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/15",
         "CELERY_QUEUE": queue,
         "EMAIL_URL": f"file://{tmp_path / 'mail'}",
@@ -126,13 +122,15 @@ def _run_elsewhere(stack, code: str) -> str:
 
 
 def _mails(folder: Path) -> list[tuple[str, str]]:
-    """(recipient, subject) of every message the worker wrote to the file mail backend."""
+    """(recipient address, subject) of every message the worker wrote to the file mail backend."""
     found = []
     for path in sorted(folder.glob("*.log")) if folder.exists() else []:
         for chunk in path.read_text().split("-" * 79):
             if chunk.strip():
                 message = message_from_string(chunk.strip())
-                found.append((message["To"], str(make_header(decode_header(message["Subject"])))))
+                found.append(
+                    (parseaddr(message["To"])[1], str(make_header(decode_header(message["Subject"]))))
+                )
     return found
 
 
