@@ -164,13 +164,25 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "helpdesk")
 # The SLA watch and the lifecycle timers (tickets.jobs), every TIMERS_EVERY_SECONDS under
 # Celery beat; a run nobody picked up before the next one is due is dropped, not piled up.
 TIMERS_EVERY_SECONDS = env_int("TIMERS_EVERY_SECONDS", 60)
+# The IMAP mailboxes of the admin are read as often (tickets.imap).
 CELERY_BEAT_SCHEDULE = {
     "lifecycle-timers": {
         "task": "tickets.tasks.run_timers",
         "schedule": float(TIMERS_EVERY_SECONDS),
         "options": {"expires": float(TIMERS_EVERY_SECONDS)},
-    }
+    },
+    "mailboxes": {
+        "task": "tickets.tasks.poll_mailboxes",
+        "schedule": float(TIMERS_EVERY_SECONDS),
+        "options": {"expires": float(TIMERS_EVERY_SECONDS)},
+    },
 }
+# A poll holds its mailbox's lease this long (renewed per message), so polls never overlap
+# and one that died frees the mailbox after it.
+MAILBOX_LOCK_SECONDS = env_int("MAILBOX_LOCK_SECONDS", 600)
+IMAP_TIMEOUT_SECONDS = env_int("IMAP_TIMEOUT_SECONDS", 30)
+# A CA bundle to trust besides the system's, for a mail server with a private certificate.
+IMAP_CA_FILE = env_str("IMAP_CA_FILE")
 
 # Security headers on every response; the HTTPS ones apply when DEBUG is off.
 X_FRAME_OPTIONS = "DENY"

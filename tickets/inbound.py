@@ -88,7 +88,11 @@ def store(raw: bytes, *, source: str, mailbox: Mailbox | None = None) -> tuple[I
     """Keep the message (committed before anything else happens); False if it was here already."""
     headers = _headers(raw)
     message_id = _message_id(headers)
-    key = hashlib.sha256(message_id.encode() if message_id else b"raw:" + raw).hexdigest()
+    sender = parseaddr(_header_text(headers, "From"))[1][:320]
+    # The same message is the same Message-ID from the same sender: a stranger who reuses
+    # someone's Message-ID makes a message of their own, not a duplicate that is dropped.
+    identity = f"{message_id}\n{sender.lower()}".encode() if message_id else b"raw:" + raw
+    key = hashlib.sha256(identity).hexdigest()
     existing = InboundMessage.objects.filter(key=key).first()
     if existing is not None:
         return existing, False
@@ -101,7 +105,7 @@ def store(raw: bytes, *, source: str, mailbox: Mailbox | None = None) -> tuple[I
                 size=len(raw),
                 source=source[:100],
                 mailbox=mailbox,
-                sender=parseaddr(_header_text(headers, "From"))[1][:320],
+                sender=sender,
                 subject=_header_text(headers, "Subject")[:255],
             )
     except IntegrityError:  # another delivery of it stored it first
@@ -111,16 +115,32 @@ def store(raw: bytes, *, source: str, mailbox: Mailbox | None = None) -> tuple[I
 
 def ingest(raw: bytes, *, source: str = "pipe", mailbox: Mailbox | None = None) -> InboundMessage:
     """Store the message, then process it; returns its row (status says what became of it)."""
-    stored, created = store(raw, source=source, mailbox=mailbox)
-    if created:
-        process(stored)
+    stored, _ = store(raw, source=source, mailbox=mailbox)
+    return process_pending(stored)
+
+
+def process_pending(stored: InboundMessage) -> InboundMessage:
+    """Process a stored message unless that was done: a delivery that died between storing and
+    processing is finished by the next delivery of the same message."""
+    if stored.status == Status.RECEIVED and stored.processed_at is None:
+        return process(stored)
     return stored
 
 
 def process(stored: InboundMessage, *, rate_limit: bool = True) -> InboundMessage:
-    """Process a stored message; a failure rolls its effects back and quarantines it."""
+    """Process a stored message; a failure rolls its effects back and quarantines it.
+
+    The row is locked and must still be as the caller read it: two deliveries of one message
+    (a retried pipe beside a poll, two admins) process it once."""
+    seen = (stored.status, stored.processed_at)
     try:
         with transaction.atomic():
+            current = (
+                InboundMessage.objects.select_for_update().only("status", "processed_at").get(pk=stored.pk)
+            )
+            if (current.status, current.processed_at) != seen:
+                stored.refresh_from_db()
+                return stored
             _process(stored, rate_limit=rate_limit)
             stored.processed_at = timezone.now()
             stored.error = ""

@@ -102,6 +102,16 @@ def mail_account_exists(user_id: int) -> bool:
 
 
 @shared_task(ignore_result=True)
+def poll_mailboxes() -> list[dict[str, object]]:
+    """Read the active IMAP mailboxes (beat runs it every minute)."""
+    from dataclasses import asdict
+
+    from tickets import imap
+
+    return [asdict(report) for report in imap.poll_all()]
+
+
+@shared_task(ignore_result=True)
 def run_timers() -> dict[str, int]:
     """The SLA watch and the state timers, once (beat runs it every minute)."""
     from tickets import jobs

@@ -3,13 +3,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from tickets import jobs
+from tickets import imap, jobs
 
 
 class Command(BaseCommand):
     help = (
-        "Run the SLA watch and the lifecycle timers once, or every --every seconds with --loop "
-        "(what `make run` does beside the dev server; with a broker, Celery beat runs them)."
+        "Run the SLA watch and the lifecycle timers, and read the IMAP mailboxes, once, or every "
+        "--every seconds with --loop (what `make run` does beside the dev server; with a broker, "
+        "Celery beat runs them)."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -25,6 +26,11 @@ class Command(BaseCommand):
             report = jobs.run_timers()
             if options["verbosity"] > 1 or any(report.as_dict().values()):
                 self.stdout.write(f"Timers: {report.as_dict()}")
+            for mailbox in imap.poll_all():
+                if options["verbosity"] > 1 or mailbox.fetched or mailbox.error:
+                    self.stdout.write(
+                        f"Mailbox {mailbox.mailbox}: {mailbox.stored} stored {mailbox.error}".rstrip()
+                    )
             if not options["loop"]:
                 return
             try:
