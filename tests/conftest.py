@@ -1,8 +1,19 @@
 import pytest
+from django.core.cache import cache
 
 from tests.factories import AgentFactory, RequesterFactory
 from tickets import lab as lab_data
 from tickets import services
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache_and_media(settings, tmp_path):
+    """Each test starts with no throttle counts (they live in the cache) and stores its files
+    under its own temporary folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -53,16 +53,6 @@ READY = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _fresh_throttles_and_media(settings, tmp_path):
-    from django.core.cache import cache
-
-    settings.MEDIA_ROOT = tmp_path / "media"
-    cache.clear()
-    yield
-    cache.clear()
-
-
 def test_every_console_url_is_classified():
     names = [pattern.name for pattern in urlpatterns]
     assert len(names) == len(set(names))

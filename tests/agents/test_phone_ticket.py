@@ -13,11 +13,6 @@ NEW = reverse("agents:new_ticket")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
-@pytest.fixture(autouse=True)
-def _media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.fixture
 def john(client, lab):
     client.force_login(lab.john)

@@ -12,13 +12,6 @@ LIMIT = 3
 WINDOW = 60
 
 
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def clock(monkeypatch):
     """The throttle's clock, set to the start of a window and moved by hand."""
