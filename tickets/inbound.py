@@ -141,9 +141,9 @@ def process(stored: InboundMessage, *, rate_limit: bool = True) -> InboundMessag
             if (current.status, current.processed_at) != seen:
                 stored.refresh_from_db()
                 return stored
+            stored.error = ""  # a reprocessed message's old reason; _process may give a new one
             _process(stored, rate_limit=rate_limit)
             stored.processed_at = timezone.now()
-            stored.error = ""
             stored.save()
     except Exception as exc:
         reason = str(exc) if isinstance(exc, Unprocessable | services.TicketActionError) else repr(exc)

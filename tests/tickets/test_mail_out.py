@@ -1,0 +1,116 @@
+"""Mail out as it goes over the wire: signed Message-IDs that put each message in its ticket's
+thread, a Reply-To that brings the answer back, and names that cannot add a header."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+
+import pytest
+from django.core import mail
+
+from tests.factories import RequesterFactory
+from tickets import mailids, notifications, services
+
+
+def wire(message) -> object:
+    return message_from_bytes(message.message().as_bytes(), policy=policy.default)
+
+
+@pytest.fixture
+def sent(lab, django_capture_on_commit_callbacks):
+    def make(name: str = "Karen", subject: str = "Printer jams"):
+        requester = RequesterFactory(name=name, email="karen.b@example.com")
+        with django_capture_on_commit_callbacks(execute=True):
+            ticket = services.ticket_create(requester=requester, subject=subject, body="It jams.")
+        return ticket, [wire(m) for m in mail.outbox]
+
+    return make
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Karen\r\nBcc: mallory@example.org",
+        "Karen\nBcc: mallory@example.org",
+        "Karen\rBcc: mallory@example.org",
+        "Karen\u2028Bcc: mallory@example.org",
+        "Karen\x00\x0bBcc: mallory@example.org",
+    ],
+)
+def test_a_name_with_line_breaks_cannot_add_a_header(sent, name):
+    _, messages = sent(name=name)
+    to_karen = [m for m in messages if "karen.b@example.com" in m["To"]]
+    assert len(to_karen) == 1
+    (message,) = to_karen
+    head = message.as_bytes().split(b"\n\n", 1)[0]  # the header block (a body may say anything)
+    assert b"\nBcc:" not in head and b"\rBcc:" not in head and message["Bcc"] is None
+    assert message["To"].addresses[0].addr_spec == "karen.b@example.com"
+    assert message["To"].addresses[0].display_name == "Karen Bcc: mallory@example.org"
+    assert len(message.get_all("To")) == 1
+
+
+def test_a_subject_with_line_breaks_stays_one_header(sent):
+    ticket, messages = sent(subject="Printer\r\nBcc: mallory@example.org jams")
+    for message in messages:
+        assert message["Bcc"] is None
+        assert "\n" not in message["Subject"] and "\r" not in message["Subject"]
+
+
+def test_a_name_in_another_script_is_encoded_and_read_back_whole(sent):
+    _, messages = sent(name="山田 花子")
+    (message,) = [m for m in messages if "karen.b@example.com" in m["To"]]
+    assert b"=?utf-8?" in message.as_bytes().lower()
+    assert message["To"].addresses[0].display_name == "山田 花子"
+
+
+def test_every_ticket_mail_is_threaded_and_answered_to_the_help_desk(sent, settings):
+    settings.HELPDESK_REPLY_TO = "support@helpdesk.example"
+    ticket, messages = sent()
+    assert len(messages) == 2  # the acknowledgement, and John's alert
+    ids = set()
+    for message in messages:
+        assert mailids.ticket_pk_from([message["Message-ID"]]) == ticket.pk
+        assert message["References"].split()[0] == mailids.root_id(ticket.pk)
+        assert message["Reply-To"] == "support@helpdesk.example"
+        assert message["X-Loop"] == "support@helpdesk.example"
+        ids.add(message["Message-ID"])
+    assert len(ids) == 2  # each message its own ID
+
+
+def test_mail_about_no_ticket_is_still_known_as_ours_when_it_comes_back(lab):
+    notifications.deliver(notifications.account_exists(lab.karen))
+    (message,) = [wire(m) for m in mail.outbox]
+    assert mailids.is_ours(message["Message-ID"])
+    assert mailids.ticket_pk_from([message["Message-ID"]]) is None
+
+
+# -- the signed IDs ------------------------------------------------------------------------------------
+
+
+def test_a_signed_id_names_its_ticket_and_nothing_else_does():
+    good = mailids.new_id(42)
+    assert mailids.ticket_pk_from([good]) == 42 and mailids.is_ours(good)
+    assert mailids.ticket_pk_from([mailids.root_id(42)]) == 42
+    # Another ticket's number with this signature, a changed signature, a changed nonce.
+    kind, pk, nonce, rest = good.strip("<>").split(".", 3)
+    signature, domain = rest.split("@")
+    for forged in [
+        f"<{kind}.43.{nonce}.{signature}@{domain}>",
+        f"<{kind}.{pk}.{nonce}.{'0' * 20}@{domain}>",
+        f"<{kind}.{pk}.{'f' * 16}.{signature}@{domain}>",
+        f"<ticket.{pk}.{signature}@{domain}>",
+    ]:
+        assert mailids.ticket_pk_from([forged]) is None, forged
+        assert not mailids.is_ours(forged)
+
+
+def test_the_newest_signed_id_in_the_references_wins_and_garbage_is_skipped():
+    references = f"<a@b> {mailids.root_id(7)} junk <c@d> {mailids.new_id(9)} <e@f>"
+    assert mailids.ticket_pk_from(["", references]) == 9
+    assert mailids.ticket_pk_from(["<x@y>", "nothing here"]) is None
+
+
+def test_ids_signed_under_another_secret_are_not_ours(settings):
+    theirs = mailids.new_id(5)
+    settings.SECRET_KEY = "another-" + "y" * 50
+    assert not mailids.is_ours(theirs) and mailids.ticket_pk_from([theirs]) is None
