@@ -18,5 +18,6 @@ urlpatterns = [
     path("tickets/<str:number>/compose/", workspace.compose, name="compose"),
     path("tickets/<str:number>/canned/<int:pk>/", workspace.canned_text, name="canned"),
     path("tickets/<str:number>/files/<int:attachment_id>/", workspace.attachment_download, name="attachment"),
+    path("tickets/<str:number>/emails/<int:message_id>/", workspace.original_email, name="original_email"),
     path("tickets/<str:number>/actions/<str:name>/", actions.run_action, name="action"),
 ]

@@ -22,7 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from tickets import selectors, services
+from tickets import imap, inbound, selectors, services
 from tickets.models import (
     AgentProfile,
     BusinessHours,
@@ -809,8 +809,6 @@ class MailboxAdmin(admin.ModelAdmin):
 
     @admin.action(description="Read the selected mailboxes now")
     def poll_now(self, request: HttpRequest, queryset: QuerySet[Mailbox]) -> None:
-        from tickets import imap
-
         for mailbox in queryset:
             report = imap.poll(mailbox)
             if report.skipped:
@@ -861,8 +859,6 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="headers")
     def headers(self, obj: InboundMessage) -> str:
-        from tickets import inbound
-
         parsed = inbound._headers(bytes(obj.raw))
         return "\n".join(
             f"{name}: {inbound._header_text(parsed, name)}" for name in dict.fromkeys(parsed.keys())
@@ -878,8 +874,6 @@ class InboundMessageAdmin(admin.ModelAdmin):
             self._reprocess(request, stored)
 
     def _reprocess(self, request: HttpRequest, stored: InboundMessage) -> None:
-        from tickets import inbound
-
         if not request.user.has_perm("tickets.change_ticket"):
             raise PermissionDenied
         try:
@@ -917,10 +911,7 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
     def raw_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The message exactly as it came, to download (never shown as a page of ours)."""
-        stored = self._get(request, object_id)
-        response = HttpResponse(bytes(stored.raw), content_type="application/octet-stream")
-        response["Content-Disposition"] = f'attachment; filename="message-{stored.pk}.eml"'
-        return response
+        return inbound.download_response(self._get(request, object_id))
 
     def reprocess_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         stored = self._get(request, object_id)

@@ -37,6 +37,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.http import HttpResponse
 from django.utils import timezone
 
 from tickets import mailids, notifications, services, throttle, uploads
@@ -468,6 +469,13 @@ def _process(stored: InboundMessage, *, rate_limit: bool) -> None:
             source="e-mail",
         )
     stored.ticket, stored.entry = landed, entry
+
+
+def download_response(stored: InboundMessage) -> HttpResponse:
+    """The message exactly as it came, as a file to download, never shown as a page of ours."""
+    response = HttpResponse(bytes(stored.raw), content_type="application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="message-{stored.pk}.eml"'
+    return response
 
 
 def reprocess(stored: InboundMessage) -> InboundMessage:

@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from tickets.models import (
@@ -21,6 +21,7 @@ from tickets.models import (
     CannedResponse,
     Department,
     HelpTopic,
+    InboundMessage,
     Priority,
     Requester,
     SLAPlan,
@@ -287,7 +288,19 @@ def canned_responses_for(ticket: Ticket) -> QuerySet[CannedResponse]:
 
 
 def thread_for_agent(ticket: Ticket) -> QuerySet[ThreadEntry]:
-    return ticket.thread.select_related("author").prefetch_related("attachments")
+    """Every entry, each with ``email_id``: the stored e-mail it came from, if any (the agent
+    may download the original, whose quoted history the entry leaves out)."""
+    from_mail = InboundMessage.objects.filter(entry=OuterRef("pk")).order_by("pk").values("pk")[:1]
+    return (
+        ticket.thread.select_related("author")
+        .prefetch_related("attachments")
+        .annotate(email_id=Subquery(from_mail))
+    )
+
+
+def original_email(ticket: Ticket, pk: int) -> InboundMessage | None:
+    """A stored e-mail of this ticket (None for another ticket's)."""
+    return InboundMessage.objects.filter(pk=pk, ticket=ticket).first()
 
 
 def thread_for_requester(ticket: Ticket) -> QuerySet[ThreadEntry]:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from agents.access import agent_required, ticket_for_agent
 from agents.forms import AssignForm, ComposerForm, EscalateForm, MessageForm, PropertyForm, ReasonForm
-from tickets import selectors, services, uploads
+from tickets import inbound, selectors, services, uploads
 from tickets.models import Attachment, State, Ticket
 from tickets.stages import progress
 
@@ -159,3 +159,13 @@ def attachment_download(request: HttpRequest, number: str, attachment_id: int) -
     if attachment is None:
         raise Http404("No such file.")
     return uploads.download_response(attachment)
+
+
+@agent_required
+def original_email(request: HttpRequest, number: str, message_id: int) -> HttpResponse:
+    """The e-mail a thread entry came from, whole (quoted history, headers, every part)."""
+    ticket = ticket_for_agent(request, number)
+    stored = selectors.original_email(ticket, message_id)
+    if stored is None:
+        raise Http404("No such e-mail.")
+    return inbound.download_response(stored)

@@ -18,6 +18,7 @@ from tickets import services
 from tickets.models import (
     Attachment,
     CannedResponse,
+    InboundMessage,
     Priority,
     Requester,
     SLAPlan,
@@ -35,7 +36,7 @@ PUBLIC = {"login", "logout"}
 # Console pages that are about no single ticket: staff only.
 CONSOLE = {"home", "queue", "bulk", "priority_styles", "new_ticket", "alerts"}
 # Pages about one ticket: staff who may see that ticket only.
-PER_TICKET = {"ticket", "change_property", "compose", "canned", "attachment", "action"}
+PER_TICKET = {"ticket", "change_property", "compose", "canned", "attachment", "original_email", "action"}
 # Per-ticket pages that only take POST (a GET is refused before the ticket is looked up).
 POST_ONLY = {"change_property", "compose", "action"}
 
@@ -69,8 +70,18 @@ def test_every_action_is_classified():
 
 @pytest.fixture
 def ticket(new_ticket):
-    """Karen's ticket in the Support department, with a file."""
-    return new_ticket(attachments=[SimpleUploadedFile("screen.png", PNG, content_type="image/png")])
+    """Karen's ticket in the Support department, with a file, as if it came by e-mail."""
+    ticket = new_ticket(attachments=[SimpleUploadedFile("screen.png", PNG, content_type="image/png")])
+    InboundMessage.objects.create(
+        key="k1",
+        raw=b"From: karen@example.com\n\nThe original.",
+        size=40,
+        source="pipe",
+        status=InboundMessage.Status.TICKET,
+        ticket=ticket,
+        entry=ticket.thread.get(kind="message"),
+    )
+    return ticket
 
 
 @pytest.fixture
@@ -116,6 +127,10 @@ def _url(name, ticket, action=None):
     if name == "attachment":
         attachment = Attachment.objects.get(entry__ticket=ticket)
         return reverse("agents:attachment", args=[ticket.number, attachment.pk])
+    if name == "original_email":
+        return reverse(
+            "agents:original_email", args=[ticket.number, InboundMessage.objects.get(ticket=ticket).pk]
+        )
     if name == "canned":
         canned = CannedResponse.objects.order_by("pk").first()
         return reverse("agents:canned", args=[ticket.number, canned.pk])
@@ -194,7 +209,7 @@ def test_each_action_request_works_for_an_agent_of_the_department(client, lab, t
 
 def test_the_other_ticket_pages_work_for_an_agent_of_the_department(client, lab, ticket):
     client.force_login(lab.john)
-    for name in ("ticket", "canned", "attachment"):
+    for name in ("ticket", "canned", "attachment", "original_email"):
         assert client.get(_url(name, ticket)).status_code == 200, name
     before = ticket.thread.count()
     assert client.post(_url("compose", ticket), _payload(lab, ticket)).status_code == 302

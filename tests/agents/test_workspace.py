@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from tests.factories import AgentFactory, SLAPlanFactory
-from tickets import services
+from tickets import inbound, services
 from tickets.models import (
     Attachment,
     CannedResponse,
@@ -517,6 +517,32 @@ def test_an_attachment_of_another_ticket_is_404(john, new_ticket, ticket):
     attachment = Attachment.objects.get()
     response = john.get(reverse("agents:attachment", args=[ticket.number, attachment.pk]))
     assert response.status_code == 404
+
+
+EMAILED = (
+    b"From: Ken <ken@example.com>\n"
+    b"Subject: Laptop will not charge\n"
+    b"Message-ID: <ken-1@mail.example.com>\n"
+    b"Content-Type: text/plain; charset=utf-8\n\n"
+    b"The charger light stays off.\n\n-- \nKen, floor 4\n"
+)
+
+
+def test_an_entry_that_came_by_mail_offers_the_original_to_agents(john, lab, ticket):
+    stored = inbound.ingest(EMAILED)
+    emailed = stored.ticket
+    assert emailed.thread.get(kind="message").body == "The charger light stays off.\n\n-- \nKen, floor 4"
+    page = john.get(page_url(emailed)).content.decode()
+    url = reverse("agents:original_email", args=[emailed.number, stored.pk])
+    assert f'href="{url}"' in page and "download the original (.eml)" in page
+    # Entries typed in the portal or console have no such link.
+    assert "download the original" not in john.get(page_url(ticket)).content.decode()
+    download = john.get(url)
+    assert download.status_code == 200 and download.content == EMAILED
+    assert download["Content-Type"] == "application/octet-stream"
+    assert download["Content-Disposition"] == f'attachment; filename="message-{stored.pk}.eml"'
+    # Another ticket's mail is not reached through a ticket the agent sees.
+    assert john.get(reverse("agents:original_email", args=[ticket.number, stored.pk])).status_code == 404
 
 
 @pytest.fixture
