@@ -824,7 +824,8 @@ class InboundMessageAdmin(admin.ModelAdmin):
     """Every message mail brought, with what became of it; the quarantine is the list filtered
     by status. Read-only, but a quarantined or held message can be processed again."""
 
-    list_display = ("received_at", "sender", "subject", "status", "ticket", "source", "size")
+    list_display = ("subject", "sender", "status", "ticket", "received_at")
+    list_display_links = ("subject",)
     list_filter = ("status", "source")
     search_fields = ("sender", "subject", "message_id")
     list_select_related = ("ticket",)
@@ -853,6 +854,15 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Only mail that became nothing (spam in the quarantine, bounces, auto-replies) may be
+        deleted, one at a time; what made a ticket or a reply is that ticket's record."""
+        return (
+            obj is not None
+            and obj.status in InboundMessage.DISPOSABLE
+            and super().has_delete_permission(request, obj)
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[InboundMessage]:
         return super().get_queryset(request).defer("raw")

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from tickets import services
+from tickets import inbound, mailids, services
 from tickets.models import (
     AgentProfile,
     BusinessHours,
@@ -293,7 +293,94 @@ def load_tickets(lab: Lab) -> list[Ticket]:
         actor=john,
         message="We replaced the display cable. Please confirm the flicker is gone.",
     )
+    made.append(mail_in(lab))
     return made
+
+
+# Mail as the demo's people would have sent it: Ken writes in, John answers, Ken answers back
+# quoting him; his out-of-office replies once; a message with no sender waits in quarantine.
+KEN_WRITES = """\
+From: Ken <ken@example.com>
+To: Help Desk <helpdesk@localhost>
+Subject: VPN disconnects every hour
+Date: Mon, 30 Nov 2026 08:12:40 +0100
+Message-ID: <lab-ken-vpn-1@mail.example.com>
+MIME-Version: 1.0
+Content-Type: text/plain; charset="utf-8"
+Content-Transfer-Encoding: 8bit
+
+Hello,
+
+the VPN drops me every hour on the hour, and I have to sign in again each time.
+It started after Friday's update.
+
+Thanks,
+Ken
+--
+Ken, Accounts Payable, ext. 4417
+"""
+
+KEN_ANSWERS = """\
+From: Ken <ken@example.com>
+To: Help Desk <helpdesk@localhost>
+Subject: Re: [#{number}] VPN disconnects every hour
+Date: Mon, 30 Nov 2026 09:40:02 +0100
+Message-ID: <lab-ken-vpn-2@mail.example.com>
+In-Reply-To: {our_id}
+References: {root_id} {our_id}
+MIME-Version: 1.0
+Content-Type: text/plain; charset="utf-8"
+Content-Transfer-Encoding: 8bit
+
+Version 5.2.1, on the office Wi-Fi and at home alike.
+
+Sent from my iPhone
+
+On 30 Nov 2026, at 09:31, Help Desk <helpdesk@localhost> wrote:
+> Which version of the VPN client do you have, and does it happen at home too?
+"""
+
+KEN_AWAY = """\
+From: Ken <ken@example.com>
+To: Help Desk <helpdesk@localhost>
+Subject: Automatic reply: [#{number}] VPN disconnects every hour
+Message-ID: <lab-ken-away-1@mail.example.com>
+In-Reply-To: {our_id}
+Auto-Submitted: auto-replied
+Content-Type: text/plain; charset="utf-8"
+
+I am out of the office until Wednesday.
+"""
+
+NO_SENDER = """\
+From: undisclosed-recipients:;
+Subject: Invoice 2026-118 overdue
+Message-ID: <lab-no-sender-1@mail.example.net>
+Content-Type: text/plain; charset="utf-8"
+
+Please see the attached invoice.
+"""
+
+
+def mail_in(lab: Lab) -> Ticket:
+    """Ken's ticket by e-mail, with John's question and Ken's answer by mail."""
+    ticket = inbound.ingest(KEN_WRITES.encode(), source="demo").ticket
+    services.ticket_claim(ticket=ticket, actor=lab.john)
+    services.ticket_request_info(
+        ticket=ticket,
+        actor=lab.john,
+        message="Which version of the VPN client do you have, and does it happen at home too?",
+    )
+    ids = {
+        "number": ticket.number,
+        "our_id": mailids.new_id(ticket.pk),
+        "root_id": mailids.root_id(ticket.pk),
+    }
+    inbound.ingest(KEN_AWAY.format(**ids).encode(), source="demo")
+    inbound.ingest(KEN_ANSWERS.format(**ids).encode(), source="demo")
+    inbound.ingest(NO_SENDER.encode(), source="demo")
+    ticket.refresh_from_db()
+    return ticket
 
 
 def example_1(lab: Lab) -> Ticket:

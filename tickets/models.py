@@ -996,6 +996,11 @@ class InboundMessage(models.Model):
         RATE_LIMITED = "rate_limited", "Too many from this sender: stored, not processed"
         QUARANTINED = "quarantined", "Could not be processed: in quarantine"
 
+    # What became nothing on the help desk: an admin may delete these.
+    DISPOSABLE = frozenset(
+        {Status.AUTO_REPLY, Status.BOUNCE, Status.LOOP, Status.RATE_LIMITED, Status.QUARANTINED}
+    )
+
     key = models.CharField(max_length=64, unique=True, editable=False, help_text="What duplicates share.")
     message_id = models.CharField(max_length=998, blank=True)
     raw = models.BinaryField()
@@ -1021,4 +1026,4 @@ class InboundMessage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sender or '?'}: {self.subject or '(no subject)'}"
+        return f"{self.sender or '(no sender)'}: {self.subject or '(no subject)'}"

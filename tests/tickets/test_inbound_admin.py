@@ -147,3 +147,18 @@ def test_read_now_reports_what_went_wrong_with_a_mailbox(admin, lab, monkeypatch
     assert "Support: ConnectionRefusedError" in response.content.decode()
     box.refresh_from_db()
     assert box.last_error.startswith("ConnectionRefusedError") and box.locked_until is None
+
+
+def test_mail_that_became_nothing_may_be_deleted_and_mail_that_made_a_ticket_may_not(admin, quarantined):
+    inbound.reprocess(quarantined)
+    ticket_mail = InboundMessage.objects.get()
+    spam = inbound.ingest(b"From: nobody\nSubject: Cheap watches\nMessage-ID: <spam-1@x>\n\nBuy.")
+    assert spam.status == Status.QUARANTINED
+    delete = "admin:tickets_inboundmessage_delete"
+    assert admin.get(reverse(delete, args=[ticket_mail.pk])).status_code == 403
+    assert "Delete" not in admin.get(change_url(ticket_mail)).content.decode()
+    assert admin.post(reverse(delete, args=[spam.pk]), {"post": "yes"}).status_code == 302
+    assert list(InboundMessage.objects.all()) == [ticket_mail]
+    # No bulk delete either: one could take a ticket's mail with it.
+    page = admin.get(reverse("admin:tickets_inboundmessage_changelist")).content.decode()
+    assert "delete_selected" not in page
