@@ -26,7 +26,7 @@ import re
 import traceback
 from dataclasses import dataclass, field
 from email import policy
-from email.header import decode_header, make_header
+from email.header import decode_header
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
@@ -68,15 +68,70 @@ def _headers(raw: bytes) -> Message:
     return BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
 
 
+# Labels under which mail clients send text in a larger character set; read as the larger one,
+# as browsers do (WHATWG Encoding): "ISO-8859-1" text from Windows is Windows-1252 (€, “ ”),
+# "Shift_JIS" from Windows is CP932 (①, 髙), and so on.
+_SUPERSETS = {
+    "iso-8859-1": "cp1252",
+    "iso8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "iso-8859-9": "cp1254",
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+    "x-sjis": "cp932",
+    "ms_kanji": "cp932",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "euc-kr": "cp949",
+    "ks_c_5601-1987": "cp949",
+    "tis-620": "cp874",
+    "iso-8859-11": "cp874",
+}
+
+
+def decode_bytes(data: bytes, charset: str | None) -> str:
+    """Text in the charset it names (or its superset); UTF-8, then Windows-1252, when it names
+    none, a wrong one or one Python does not know. Never raises."""
+    label = (charset or "").strip().strip('"').lower()
+    if label in ("", "us-ascii", "ascii", "utf-8", "utf8", "unknown-8bit", "x-unknown"):
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data.decode("cp1252", errors="replace")
+    try:
+        return data.decode(_SUPERSETS.get(label, label), errors="replace")
+    except (LookupError, ValueError):
+        return decode_bytes(data, None)
+
+
+def decode_header_value(value: str) -> str:
+    """A header's text: RFC 2047 words in their charsets, and raw 8-bit bytes (RFC 6532 UTF-8,
+    or a form's Latin-1), which the parser keeps as surrogate escapes, read as text too."""
+    if any("\udc80" <= ch <= "\udcff" for ch in value):
+        value = decode_bytes(value.encode("ascii", "surrogateescape"), None)
+    try:
+        chunks = decode_header(value)
+    except Exception:
+        return value
+    return "".join(
+        chunk if isinstance(chunk, str) else decode_bytes(chunk, charset) for chunk, charset in chunks
+    )
+
+
 def _header_text(message: Message, name: str) -> str:
-    """A header decoded to text however it is encoded, or "" (never raises)."""
-    value = message.get(name)
+    """A header decoded to text however it is encoded, or "" (never raises). The raw value is
+    read: the parser's own reading of 8-bit bytes gives them up as U+FFFD."""
+    value = next((v for k, v in message.raw_items() if k.lower() == name.lower()), None)
     if value is None:
         return ""
     try:
-        text = str(make_header(decode_header(str(value))))
+        text = decode_header_value(str(value))
     except Exception:
-        text = str(value).encode("latin-1", "replace").decode("utf-8", "replace")
+        text = str(value).encode("utf-8", "replace").decode("utf-8", "replace")
     return " ".join(text.split())
 
 
@@ -175,12 +230,11 @@ class Parsed:
 
 
 def _decode_part(part: Message) -> str:
-    payload = part.get_payload(decode=True) or b""
-    charset = part.get_content_charset() or "utf-8"
     try:
-        return payload.decode(charset, errors="replace")
-    except LookupError:  # a charset Python does not know
-        return payload.decode("utf-8", errors="replace")
+        payload = part.get_payload(decode=True) or b""
+    except Exception:  # a broken transfer encoding: the bytes as they are
+        payload = str(part.get_payload()).encode("utf-8", "surrogateescape")
+    return decode_bytes(payload, part.get_content_charset())
 
 
 def html_to_text(markup: str) -> str:
@@ -193,12 +247,20 @@ def html_to_text(markup: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def _is_attachment(part: Message) -> bool:
-    disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
-    if disposition == "attachment":
+def _disposition(part: Message) -> str:
+    return str(part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+
+
+def _is_file(part: Message) -> bool:
+    """A leaf that is a file rather than text to read: declared an attachment, not text
+    (inline images too), named, or text of another kind (a calendar, a vCard, CSV)."""
+    if _disposition(part) == "attachment" or part.get_content_maintype() != "text":
         return True
-    # Inline images (cid:) are files too; inline text is the body.
-    return part.get_content_maintype() not in ("text", "multipart", "message") or bool(part.get_filename())
+    try:
+        named = bool(part.get_filename())
+    except Exception:
+        named = False
+    return named or part.get_content_type() not in ("text/plain", "text/html")
 
 
 def _filename(part: Message, number: int) -> str:
@@ -207,9 +269,71 @@ def _filename(part: Message, number: int) -> str:
     except Exception:
         name = None
     if name:
-        return str(name)
+        return decode_header_value(str(name))
     subtype = part.get_content_subtype() or "bin"
     return f"attachment-{number}.{subtype}"
+
+
+def _chosen_alternative(alternatives: list[Message]) -> Message | None:
+    """The one of a multipart/alternative to read: its plain text unless that is empty, else
+    its HTML (or the related or mixed part holding it), else the first."""
+    plain = [a for a in alternatives if a.get_content_type() == "text/plain" and not _is_file(a)]
+    for part in plain:
+        if _decode_part(part).strip():
+            return part
+    for part in alternatives:
+        if part.get_content_type() == "text/html" or part.get_content_maintype() == "multipart":
+            return part
+    return alternatives[0] if alternatives else None
+
+
+def _forward_header(inner: Message) -> str:
+    lines = [
+        f"{label}: {_header_text(inner, name)}"
+        for label, name in (("From", "From"), ("Date", "Date"), ("Subject", "Subject"))
+        if _header_text(inner, name)
+    ]
+    return "\n".join(["---------- Forwarded message ----------", *lines])
+
+
+@dataclass
+class _Found:
+    texts: list[str] = field(default_factory=list)
+    files: list[SimpleUploadedFile] = field(default_factory=list)
+    parts: int = 0
+
+
+def _walk(part: Message, found: _Found, *, read: bool = True) -> None:
+    """Collect the text to read and the files of a MIME tree. Of a multipart/alternative only
+    the chosen version is read, but the files of every version are kept (an HTML version's
+    inline images); a forwarded message (message/rfc822) is read with its own header lines."""
+    found.parts += 1
+    if found.parts > MAX_PARTS:
+        raise Unprocessable(f"The message has more than {MAX_PARTS} parts.")
+    content_type = part.get_content_type()
+    if part.is_multipart():
+        subparts = [sub for sub in part.get_payload() if isinstance(sub, Message)]
+        if content_type == "message/rfc822":
+            if read and subparts:
+                found.texts.append(_forward_header(subparts[0]))
+        elif content_type.startswith("message/"):  # delivery-status and the like: not for people
+            read = False
+        chosen = _chosen_alternative(subparts) if content_type == "multipart/alternative" else None
+        for sub in subparts:
+            _walk(sub, found, read=read and (chosen is None or sub is chosen))
+        return
+    if _is_file(part):
+        if read or part.get_content_maintype() != "text" or _disposition(part) == "attachment":
+            try:
+                data = part.get_payload(decode=True) or b""
+            except Exception:
+                data = str(part.get_payload()).encode("utf-8", "surrogateescape")
+            found.files.append(SimpleUploadedFile(_filename(part, found.parts), data, content_type))
+        return
+    if not read:
+        return
+    text = _decode_part(part)
+    found.texts.append(html_to_text(text) if content_type == "text/html" else text)
 
 
 def parse(raw: bytes) -> Parsed:
@@ -222,22 +346,9 @@ def parse(raw: bytes) -> Parsed:
         raise Unprocessable(
             f"No valid sender address in From: {_header_text(message, 'From')[:200]!r}"
         ) from None
-    plain: list[str] = []
-    markup: list[str] = []
-    files: list[SimpleUploadedFile] = []
-    for number, part in enumerate(message.walk(), start=1):
-        if number > MAX_PARTS:
-            raise Unprocessable(f"The message has more than {MAX_PARTS} parts.")
-        if part.is_multipart():
-            continue
-        if _is_attachment(part):
-            data = part.get_payload(decode=True) or b""
-            files.append(SimpleUploadedFile(_filename(part, number), data, part.get_content_type()))
-        elif part.get_content_type() == "text/html":
-            markup.append(_decode_part(part))
-        elif part.get_content_maintype() == "text":
-            plain.append(_decode_part(part))
-    text = "\n\n".join(t.strip() for t in plain if t.strip()) or html_to_text("\n".join(markup))
+    found = _Found()
+    _walk(message, found)
+    text = "\n\n".join(t.strip() for t in found.texts if t.strip())
     own = {
         parseaddr(notifications.reply_address())[1].lower(),
         parseaddr(settings.DEFAULT_FROM_EMAIL)[1].lower(),
@@ -248,7 +359,7 @@ def parse(raw: bytes) -> Parsed:
         if cc.strip() and cc.strip().lower() not in own | {sender.lower()}
     ]
     subject = _header_text(message, "Subject")[:255] or "(no subject)"
-    return Parsed(sender, name.strip(), subject, text.replace("\x00", ""), files, copied)
+    return Parsed(sender, name.strip(), subject, text.replace("\x00", ""), found.files, copied)
 
 
 # -- what a message is -------------------------------------------------------------------------------
@@ -280,56 +391,99 @@ def automatic_kind(headers: Message) -> str | None:
     auto_submitted = _header_text(headers, "Auto-Submitted").lower()
     if auto_submitted and auto_submitted != "no":
         return Status.AUTO_REPLY
-    if _header_text(headers, "Precedence").lower() in ("bulk", "junk", "list", "auto_reply"):
+    if _header_text(headers, "Precedence").lower() == "auto_reply":
         return Status.AUTO_REPLY
     if any(headers.get(name) is not None for name in ("X-Autoreply", "X-Autorespond", "X-Autoresponse")):
         return Status.AUTO_REPLY
     return None
 
 
-# Lines that start the history a reply quotes, in the clients people use.
-_QUOTE_START = [
-    re.compile(r"^\s*On\b.{0,300}\bwrote:\s*$", re.I),  # Gmail, Apple Mail, Thunderbird
-    re.compile(r"^\s*(Le|Am|El)\b.{0,300}\b(a écrit|schrieb|escribió)\s*:?\s*$", re.I),
-    re.compile(r"^\s*-{2,}\s*(Original Message|Ursprüngliche Nachricht)\s*-{2,}\s*$", re.I),
-    re.compile(r"^\s*-{2,}\s*(Forwarded message|Weitergeleitete Nachricht)\s*-{2,}\s*$", re.I),
-]
-# "On Mon, 30 Nov 2026 at 10:00, Karen <karen@…>" with "wrote:" on the line after.
-_SPLIT_ON = re.compile(r"^\s*On\b.{0,300}$")
-_SPLIT_WROTE = re.compile(r"^.{0,200}\bwrote:\s*$", re.I)
-# Outlook: "From: …" then "Sent: …" (or "Date:") within the next lines, often after a rule.
-_OUTLOOK_FROM = re.compile(r"^\s*\*?(From|Von|De)\*?:\s.+$")
-_OUTLOOK_SENT = re.compile(r"^\s*\*?(Sent|Gesendet|Envoyé|Date)\*?:\s")
+def is_list_mail(headers: Message) -> bool:
+    """Mail that came through a list or a group (Google Groups and the like): a person wrote
+    it, but an automatic answer could go to everyone on the list (RFC 3834), so none is sent."""
+    precedence = _header_text(headers, "Precedence").lower()
+    return precedence in ("bulk", "junk", "list") or headers.get("List-Id") is not None
+
+
+def _bounced_ticket(raw: bytes) -> Ticket | None:
+    """The ticket of our message that a delivery report returns: reports name it only in the
+    copy of the message they carry (message/rfc822 or text/rfc822-headers)."""
+    message = BytesParser(policy=policy.compat32).parsebytes(raw)
+    for number, part in enumerate(message.walk()):
+        if number > MAX_PARTS:
+            break
+        content_type = part.get_content_type()
+        if content_type == "message/rfc822" and part.is_multipart():
+            returned = part.get_payload(0)
+        elif content_type == "text/rfc822-headers":
+            returned = _headers(_decode_part(part).encode("utf-8", "replace"))
+        else:
+            continue
+        pk = mailids.ticket_pk_from(
+            [_header_text(returned, "Message-ID"), _header_text(returned, "References")]
+        )
+        if pk is not None:
+            return Ticket.objects.filter(pk=pk).exclude(number=None).first()
+    return None
+
+
+# The line (or two: clients wrap it) with which a client introduces the history it quotes:
+# "On Mon, 30 Nov 2026 at 10:02, Help Desk <…> wrote:" (Gmail, Apple Mail, Thunderbird),
+# "Le … a écrit :", "Am … schrieb Help Desk <…>:", "El … escribió:".
+_ATTRIBUTION = re.compile(
+    r"^\s*(On|Le|Am|El)\b.{0,300}\b(wrote|a écrit|schrieb|escribió)\b.{0,200}:\s*$", re.I
+)
+_ATTRIBUTION_START = re.compile(r"^\s*(On|Le|Am|El)\b", re.I)
+_SEPARATOR = re.compile(
+    r"^\s*-{2,}\s*(Original Message|Ursprüngliche Nachricht|Message d'origine|Mensaje original|"
+    r"Forwarded message|Weitergeleitete Nachricht|Message transféré)\s*-{2,}\s*$",
+    re.I,
+)
+# Outlook: "From: …" then "Sent: …" (or "Date:") within the next lines, often after a rule;
+# French Outlook puts a (no-break) space before the colon: "De : …", "Envoyé : …".
+_OUTLOOK_FROM = re.compile(r"^\s*\*?(From|Von|De)\*?[ \u00a0]?:\s.+$")
+_OUTLOOK_SENT = re.compile(r"^\s*\*?(Sent|Gesendet|Envoyé|Date)\*?[ \u00a0]?:\s")
 _SIGNATURE = re.compile(
     r"^\s*(-- ?|Sent from my .{1,40}|Sent from Outlook for .{1,40}|Get Outlook for .{1,40}|"
-    r"Von meinem .{1,40} gesendet)\s*$",
+    r"Von meinem .{1,40} gesendet|Envoyé de mon .{1,40})\s*$",
     re.I,
 )
 
 
-def _quote_starts(lines: list[str], index: int) -> bool:
+def _quote_start(lines: list[str], index: int) -> int:
+    """How many lines the introduction of a quoted history at ``index`` takes (0: none)."""
     line = lines[index]
     after = lines[index + 1 : index + 4]
-    return (
-        any(pattern.match(line) for pattern in _QUOTE_START)
-        or (_SPLIT_ON.match(line) is not None and bool(after) and _SPLIT_WROTE.match(after[0]) is not None)
-        or (_OUTLOOK_FROM.match(line) is not None and any(_OUTLOOK_SENT.match(a) for a in after))
-    )
+    if _ATTRIBUTION.match(line) or _SEPARATOR.match(line):
+        return 1
+    if _ATTRIBUTION_START.match(line) and after and _ATTRIBUTION.match(f"{line} {after[0].strip()}"):
+        return 2
+    if _OUTLOOK_FROM.match(line) and any(_OUTLOOK_SENT.match(a) for a in after):
+        return 1
+    return 0
 
 
-def strip_quoted(text: str) -> str:
-    """What the sender wrote above the history they quote, without their signature; the whole
-    text if nothing would be left."""
-    lines = text.replace("\r\n", "\n").split("\n")
-    cut = next((i for i in range(len(lines)) if _quote_starts(lines, i)), len(lines))
-    kept = lines[:cut]
-    signature = next((i for i, line in enumerate(kept) if _SIGNATURE.match(line)), len(kept))
-    kept = kept[:signature]
+def _without_signature(lines: list[str]) -> list[str]:
+    signature = next((i for i, line in enumerate(lines) if _SIGNATURE.match(line)), len(lines))
+    kept = lines[:signature]
     # Trailing quoted lines (">"), rules and blank lines go too.
     while kept and (
         not kept[-1].strip() or kept[-1].lstrip().startswith(">") or set(kept[-1].strip()) <= {"_", "-"}
     ):
         kept.pop()
+    return kept
+
+
+def strip_quoted(text: str) -> str:
+    """What the sender wrote, without the history they quote and their signature; the whole
+    text if nothing would be left. Above the quote (most clients) or below it (a reply written
+    under the quoted lines, Thunderbird's way): then the "> " lines are what goes."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    cut, span = next(((i, n) for i in range(len(lines)) if (n := _quote_start(lines, i))), (len(lines), 0))
+    kept = _without_signature(lines[:cut])
+    if not any(line.strip() for line in kept) and span:
+        below = [line for line in lines[cut + span :] if not line.lstrip().startswith(">")]
+        kept = _without_signature(below)
     return "\n".join(kept).strip() or text.strip()
 
 
@@ -403,6 +557,8 @@ def _process(stored: InboundMessage, *, rate_limit: bool) -> None:
     if automatic is not None:
         stored.status = automatic
         ticket = _thread_of(headers, parseaddr(_header_text(headers, "From"))[1])
+        if ticket is None and automatic == Status.BOUNCE:
+            ticket = _bounced_ticket(raw)
         if ticket is not None:
             stored.ticket = ticket
             label = "A delivery report" if automatic == Status.BOUNCE else "An automatic reply"
@@ -457,6 +613,7 @@ def _process(stored: InboundMessage, *, rate_limit: bool) -> None:
             else None,
             department=mailbox.department if mailbox else None,
             attachments=files,
+            acknowledge=not is_list_mail(headers),
         )
         entry = landed.thread.get(kind="message")
         stored.status = Status.TICKET

@@ -244,13 +244,15 @@ def ticket_create(
     follow_up_of: Ticket | None = None,
     attachments: Sequence[Any] = (),
     department: Department | None = None,
+    acknowledge: bool = True,
 ) -> Ticket:
     """Creation and intake in one transaction: the ticket leaves here `open` and numbered.
 
     ``actor`` is the requester's account, or the agent logging a phone call; None for
     e-mail and guests. Properties come from the routing rules, the help topic, then
     ``department`` (a mailbox's) and the defaults. Files are checked by ``tickets.uploads``;
-    one bad file refuses the whole ticket.
+    one bad file refuses the whole ticket. ``acknowledge=False`` sends the requester no
+    acknowledgement (mail that came through a list); the agents are still told.
     """
     subject = _require_text(subject, "A subject")
     body = _require_text(body, "A description")
@@ -281,7 +283,7 @@ def ticket_create(
         author_name=requester.name,
         is_public=True,
     )
-    _intake(ticket, body=body, department=department)
+    _intake(ticket, body=body, department=department, acknowledge=acknowledge)
     # Files are written after intake, whose refusals (no default department) are the ones
     # expected; a rollback later than this leaves an orphan file, never a missing one.
     _attach(message, files)
@@ -299,7 +301,9 @@ def ticket_create_for_contact(
     return requester, ticket_create(requester=requester, **ticket)
 
 
-def _intake(ticket: Ticket, *, body: str, department: Department | None = None) -> None:
+def _intake(
+    ticket: Ticket, *, body: str, department: Department | None = None, acknowledge: bool = True
+) -> None:
     """Number the ticket and give it its properties: the routing rules' first, then the help
     topic's, then the defaults. A rule may also name an agent (the ticket is assigned) or
     reject the ticket as spam (it is cancelled at once, and nobody is mailed)."""
@@ -345,7 +349,7 @@ def _intake(ticket: Ticket, *, body: str, department: Department | None = None) 
         priority=priority,
         sla=plan,
         team=rules.team or (topic.team if topic else None),
-        notify_requester=not rules.quiet,
+        notify_requester=acknowledge and not rules.quiet,
         notify_agents=not rules.spam,
         event=lambda t: (
             f"Received: department {t.department}, priority {t.priority or '-'}, "

@@ -122,9 +122,7 @@ def test_a_copy_read_before_another_process_handled_it_is_not_processed_twice(la
     [
         ({"Auto-Submitted": "auto-replied"}, "Karen <karen@example.com>", Status.AUTO_REPLY),
         ({"Auto-Submitted": "auto-generated"}, "Karen <karen@example.com>", Status.AUTO_REPLY),
-        ({"Precedence": "bulk"}, "Karen <karen@example.com>", Status.AUTO_REPLY),
-        ({"Precedence": "junk"}, "Karen <karen@example.com>", Status.AUTO_REPLY),
-        ({"Precedence": "list"}, "Karen <karen@example.com>", Status.AUTO_REPLY),
+        ({"Precedence": "auto_reply"}, "Karen <karen@example.com>", Status.AUTO_REPLY),
         ({"X-Autoreply": "yes"}, "Karen <karen@example.com>", Status.AUTO_REPLY),
         ({"X-Autorespond": "Out of office"}, "Karen <karen@example.com>", Status.AUTO_REPLY),
         ({}, "Mail Delivery System <MAILER-DAEMON@mx.example.com>", Status.BOUNCE),
@@ -136,6 +134,22 @@ def test_automatic_mail_is_kept_and_never_answered(lab, ingest, headers, sender,
     stored = ingest(letter("Out of the office until Monday", sender=sender, **headers))
     assert stored.status == status
     assert not Ticket.objects.exists() and mail.outbox == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Precedence": "bulk"},
+        {"Precedence": "list"},
+        {"Precedence": "junk"},
+        {"List-Id": "<it-help.example.com>"},
+    ],
+)
+def test_mail_through_a_list_makes_a_ticket_but_is_not_acknowledged(lab, ingest, headers):
+    """A person wrote it, but an automatic answer might go to the whole list (RFC 3834)."""
+    stored = ingest(letter("Shared calendar will not open", **headers))
+    assert stored.status == Status.TICKET and stored.ticket.requester.email == "karen@example.com"
+    assert [m.to for m in mail.outbox] == [["john@example.com"]]
 
 
 def test_a_delivery_report_is_kept_and_never_answered(lab, ingest):
