@@ -50,6 +50,8 @@ Status = InboundMessage.Status
 # Beyond these a message is still stored whole; only what the ticket shows is cut.
 MAX_BODY_CHARS = 100_000
 MAX_PARTS = 500
+# The longest address the requester and contact columns hold (RFC 5321's limit too).
+MAX_ADDRESS = 254
 EMAIL_RULE = "requester by e-mail"
 NO_TEXT = "(The message had no text.)"
 
@@ -112,7 +114,7 @@ def decode_header_value(value: str) -> str:
     """A header's text: RFC 2047 words in their charsets, and raw 8-bit bytes (RFC 6532 UTF-8,
     or a form's Latin-1), which the parser keeps as surrogate escapes, read as text too."""
     if any("\udc80" <= ch <= "\udcff" for ch in value):
-        value = decode_bytes(value.encode("ascii", "surrogateescape"), None)
+        value = decode_bytes(value.encode("utf-8", "surrogateescape"), None)
     try:
         chunks = decode_header(value)
     except Exception:
@@ -122,17 +124,44 @@ def decode_header_value(value: str) -> str:
     )
 
 
-def _header_text(message: Message, name: str) -> str:
-    """A header decoded to text however it is encoded, or "" (never raises). The raw value is
-    read: the parser's own reading of 8-bit bytes gives them up as U+FFFD."""
+def _raw_header(message: Message, name: str) -> str | None:
+    """The header's value as it came (the parser's own reading gives 8-bit bytes up as U+FFFD)."""
     value = next((v for k, v in message.raw_items() if k.lower() == name.lower()), None)
+    return None if value is None else str(value)
+
+
+def _header_text(message: Message, name: str) -> str:
+    """A header decoded to text however it is encoded, or "" (never raises); no NUL, which no
+    database column takes."""
+    value = _raw_header(message, name)
     if value is None:
         return ""
     try:
-        text = decode_header_value(str(value))
+        text = decode_header_value(value)
     except Exception:
-        text = str(value).encode("utf-8", "replace").decode("utf-8", "replace")
-    return " ".join(text.split())
+        text = value.encode("utf-8", "replace").decode("utf-8", "replace")
+    return " ".join(text.replace("\x00", " ").split())
+
+
+def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
+    """(display name, address) of each address in an address header. The addresses are found
+    before the names are decoded: an encoded name may hold "@", "," or "<…>", and must never
+    become the address (``=?utf-8?q?karen=40example.com?= <mallory@…>`` is Mallory)."""
+    value = _raw_header(message, name)
+    if not value:
+        return []
+    if any("\udc80" <= ch <= "\udcff" for ch in value):  # RFC 6532: UTF-8 as it is
+        value = decode_bytes(value.encode("utf-8", "surrogateescape"), None)
+    found = []
+    for display, address in getaddresses([value.replace("\x00", " ")]):
+        found.append((" ".join(decode_header_value(display).split()), address.strip()))
+    return found
+
+
+def _sender(message: Message) -> tuple[str, str]:
+    """The From header's (display name, address); ("", "") when it names nobody."""
+    found = _addresses(message, "From")
+    return found[0] if found else ("", "")
 
 
 def _message_id(headers: Message) -> str:
@@ -144,7 +173,7 @@ def store(raw: bytes, *, source: str, mailbox: Mailbox | None = None) -> tuple[I
     """Keep the message (committed before anything else happens); False if it was here already."""
     headers = _headers(raw)
     message_id = _message_id(headers)
-    sender = parseaddr(_header_text(headers, "From"))[1][:320]
+    sender = _sender(headers)[1][:320]
     # The same message is the same Message-ID from the same sender: a stranger who reuses
     # someone's Message-ID makes a message of their own, not a duplicate that is dropped.
     identity = f"{message_id}\n{sender.lower()}".encode() if message_id else b"raw:" + raw
@@ -338,10 +367,11 @@ def _walk(part: Message, found: _Found, *, read: bool = True) -> None:
 
 def parse(raw: bytes) -> Parsed:
     message = BytesParser(policy=policy.compat32).parsebytes(raw)
-    name, sender = parseaddr(_header_text(message, "From"))
-    sender = sender.strip()
+    name, sender = _sender(message)
     try:
         validate_email(sender)
+        if len(sender) > MAX_ADDRESS:
+            raise ValidationError("too long")
     except ValidationError:
         raise Unprocessable(
             f"No valid sender address in From: {_header_text(message, 'From')[:200]!r}"
@@ -355,7 +385,7 @@ def parse(raw: bytes) -> Parsed:
     }
     copied = [
         (cc_name, cc.strip())
-        for cc_name, cc in getaddresses([_header_text(message, "Cc")])
+        for cc_name, cc in _addresses(message, "Cc")
         if cc.strip() and cc.strip().lower() not in own | {sender.lower()}
     ]
     subject = _header_text(message, "Subject")[:255] or "(no subject)"
@@ -368,7 +398,7 @@ def parse(raw: bytes) -> Parsed:
 def is_loop(headers: Message) -> bool:
     """Our own mail, come back (a forward loop, an auto-forward to our own mailbox)."""
     own = parseaddr(notifications.reply_address())[1].lower()
-    sender = parseaddr(_header_text(headers, "From"))[1].lower()
+    sender = _sender(headers)[1].lower()
     return (
         mailids.is_ours(_message_id(headers))
         or own in _header_text(headers, "X-Loop").lower()
@@ -380,7 +410,7 @@ def automatic_kind(headers: Message) -> str | None:
     """ "bounce" for a delivery report, "auto_reply" for any other mail a machine sent by
     itself (RFC 3834 and the headers auto-responders use in practice), else None."""
     content_type = _header_text(headers, "Content-Type").lower()
-    sender = parseaddr(_header_text(headers, "From"))[1].lower()
+    sender = _sender(headers)[1].lower()
     return_path = _header_text(headers, "Return-Path")
     if content_type.startswith("multipart/report"):
         return Status.BOUNCE
@@ -556,7 +586,7 @@ def _process(stored: InboundMessage, *, rate_limit: bool) -> None:
     automatic = automatic_kind(headers)
     if automatic is not None:
         stored.status = automatic
-        ticket = _thread_of(headers, parseaddr(_header_text(headers, "From"))[1])
+        ticket = _thread_of(headers, _sender(headers)[1])
         if ticket is None and automatic == Status.BOUNCE:
             ticket = _bounced_ticket(raw)
         if ticket is not None:
@@ -585,7 +615,7 @@ def _process(stored: InboundMessage, *, rate_limit: bool) -> None:
             actor=None,
             system_rule=EMAIL_RULE,
             attachments=files,
-            author_name=None if requester else (parsed.sender_name or parsed.sender),
+            author_name=None if requester else (parsed.sender_name or parsed.sender)[:150],
         )
         stored.status = Status.REPLY if landed.pk == ticket.pk else Status.FOLLOW_UP
     elif ticket is not None:

@@ -14,6 +14,7 @@ that one message (the task retries) and never the ticket, nor the other recipien
 
 from __future__ import annotations
 
+import contextlib
 import unicodedata
 from collections.abc import Iterable
 from email.utils import formataddr, parseaddr
@@ -44,7 +45,13 @@ def address(name: str, email: str) -> str:
     characters (a display name must never add a header), and encoded as needed on sending."""
     clean = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in name or "")
     clean = " ".join(clean.split())[:120]
-    return formataddr((clean, email)) if clean else email
+    local, _, domain = email.rpartition("@")
+    # A domain IDNA refuses is left as it is, for the mail library to refuse or send.
+    with contextlib.suppress(UnicodeError):
+        email = f"{local}@{domain.encode('idna').decode('ascii')}" if local else email
+    if not clean or not email.isascii():
+        return email  # (a non-ASCII mailbox name goes out bare; Django encodes what it can)
+    return formataddr((clean, email))
 
 
 def reply_address() -> str:

@@ -224,7 +224,7 @@ def requester_get_or_create(*, email: str, name: str, phone: str = "", user: Any
     requester = Requester.objects.filter(email__iexact=email).first()
     if requester is None:
         return Requester.objects.create(
-            email=email.lower(), name=name.strip() or email, phone=phone.strip(), user=user
+            email=email.lower(), name=(name.strip() or email)[:120], phone=phone.strip()[:40], user=user
         )
     if user is not None and requester.user_id is None:
         requester.user = user

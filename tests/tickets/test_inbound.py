@@ -381,3 +381,63 @@ def test_attachments_go_through_the_portals_checks_and_a_refused_one_is_named(la
     assert [a.filename for a in entry.attachments.all()] == ["error.png"]
     note = stored.ticket.thread.get(kind=ThreadEntry.Kind.NOTE)
     assert note.is_public is False and "page.html" in note.body
+
+
+# -- who sent it ------------------------------------------------------------------------------------------
+
+
+def test_an_address_inside_an_encoded_name_is_not_the_sender(karens_ticket, ingest):
+    """Mallory dresses her name up as Karen's address: the address is read before the name is
+    decoded, so the message is Mallory's, and the number in the subject does not let her in."""
+    raw = (
+        b"From: =?utf-8?q?karen=40example.com?= <mallory@example.org>\n"
+        + f"Subject: Re: [#{karens_ticket.number}] VPN drops every hour\n".encode()
+        + b"Message-ID: <spoof-1@example.org>\n\nPlease reset my password to hunter2.\n"
+    )
+    stored = ingest(raw)
+    assert stored.sender == "mallory@example.org" and stored.status == Status.TICKET
+    assert stored.ticket != karens_ticket
+    assert (stored.ticket.requester.email, stored.ticket.requester.name) == (
+        "mallory@example.org",
+        "karen@example.com",
+    )
+    assert list(karens_ticket.thread.values_list("kind", flat=True)) == ["message", "event"]
+
+
+def test_a_name_with_a_comma_in_an_encoded_word_is_one_person(lab, ingest):
+    stored = ingest(letter(sender="=?utf-8?q?M=C3=BCller=2C_Hans?= <hans@example.org>"))
+    assert stored.status == Status.TICKET
+    assert (stored.ticket.requester.email, stored.ticket.requester.name) == (
+        "hans@example.org",
+        "Müller, Hans",
+    )
+
+
+def test_a_sender_at_an_international_domain_is_acknowledged(lab, ingest):
+    raw = (
+        "From: Zoë <zoe@bücher.example>\nSubject: Drucker\nMessage-ID: <idn-1@bücher.example>\n"
+        "Content-Type: text/plain; charset=utf-8\n\nDer Drucker druckt nicht.\n"
+    ).encode()
+    stored = ingest(raw)
+    assert stored.status == Status.TICKET and stored.sender == "zoe@bücher.example"
+    ack = [m for m in mail.outbox if "We received" in m.subject]
+    assert [m.extra_headers["To"] for m in ack] == ["=?utf-8?q?Zo=C3=AB?= <zoe@xn--bcher-kva.example>"]
+    assert [m.to for m in mail.outbox if "New ticket" in m.subject] == [["john@example.com"]]
+
+
+def test_a_very_long_name_is_cut_not_refused(lab, ingest):
+    stored = ingest(letter(sender=f"{'Karen ' * 40}<karen.l@example.com>"))
+    assert stored.status == Status.TICKET
+    assert len(stored.ticket.requester.name) == 120
+
+
+def test_an_address_too_long_for_any_mailbox_is_quarantined_with_the_reason(lab, ingest):
+    stored = ingest(letter(sender=f"{'k' * 60}.{'a' * 60}.{'r' * 60}.{'e' * 60}@example.com"))
+    assert stored.status == Status.QUARANTINED and stored.error.startswith("No valid sender address")
+
+
+def test_a_nul_in_a_header_is_stored_and_processed(lab, ingest):
+    raw = b"From: Karen <karen@example.com>\nSubject: a=?utf-8?q?=00?=b\nMessage-ID: <nul-1@x>\n\nText.\n"
+    stored = ingest(raw)
+    assert stored.status == Status.TICKET and bytes(stored.raw) == raw
+    assert "\x00" not in stored.subject and "\x00" not in stored.ticket.subject

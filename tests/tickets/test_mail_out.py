@@ -34,7 +34,7 @@ def sent(lab, django_capture_on_commit_callbacks):
         "Karen\nBcc: mallory@example.org",
         "Karen\rBcc: mallory@example.org",
         "Karen\u2028Bcc: mallory@example.org",
-        "Karen\x00\x0bBcc: mallory@example.org",
+        "Karen\x0b\x0cBcc: mallory@example.org",
     ],
 )
 def test_a_name_with_line_breaks_cannot_add_a_header(sent, name):
