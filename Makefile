@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 URL    := http://127.0.0.1:8000
 
-.PHONY: run test lint graph clean
+.PHONY: run test e2e screenshots lint graph clean
 
 # Reinstall only when pyproject.toml changed since the last install: pip is slow
 # even when there is nothing to do. Order-only on the venv, because a freshly
@@ -42,6 +42,14 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/pytest
+
+# The real-browser scenarios alone (Chromium at /usr/bin/chromium: apt-get install chromium).
+e2e: $(STAMP)
+	$(VENV)/bin/pytest -m e2e
+
+# Retake the scenarios' screenshots into docs/screenshots/ (the README shows four of them).
+screenshots: $(STAMP)
+	E2E_SCREENSHOTS=docs/screenshots $(VENV)/bin/pytest -m e2e
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check

@@ -32,7 +32,8 @@ def live_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str
     user = request.user
     visited = set(selectors.transitions_of(ticket).values_list("target", flat=True))
     version = {"version": ticket.version}
-    escalate_form = EscalateForm(initial=version, ticket=ticket)
+    # Both dialogs have a "team" and a "department": ids of their own, so each label names its field.
+    escalate_form = EscalateForm(initial=version, ticket=ticket, auto_id="escalate-%s")
     actions = [
         action
         for action in services.available_actions(ticket=ticket, actor=user)
@@ -50,7 +51,9 @@ def live_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str
         "can_assign": can_change and any(a.name == "assign" for a in actions),
         "choices": selectors.console_choices(),
         "version": ticket.version,
-        "assign_form": AssignForm(initial={**version, "agent": ticket.assignee_id, "team": ticket.team_id}),
+        "assign_form": AssignForm(
+            initial={**version, "agent": ticket.assignee_id, "team": ticket.team_id}, auto_id="assign-%s"
+        ),
         "escalate_form": escalate_form,
         "message_form": MessageForm(initial=version),
         "reason_form": ReasonForm(initial=version),
