@@ -3,6 +3,7 @@ properties changed in place, the composer, canned responses and the page's cost.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from html.parser import HTMLParser
 
@@ -176,6 +177,17 @@ def test_the_page_shows_properties_strip_and_thread(john, ticket):
     assert "Nobody can log in to online banking." in message.text
     event = thread.one("div", class_="thread-event")
     assert "Received: department Support, priority Normal, SLA plan Default SLA" in event.text
+
+
+def test_every_id_on_the_page_is_unique_so_each_label_names_its_own_field(browser, lab, ticket):
+    """The assign and escalate dialogs both have a team and a department field."""
+    services.ticket_claim(ticket=ticket, actor=lab.jane)
+    page = browser(lab.jane).get(page_url(ticket)).content.decode()
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert {"assign-team", "escalate-team", "assign-department", "escalate-department"} <= set(ids)
+    assert sorted(i for i in set(ids) if ids.count(i) > 1) == []
+    labels = re.findall(r'<label[^>]*\bfor="([^"]+)"', page)
+    assert set(labels) <= set(ids)
 
 
 def test_the_strip_marks_the_stage_the_ticket_is_in_now(john, lab, ticket):
