@@ -110,11 +110,20 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
         return decode_bytes(data, None)
 
 
+def _eight_bit(value: str) -> str:
+    """Raw 8-bit bytes in a header (RFC 6532 UTF-8, or a form's Latin-1), which the parser keeps
+    as surrogate escapes, read as text."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+        return value
+    try:
+        return decode_bytes(value.encode("utf-8", "surrogateescape"), None)
+    except UnicodeEncodeError:  # a surrogate the parser did not make: left as it is
+        return value
+
+
 def decode_header_value(value: str) -> str:
-    """A header's text: RFC 2047 words in their charsets, and raw 8-bit bytes (RFC 6532 UTF-8,
-    or a form's Latin-1), which the parser keeps as surrogate escapes, read as text too."""
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
-        value = decode_bytes(value.encode("utf-8", "surrogateescape"), None)
+    """A header's text: RFC 2047 words in their charsets, raw 8-bit bytes as text. Never raises."""
+    value = _eight_bit(value)
     try:
         chunks = decode_header(value)
     except Exception:
@@ -136,11 +145,7 @@ def _header_text(message: Message, name: str) -> str:
     value = _raw_header(message, name)
     if value is None:
         return ""
-    try:
-        text = decode_header_value(value)
-    except Exception:
-        text = value.encode("utf-8", "replace").decode("utf-8", "replace")
-    return " ".join(text.replace("\x00", " ").split())
+    return " ".join(decode_header_value(value).replace("\x00", " ").split())
 
 
 def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
@@ -150,12 +155,10 @@ def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
     value = _raw_header(message, name)
     if not value:
         return []
-    if any("\udc80" <= ch <= "\udcff" for ch in value):  # RFC 6532: UTF-8 as it is
-        value = decode_bytes(value.encode("utf-8", "surrogateescape"), None)
-    found = []
-    for display, address in getaddresses([value.replace("\x00", " ")]):
-        found.append((" ".join(decode_header_value(display).split()), address.strip()))
-    return found
+    return [
+        (" ".join(decode_header_value(display).split()), address.strip())
+        for display, address in getaddresses([_eight_bit(value).replace("\x00", " ")])
+    ]
 
 
 def _sender(message: Message) -> tuple[str, str]:
@@ -258,12 +261,16 @@ class Parsed:
     copied: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _decode_part(part: Message) -> str:
+def _payload(part: Message) -> bytes:
+    """A leaf's content, its transfer encoding undone; as it stands when that is broken."""
     try:
-        payload = part.get_payload(decode=True) or b""
-    except Exception:  # a broken transfer encoding: the bytes as they are
-        payload = str(part.get_payload()).encode("utf-8", "surrogateescape")
-    return decode_bytes(payload, part.get_content_charset())
+        return part.get_payload(decode=True) or b""
+    except Exception:
+        return str(part.get_payload()).encode("utf-8", "surrogateescape")
+
+
+def _decode_part(part: Message) -> str:
+    return decode_bytes(_payload(part), part.get_content_charset())
 
 
 def html_to_text(markup: str) -> str:
@@ -353,11 +360,7 @@ def _walk(part: Message, found: _Found, *, read: bool = True) -> None:
         return
     if _is_file(part):
         if read or part.get_content_maintype() != "text" or _disposition(part) == "attachment":
-            try:
-                data = part.get_payload(decode=True) or b""
-            except Exception:
-                data = str(part.get_payload()).encode("utf-8", "surrogateescape")
-            found.files.append(SimpleUploadedFile(_filename(part, found.parts), data, content_type))
+            found.files.append(SimpleUploadedFile(_filename(part, found.parts), _payload(part), content_type))
         return
     if not read:
         return
@@ -379,30 +382,33 @@ def parse(raw: bytes) -> Parsed:
     found = _Found()
     _walk(message, found)
     text = "\n\n".join(t.strip() for t in found.texts if t.strip())
-    own = {
-        parseaddr(notifications.reply_address())[1].lower(),
-        parseaddr(settings.DEFAULT_FROM_EMAIL)[1].lower(),
-    }
     copied = [
-        (cc_name, cc.strip())
+        (cc_name, cc)
         for cc_name, cc in _addresses(message, "Cc")
-        if cc.strip() and cc.strip().lower() not in own | {sender.lower()}
+        if cc and cc.lower() not in _own_addresses() | {sender.lower()}
     ]
     subject = _header_text(message, "Subject")[:255] or "(no subject)"
-    return Parsed(sender, name.strip(), subject, text.replace("\x00", ""), found.files, copied)
+    return Parsed(sender, name, subject, text.replace("\x00", ""), found.files, copied)
 
 
 # -- what a message is -------------------------------------------------------------------------------
 
 
+def _own_addresses() -> set[str]:
+    """The help desk's addresses: the one requesters answer to, and the sender's."""
+    return {
+        parseaddr(notifications.reply_address())[1].lower(),
+        parseaddr(settings.DEFAULT_FROM_EMAIL)[1].lower(),
+    }
+
+
 def is_loop(headers: Message) -> bool:
     """Our own mail, come back (a forward loop, an auto-forward to our own mailbox)."""
-    own = parseaddr(notifications.reply_address())[1].lower()
-    sender = _sender(headers)[1].lower()
+    loop_marker = parseaddr(notifications.reply_address())[1].lower()  # our X-Loop value
     return (
         mailids.is_ours(_message_id(headers))
-        or own in _header_text(headers, "X-Loop").lower()
-        or sender in {own, parseaddr(settings.DEFAULT_FROM_EMAIL)[1].lower()}
+        or loop_marker in _header_text(headers, "X-Loop").lower()
+        or _sender(headers)[1].lower() in _own_addresses()
     )
 
 
@@ -668,6 +674,6 @@ def download_response(stored: InboundMessage) -> HttpResponse:
 def reprocess(stored: InboundMessage) -> InboundMessage:
     """Process a quarantined or held message again (the admin's action): the sender's rate
     limit does not apply, since a person decided."""
-    if stored.status not in (Status.QUARANTINED, Status.RATE_LIMITED, Status.RECEIVED):
+    if not stored.can_reprocess:
         raise services.TicketActionError("Only a quarantined or held message is processed again.")
     return process(stored, rate_limit=False)

@@ -1000,6 +1000,8 @@ class InboundMessage(models.Model):
     DISPOSABLE = frozenset(
         {Status.AUTO_REPLY, Status.BOUNCE, Status.LOOP, Status.RATE_LIMITED, Status.QUARANTINED}
     )
+    # What was never processed to the end: an admin may have it processed again.
+    REPROCESSABLE = frozenset({Status.RECEIVED, Status.RATE_LIMITED, Status.QUARANTINED})
 
     key = models.CharField(max_length=64, unique=True, editable=False, help_text="What duplicates share.")
     message_id = models.CharField(max_length=998, blank=True)
@@ -1027,3 +1029,7 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sender or '(no sender)'}: {self.subject or '(no subject)'}"
+
+    @property
+    def can_reprocess(self) -> bool:
+        return self.status in self.REPROCESSABLE

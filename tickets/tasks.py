@@ -9,6 +9,7 @@ is the periodic job (Celery beat, or ``manage.py run_timers`` in the embedded de
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from smtplib import SMTPException
 from typing import Any
 
@@ -104,8 +105,6 @@ def mail_account_exists(user_id: int) -> bool:
 @shared_task(ignore_result=True)
 def poll_mailboxes() -> list[dict[str, object]]:
     """Read the active IMAP mailboxes (beat runs it every minute)."""
-    from dataclasses import asdict
-
     from tickets import imap
 
     return [asdict(report) for report in imap.poll_all()]
