@@ -245,6 +245,7 @@ def ticket_create(
     attachments: Sequence[Any] = (),
     department: Department | None = None,
     acknowledge: bool = True,
+    alert_agents: bool = True,
 ) -> Ticket:
     """Creation and intake in one transaction: the ticket leaves here `open` and numbered.
 
@@ -252,7 +253,8 @@ def ticket_create(
     e-mail and guests. Properties come from the routing rules, the help topic, then
     ``department`` (a mailbox's) and the defaults. Files are checked by ``tickets.uploads``;
     one bad file refuses the whole ticket. ``acknowledge=False`` sends the requester no
-    acknowledgement (mail that came through a list); the agents are still told.
+    acknowledgement (mail that came through a list); ``alert_agents=False`` tells no agent
+    (a sender past the mail caps of ``tickets.inbound``).
     """
     subject = _require_text(subject, "A subject")
     body = _require_text(body, "A description")
@@ -283,7 +285,7 @@ def ticket_create(
         author_name=requester.name,
         is_public=True,
     )
-    _intake(ticket, body=body, department=department, acknowledge=acknowledge)
+    _intake(ticket, body=body, department=department, acknowledge=acknowledge, alert_agents=alert_agents)
     # Files are written after intake, whose refusals (no default department) are the ones
     # expected; a rollback later than this leaves an orphan file, never a missing one.
     _attach(message, files)
@@ -302,7 +304,12 @@ def ticket_create_for_contact(
 
 
 def _intake(
-    ticket: Ticket, *, body: str, department: Department | None = None, acknowledge: bool = True
+    ticket: Ticket,
+    *,
+    body: str,
+    department: Department | None = None,
+    acknowledge: bool = True,
+    alert_agents: bool = True,
 ) -> None:
     """Number the ticket and give it its properties: the routing rules' first, then the help
     topic's, then the defaults. A rule may also name an agent (the ticket is assigned) or
@@ -350,7 +357,7 @@ def _intake(
         sla=plan,
         team=rules.team or (topic.team if topic else None),
         notify_requester=acknowledge and not rules.quiet,
-        notify_agents=not rules.spam,
+        notify_agents=alert_agents and not rules.spam,
         event=lambda t: (
             f"Received: department {t.department}, priority {t.priority or '-'}, "
             f"SLA plan {t.sla or '-'}, {assignment_label(t)}"
@@ -379,6 +386,7 @@ def _intake(
             system_rule=rule,
             agent=rules.agent,
             team=ticket.team,
+            notify_agents=alert_agents,
             event=lambda t: f"Assigned to {assignment_label(t)} by {rule}",
         )
 
