@@ -300,14 +300,14 @@ def _is_file(part: Message) -> bool:
 
 
 def _filename(part: Message, number: int) -> str:
+    """The part's name, cleaned as the portal's are (``uploads.clean_filename``); a made-up one
+    when it has none or nothing of it is usable (".", "..", control characters only)."""
     try:
         name = part.get_filename()
     except Exception:
         name = None
-    if name:
-        return decode_header_value(str(name))
-    subtype = part.get_content_subtype() or "bin"
-    return f"attachment-{number}.{subtype}"
+    made_up = f"attachment-{number}.{part.get_content_subtype() or 'bin'}"
+    return uploads.clean_filename(decode_header_value(str(name)) if name else "", fallback=made_up)
 
 
 def _chosen_alternative(alternatives: list[Message]) -> Message | None:

@@ -19,16 +19,18 @@ from typing import Any
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
-# kind -> (content type we serve it as, extensions a file of that kind may have)
-KINDS: dict[str, tuple[str, frozenset[str]]] = {
-    "png": ("image/png", frozenset({".png"})),
-    "jpeg": ("image/jpeg", frozenset({".jpg", ".jpeg"})),
-    "gif": ("image/gif", frozenset({".gif"})),
-    "webp": ("image/webp", frozenset({".webp"})),
-    "pdf": ("application/pdf", frozenset({".pdf"})),
-    "zip": ("application/zip", frozenset({".zip", ".docx", ".xlsx", ".pptx", ".odt", ".ods"})),
-    "text": ("text/plain", frozenset({".txt", ".log", ".csv", ".md"})),
+# kind -> (content type we serve it as, extensions a file of that kind may have, the first
+# being the one a file gets when its name had to be made up)
+KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "png": ("image/png", (".png",)),
+    "jpeg": ("image/jpeg", (".jpg", ".jpeg")),
+    "gif": ("image/gif", (".gif",)),
+    "webp": ("image/webp", (".webp",)),
+    "pdf": ("application/pdf", (".pdf",)),
+    "zip": ("application/zip", (".zip", ".docx", ".xlsx", ".pptx", ".odt", ".ods")),
+    "text": ("text/plain", (".txt", ".log", ".csv", ".md")),
 }
+GENERATED_NAME = "file"
 ALLOWED_EXTENSIONS = sorted({ext for _, exts in KINDS.values() for ext in exts})
 
 
@@ -82,14 +84,23 @@ def _is_plain_text(data: bytes) -> bool:
     return _MARKUP.search(text) is None
 
 
-def clean_filename(name: str) -> str:
-    """The name as shown: no folders, no control characters, at most 255 characters."""
+# Control and format characters (NUL, CR/LF, the bidi overrides that make "gnp.exe" read as
+# "exe.png"), surrogates, private and unassigned code points, and line or paragraph separators.
+_UNSHOWABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_EDGES = re.compile(r"^[\s.]+|[\s.]+$")
+
+
+def clean_filename(name: str | None, *, fallback: str = GENERATED_NAME) -> str:
+    """The name as shown, for every door (portal, console, e-mail): no folders (either slash),
+    no control, format or bidi characters, no leading or trailing dots or spaces, at most 255
+    characters with its extension kept. ``fallback`` (cleaned the same way) when nothing is
+    left: ".", "..", "", a name of control characters only."""
     base = PurePath((name or "").replace("\\", "/")).name
-    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip().strip(".")
+    base = _EDGES.sub("", "".join(ch for ch in base if unicodedata.category(ch) not in _UNSHOWABLE))
     if not base:
-        base = "file"
+        return clean_filename(fallback) if fallback else ""
     stem, suffix = PurePath(base).stem, PurePath(base).suffix[:16]
-    return stem[: 255 - len(suffix)] + suffix
+    return _EDGES.sub("", stem[: 255 - len(suffix)] + suffix)  # a cut may end on a space
 
 
 def check_uploads(files: Iterable[Any]) -> list[CheckedUpload]:
@@ -101,7 +112,8 @@ def check_uploads(files: Iterable[Any]) -> list[CheckedUpload]:
         raise UploadError(f"Attach at most {max_count} files to one message.")
     checked = []
     for upload in files:
-        name = clean_filename(getattr(upload, "name", ""))
+        given = clean_filename(getattr(upload, "name", ""), fallback="")
+        name = given or GENERATED_NAME
         size = upload.size
         if size == 0:
             raise UploadError(f"{name} is empty.")
@@ -115,6 +127,8 @@ def check_uploads(files: Iterable[Any]) -> list[CheckedUpload]:
             data = upload.read()
             upload.seek(0)
             kind = "text" if _is_plain_text(data) else None
+        if not given and kind is not None:
+            name += KINDS[kind][1][0]  # a made-up name gets the extension of what the file is
         extension = PurePath(name).suffix.lower()
         if kind is None or extension not in KINDS[kind][1]:
             raise UploadError(
