@@ -57,11 +57,6 @@ class ReopenForm(forms.Form):
     reason = forms.CharField(
         label="What is still wrong?", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
     )
-    version = forms.IntegerField(widget=forms.HiddenInput)
-
-
-class ConfirmForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
 
 
 class StatusForm(forms.Form):

@@ -523,9 +523,27 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         super().save(*args, **kwargs)
         self._saved_version = self.version
 
-    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
-        super().refresh_from_db(*args, **kwargs)
+    def refresh_from_db(
+        self, using: str | None = None, fields: Any = None, from_queryset: Any = None
+    ) -> None:
+        # django-fsm's own refresh lifts the protection of the state field for the whole class
+        # while it reloads, which a second thread reloading at the same time can meet half-way
+        # ("Direct state modification is not allowed"). Dropping this copy's state first lets
+        # the reload set it with the protection left on.
+        if fields is None:
+            self._prefetched_objects_cache = {}
+            deferred = self.get_deferred_fields()
+            fields = [f.attname for f in self._meta.concrete_fields if f.attname not in deferred]
+        if "state" in fields:
+            self.__dict__.pop("state", None)
+        models.Model.refresh_from_db(self, using=using, fields=fields, from_queryset=from_queryset)
+        self._update_initial_state()
         self._saved_version = self.version
+
+    @property
+    def loaded_version(self) -> int:
+        """The version this copy was loaded (or last saved) at."""
+        return self._saved_version
 
     def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update, *args, **kwargs):  # type: ignore[no-untyped-def]
         unchanged = base_qs.filter(version=self._saved_version)
@@ -1017,6 +1035,12 @@ class InboundMessage(models.Model):
     )
     entry = models.ForeignKey(ThreadEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     error = models.TextField(blank=True)
+    mail_suppressed = models.CharField(
+        "nobody mailed",
+        max_length=300,
+        blank=True,
+        help_text="Why neither the sender nor the agents were mailed about it (a cap on its sender).",
+    )
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
 
@@ -1025,6 +1049,8 @@ class InboundMessage(models.Model):
         indexes = [
             models.Index(fields=["status", "-received_at"], name="inbound_by_status"),
             models.Index(fields=["ticket", "-received_at"], name="inbound_of_ticket"),
+            # What one sender sent lately: the per-sender limit and caps (tickets.inbound).
+            models.Index(Lower("sender"), models.F("received_at").desc(), name="inbound_by_sender"),
         ]
 
     def __str__(self) -> str:

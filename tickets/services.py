@@ -79,6 +79,28 @@ CONFLICT_MESSAGE = (
 )
 
 
+def _lock_as_shown(ticket: Ticket) -> None:
+    """Take the ticket's row lock for the rest of the transaction, and refuse if the ticket
+    changed since this copy was loaded: an agent acts on what their page showed them.
+
+    The lock serialises every write to the ticket (agents, requesters, timers, mail), so a
+    move and a requester's message never interleave; the version check keeps a stale page
+    from overwriting what it never saw.
+    """
+    locked = Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("version", flat=True)
+    if locked.first() != ticket.loaded_version:
+        raise TicketConflict(CONFLICT_MESSAGE)
+
+
+def _lock_current(ticket: Ticket) -> None:
+    """Take the ticket's row lock and reload the caller's copy as the ticket is now.
+
+    What a requester (or their mail) writes must always land, so it is decided on the
+    ticket's current state, never refused because the caller's copy is old.
+    """
+    ticket.refresh_from_db(from_queryset=Ticket.objects.select_for_update(of=("self",)))
+
+
 def _save(ticket: Ticket) -> None:
     try:
         ticket.save()
@@ -161,6 +183,7 @@ def _run(
     clock stops and starts with the state. ``notify_*=False`` keeps the move's mail from
     the requester or the agents (a rule that suppresses the auto-response, spam).
     """
+    _lock_as_shown(ticket)
     method = getattr(ticket, name)
     source = ticket.state
     label = _actor_label(actor, system_rule)
@@ -446,6 +469,7 @@ def ticket_update_properties(
     department: Department | None = _UNSET,
 ) -> list[str]:
     """Change properties; each change becomes a thread event. Returns the event texts."""
+    _lock_as_shown(ticket)
     _check_can_see(actor, ticket)
     if not actor.has_perm("tickets.change_ticket"):
         raise PermissionDenied("You may not change this ticket's properties.")
@@ -524,6 +548,7 @@ def ticket_start_work(*, ticket: Ticket, actor: Any) -> TicketTransition:
 def ticket_reply(*, ticket: Ticket, actor: Any, body: str, attachments: Sequence[Any] = ()) -> ThreadEntry:
     """A public reply to the requester (e-mailed to them)."""
     body = _require_text(body, "A reply")
+    _lock_as_shown(ticket)
     _check_can_see(actor, ticket)
     if not actor.is_staff or not actor.has_perm("tickets.work_ticket"):
         raise PermissionDenied("You may not reply on this ticket.")
@@ -542,6 +567,7 @@ def ticket_reply(*, ticket: Ticket, actor: Any, body: str, attachments: Sequence
 def ticket_note(*, ticket: Ticket, actor: Any, body: str, attachments: Sequence[Any] = ()) -> ThreadEntry:
     """An internal note: agents only, never shown or sent to the requester."""
     body = _require_text(body, "A note")
+    _lock_as_shown(ticket)
     _check_can_see(actor, ticket)
     if not actor.is_staff or not actor.has_perm("tickets.work_ticket"):
         raise PermissionDenied("You may not add notes to this ticket.")
@@ -558,8 +584,10 @@ def ticket_system_note(
     *, ticket: Ticket, body: str, source: str, attachments: Sequence[Any] = ()
 ) -> ThreadEntry:
     """An internal note the system writes (what mail brought that is not the requester's),
-    for the agents only; it moves nothing and mails nobody. ``source`` names its origin."""
+    for the agents only; it moves nothing and mails nobody. ``source`` names its origin.
+    Like a requester's message it always lands, whatever moved the ticket meanwhile."""
     files = _check_files(attachments)
+    _lock_current(ticket)
     entry = _add_entry(
         ticket,
         kind=ThreadEntry.Kind.NOTE,
@@ -587,28 +615,44 @@ def ticket_request_info(*, ticket: Ticket, actor: Any, message: str) -> TicketTr
     return log
 
 
-@transaction.atomic
-def ticket_receive_reply(
-    *,
-    ticket: Ticket,
-    body: str,
-    actor: Any = None,
-    system_rule: str | None = None,
-    attachments: Sequence[Any] = (),
-    author_name: str | None = None,
-) -> tuple[Ticket, ThreadEntry]:
-    """The requester writes: on a waiting ticket it goes back to work; on an active one it is
-    appended; on a closed one it opens a follow-up ticket. Returns the ticket it landed on.
+@dataclass(frozen=True)
+class RequesterWrite:
+    """Where something the requester wrote or decided landed.
 
-    ``actor`` is the requester's account; None when the requester wrote by e-mail or through
-    a signed ticket link, which the caller has checked. ``author_name`` names someone the
-    requester copied, writing by e-mail.
+    ``ticket`` is the ticket it landed on (a new follow-up when the ticket had closed) as it
+    is now; ``entry`` their message, if there was one; ``outcome`` one of the names below.
     """
-    body = _require_text(body, "A message")
+
+    ticket: Ticket
+    entry: ThreadEntry | None
+    outcome: str
+
+    APPENDED = "appended"  # added to an active (or resolved) ticket
+    ANSWERED = "answered"  # the ticket was waiting for them and went back to work
+    FOLLOW_UP = "follow_up"  # the ticket was closed: a linked follow-up was opened
+    REOPENED = "reopened"
+    CLOSED = "closed"  # they confirmed the fix
+    ALREADY_CLOSED = "already_closed"  # they confirmed a ticket that had closed meanwhile
+    NOTED = "noted"  # they confirmed a fix on a ticket that had been reopened meanwhile
+
+
+def _check_requester(ticket: Ticket, actor: Any) -> None:
     if actor is not None and ticket.requester.user_id != actor.pk:
         raise PermissionDenied("Only the requester can write here.")
     if ticket.number is None:
         raise TicketActionError("This ticket is still being created.")
+
+
+def _requester_message(
+    ticket: Ticket,
+    *,
+    body: str,
+    actor: Any,
+    system_rule: str | None,
+    attachments: Sequence[Any],
+    author_name: str | None,
+) -> RequesterWrite:
+    """The requester's message on the ticket as it is now (the caller holds its lock)."""
     name = author_name or ticket.requester.name
     if ticket.state == State.CLOSED:
         follow_up = ticket_create(
@@ -622,23 +666,58 @@ def ticket_receive_reply(
             attachments=attachments,
             department=ticket.department,
         )
-        return follow_up, follow_up.thread.get(kind=ThreadEntry.Kind.MESSAGE)
+        message = follow_up.thread.get(kind=ThreadEntry.Kind.MESSAGE)
+        return RequesterWrite(follow_up, message, RequesterWrite.FOLLOW_UP)
     files = _check_files(attachments)
     entry = _add_entry(
         ticket, kind=ThreadEntry.Kind.MESSAGE, body=body, actor=actor, author_name=name, notify="message"
     )
     _attach(entry, files)
-    if ticket.state == State.AWAITING_USER:
-        _run(
-            ticket,
-            "receive_reply",
-            actor=actor,
-            system_rule=system_rule or "requester reply",
-            event=lambda t: f"{name} replied; the ticket is back with {assignment_label(t)}",
-        )
-    else:
+    if ticket.state != State.AWAITING_USER:
         _save(ticket)
-    return ticket, entry
+        return RequesterWrite(ticket, entry, RequesterWrite.APPENDED)
+    _run(
+        ticket,
+        "receive_reply",
+        actor=actor,
+        system_rule=system_rule or "requester reply",
+        event=lambda t: f"{name} replied; the ticket is back with {assignment_label(t)}",
+    )
+    return RequesterWrite(ticket, entry, RequesterWrite.ANSWERED)
+
+
+@transaction.atomic
+def ticket_receive_reply(
+    *,
+    ticket: Ticket,
+    body: str,
+    actor: Any = None,
+    system_rule: str | None = None,
+    attachments: Sequence[Any] = (),
+    author_name: str | None = None,
+) -> tuple[Ticket, ThreadEntry]:
+    """The requester writes: on a waiting ticket it goes back to work; on an active one it is
+    appended; on a closed one it opens a follow-up ticket. Returns the ticket it landed on.
+
+    It is decided under the ticket's row lock on its current state, so a message never fails
+    because an agent moved the ticket meanwhile (closed it a moment ago: a follow-up).
+    ``actor`` is the requester's account; None when the requester wrote by e-mail or through
+    a signed ticket link, which the caller has checked. ``author_name`` names someone the
+    requester copied, writing by e-mail.
+    """
+    body = _require_text(body, "A message")
+    _lock_current(ticket)
+    _check_requester(ticket, actor)
+    landed = _requester_message(
+        ticket,
+        body=body,
+        actor=actor,
+        system_rule=system_rule,
+        attachments=attachments,
+        author_name=author_name,
+    )
+    assert landed.entry is not None  # a message always leaves an entry
+    return landed.ticket, landed.entry
 
 
 @transaction.atomic
@@ -712,6 +791,12 @@ def ticket_reopen(
     ``actor=None`` is the requester acting through a signed ticket link (``system_rule``
     names the channel); their reason also lands in the thread as their message.
     """
+    return _reopen(ticket, actor=actor, reason=reason, system_rule=system_rule)[0]
+
+
+def _reopen(
+    ticket: Ticket, *, actor: Any, reason: str, system_rule: str | None
+) -> tuple[TicketTransition, ThreadEntry | None]:
     reason = _require_text(reason, "A reason to reopen")
     log = _run(
         ticket,
@@ -721,16 +806,17 @@ def ticket_reopen(
         reason=reason,
         event=lambda t: f"Reopened by {_actor_label(actor, system_rule)}: {reason}",
     )
-    if actor is None or ticket.requester.user_id == actor.pk:
-        _add_entry(
-            ticket,
-            kind=ThreadEntry.Kind.MESSAGE,
-            body=reason,
-            actor=actor,
-            author_name=ticket.requester.name,
-            notify="message",
-        )
-    return log
+    if actor is not None and ticket.requester.user_id != actor.pk:
+        return log, None
+    entry = _add_entry(
+        ticket,
+        kind=ThreadEntry.Kind.MESSAGE,
+        body=reason,
+        actor=actor,
+        author_name=ticket.requester.name,
+        notify="message",
+    )
+    return log, entry
 
 
 @transaction.atomic
@@ -752,9 +838,48 @@ REQUESTER_CONFIRMED = "The requester confirmed the fix."
 
 
 @transaction.atomic
-def ticket_confirm_fix(*, ticket: Ticket, actor: Any, system_rule: str | None = None) -> TicketTransition:
-    """The requester says the resolution worked: the ticket closes."""
-    return ticket_close(ticket=ticket, actor=actor, reason=REQUESTER_CONFIRMED, system_rule=system_rule)
+def ticket_requester_reopen(
+    *, ticket: Ticket, reason: str, actor: Any = None, system_rule: str | None = None
+) -> RequesterWrite:
+    """The requester says the fix did not hold. On a resolved ticket that reopens it; if the
+    ticket moved on meanwhile (reopened by an agent, closed by the timer) their reason is
+    their message to it, as it is now: appended, or a follow-up to a closed ticket."""
+    reason = _require_text(reason, "A reason to reopen")
+    _lock_current(ticket)
+    _check_requester(ticket, actor)
+    if ticket.state == State.RESOLVED:
+        _, entry = _reopen(ticket, actor=actor, reason=reason, system_rule=system_rule)
+        return RequesterWrite(ticket, entry, RequesterWrite.REOPENED)
+    return _requester_message(
+        ticket, body=reason, actor=actor, system_rule=system_rule, attachments=(), author_name=None
+    )
+
+
+@transaction.atomic
+def ticket_confirm_fix(
+    *, ticket: Ticket, actor: Any = None, system_rule: str | None = None
+) -> RequesterWrite:
+    """The requester says the resolution worked: a resolved ticket closes. A ticket closed
+    meanwhile stays closed; one reopened meanwhile stays open, and the agents are told in
+    its thread that the requester considers it fixed."""
+    _lock_current(ticket)
+    _check_requester(ticket, actor)
+    if ticket.state == State.RESOLVED:
+        ticket_close(ticket=ticket, actor=actor, reason=REQUESTER_CONFIRMED, system_rule=system_rule)
+        return RequesterWrite(ticket, None, RequesterWrite.CLOSED)
+    if ticket.state == State.CLOSED:
+        return RequesterWrite(ticket, None, RequesterWrite.ALREADY_CLOSED)
+    label = _actor_label(actor, system_rule)
+    _add_entry(
+        ticket,
+        kind=ThreadEntry.Kind.EVENT,
+        body=f"{ticket.requester.name} confirmed the fix after the ticket had moved on; "
+        f"it stays {ticket.get_state_display().lower()}",
+        actor=actor,
+        author_name=label,
+    )
+    _save(ticket)
+    return RequesterWrite(ticket, None, RequesterWrite.NOTED)
 
 
 @transaction.atomic
@@ -788,6 +913,7 @@ def ticket_mark_overdue(*, ticket: Ticket, now: Any) -> TicketTransition | None:
     target acted on, alert the assignee, the team lead and the department manager once, and
     escalate the ticket when its SLA plan says so (the plan is the rule named in the log).
     Returns the escalation, if there was one."""
+    _lock_as_shown(ticket)
     missed = [target for target in OVERDUE_LABELS if _missed(ticket, target, now)]
     if not missed:
         raise TicketActionError("This ticket is not overdue.")
@@ -836,6 +962,7 @@ def ticket_mark_overdue(*, ticket: Ticket, now: Any) -> TicketTransition | None:
 @transaction.atomic
 def ticket_remind_requester(*, ticket: Ticket, message: str, timer: str, now: Any) -> ThreadEntry:
     """Remind a requester who has not answered our question (a public message, mailed)."""
+    _lock_as_shown(ticket)
     if ticket.state != State.AWAITING_USER:
         raise TicketActionError("Only a ticket waiting for the requester can remind them.")
     if ticket.reminded_at is not None:

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from portal import access, stages
-from portal.forms import ConfirmForm, OpenTicketForm, ReopenForm, ReplyForm
+from portal.forms import OpenTicketForm, ReopenForm, ReplyForm
 from tickets import accounts, selectors, services, throttle, uploads
 from tickets.models import Attachment, State, Ticket
 from tickets.stages import progress
@@ -85,8 +85,7 @@ def _ticket_page(request: HttpRequest, ticket: Ticket, status: int = 200, **form
         "next_step": stages.NEXT_STEP[ticket.state],
         "thread": selectors.thread_for_requester(ticket),
         "reply_form": forms.get("reply_form") or ReplyForm(),
-        "reopen_form": forms.get("reopen_form") or ReopenForm(initial={"version": ticket.version}),
-        "confirm_form": ConfirmForm(initial={"version": ticket.version}),
+        "reopen_form": forms.get("reopen_form") or ReopenForm(),
         "is_closed": ticket.state == State.CLOSED,
         "is_resolved": ticket.state == State.RESOLVED,
     }
@@ -124,20 +123,45 @@ def ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
     return _ticket_page(request, ticket, status=400, reply_form=form)
 
 
+# What the requester is told once their confirmation or reopen landed: it is decided on the
+# ticket as it is when it arrives, which an agent or a timer may have moved meanwhile.
+LANDED_MESSAGES = {
+    services.RequesterWrite.CLOSED: "Thank you for confirming. The ticket is closed.",
+    services.RequesterWrite.ALREADY_CLOSED: "Thank you for confirming. The ticket was already closed.",
+    services.RequesterWrite.NOTED: (
+        "The ticket was reopened before your confirmation arrived, so it stays open; "
+        "we told the team that it works for you."
+    ),
+    services.RequesterWrite.REOPENED: "We reopened the ticket and will look at it again.",
+    services.RequesterWrite.APPENDED: (
+        "The ticket is already being worked on again, so your reason was added to it as a message."
+    ),
+    services.RequesterWrite.ANSWERED: (
+        "The ticket was waiting for you, so your reason was added as your answer."
+    ),
+}
+
+
+def _landed(request: HttpRequest, ticket: Ticket, landed: services.RequesterWrite) -> HttpResponse:
+    if landed.outcome == services.RequesterWrite.FOLLOW_UP:
+        access.grant(request, landed.ticket)
+        messages.success(
+            request, f"We opened ticket #{landed.ticket.number} as a follow-up to #{ticket.number}."
+        )
+    else:
+        messages.success(request, LANDED_MESSAGES[landed.outcome])
+    return redirect("portal:ticket", number=landed.ticket.number)
+
+
 @require_POST
 def ticket_confirm(request: HttpRequest, number: str) -> HttpResponse:
     ticket = access.ticket_for_viewer(request, number)
-    form = ConfirmForm(request.POST)
     try:
-        services.ticket_ensure_unchanged(
-            ticket, version=form.cleaned_data["version"] if form.is_valid() else -1
-        )
-        services.ticket_confirm_fix(ticket=ticket, **access.acting_as(request, ticket))
+        landed = services.ticket_confirm_fix(ticket=ticket, **access.acting_as(request, ticket))
     except services.TicketActionError as exc:
-        messages.error(request, _refusal(exc, ticket))
-    else:
-        messages.success(request, "Thank you for confirming. The ticket is closed.")
-    return redirect("portal:ticket", number=ticket.number)
+        messages.error(request, str(exc))
+        return redirect("portal:ticket", number=ticket.number)
+    return _landed(request, ticket, landed)
 
 
 @require_POST
@@ -147,25 +171,13 @@ def ticket_reopen(request: HttpRequest, number: str) -> HttpResponse:
     if not form.is_valid():
         return _ticket_page(request, ticket, status=400, reopen_form=form)
     try:
-        services.ticket_ensure_unchanged(ticket, version=form.cleaned_data["version"])
-        services.ticket_reopen(
+        landed = services.ticket_requester_reopen(
             ticket=ticket, reason=form.cleaned_data["reason"], **access.acting_as(request, ticket)
         )
     except services.TicketActionError as exc:
-        messages.error(request, _refusal(exc, ticket))
-    else:
-        messages.success(request, "We reopened the ticket and will look at it again.")
-    return redirect("portal:ticket", number=ticket.number)
-
-
-def _refusal(exc: Exception, ticket: Ticket) -> str:
-    if isinstance(exc, services.TicketConflict):
-        ticket.refresh_from_db()
-        return (
-            "This ticket changed while you were looking at it; "
-            f"it is now “{ticket.public_stage}”. Nothing was changed."
-        )
-    return str(exc)
+        form.add_error(None, str(exc))
+        return _ticket_page(request, ticket, status=400, reopen_form=form)
+    return _landed(request, ticket, landed)
 
 
 def attachment_download(request: HttpRequest, number: str, attachment_id: int) -> FileResponse:

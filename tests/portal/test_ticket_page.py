@@ -252,19 +252,66 @@ def test_reopening_needs_a_reason_and_sends_the_ticket_back_to_work(karen_client
     assert ticket.thread.filter(kind=ThreadEntry.Kind.MESSAGE, body="Still down for me.").exists()
 
 
-def test_a_confirmation_from_a_stale_page_changes_nothing(karen_client, lab, ticket):
+def test_a_confirmation_from_an_older_page_is_decided_on_the_ticket_as_it_is(karen_client, lab, ticket):
     _worked(lab, ticket)
     services.ticket_resolve(ticket=ticket, actor=lab.john, message="Fixed.")
-    ticket.refresh_from_db()
-    stale_version = ticket.version
     services.ticket_reopen(ticket=ticket, actor=lab.john, reason="Not fixed after all.")
     services.ticket_resolve(ticket=ticket, actor=lab.john, message="Now it is.")
+    response = karen_client.post(reverse("portal:ticket_confirm", args=[ticket.number]), follow=True)
+    assert "The ticket is closed." in response.content.decode()
+    assert _state(ticket) == State.CLOSED
+
+
+def test_a_confirmation_after_an_agent_reopened_leaves_the_ticket_open_and_tells_the_agents(
+    karen_client, lab, ticket
+):
+    _worked(lab, ticket)
+    services.ticket_resolve(ticket=ticket, actor=lab.john, message="Fixed.")
+    services.ticket_reopen(ticket=ticket, actor=lab.john, reason="Not fixed after all.")
+    response = karen_client.post(reverse("portal:ticket_confirm", args=[ticket.number]), follow=True)
+    assert "so it stays open; we told the team that it works for you" in response.content.decode()
+    assert _state(ticket) == State.IN_PROGRESS
+    assert ticket.transitions.last().name == "reopen"
+    event = ticket.thread.last()
+    assert (event.kind, event.is_public) == (ThreadEntry.Kind.EVENT, False)
+    assert event.body == "Karen confirmed the fix after the ticket had moved on; it stays in progress"
+
+
+def test_a_confirmation_of_a_ticket_closed_meanwhile_changes_nothing(karen_client, lab, ticket):
+    _worked(lab, ticket)
+    services.ticket_resolve(ticket=ticket, actor=lab.john, message="Fixed.")
+    services.ticket_close(ticket=ticket, actor=lab.john)
     before = _snapshot(ticket)
-    response = karen_client.post(
-        reverse("portal:ticket_confirm", args=[ticket.number]), {"version": stale_version}, follow=True
-    )
-    assert "changed while you were looking at it" in response.content.decode()
+    response = karen_client.post(reverse("portal:ticket_confirm", args=[ticket.number]), follow=True)
+    assert "The ticket was already closed." in response.content.decode()
     assert _snapshot(ticket) == before
+
+
+def test_a_reopen_of_a_ticket_closed_meanwhile_opens_a_follow_up_with_the_reason(karen_client, lab, ticket):
+    _worked(lab, ticket)
+    services.ticket_resolve(ticket=ticket, actor=lab.john, message="Fixed.")
+    services.ticket_close(ticket=ticket, actor=lab.john)
+    response = karen_client.post(
+        reverse("portal:ticket_reopen", args=[ticket.number]), {"reason": "Down again."}, follow=True
+    )
+    follow_up = Ticket.objects.get(follow_up_of=ticket)
+    assert follow_up.thread.get(kind=ThreadEntry.Kind.MESSAGE).body == "Down again."
+    assert f"We opened ticket #{follow_up.number} as a follow-up" in response.content.decode()
+    assert response.redirect_chain[-1][0] == reverse("portal:ticket", args=[follow_up.number])
+    assert _state(ticket) == State.CLOSED
+
+
+def test_a_reopen_of_a_ticket_an_agent_reopened_adds_the_reason_as_a_message(karen_client, lab, ticket):
+    _worked(lab, ticket)
+    services.ticket_resolve(ticket=ticket, actor=lab.john, message="Fixed.")
+    services.ticket_reopen(ticket=ticket, actor=lab.john, reason="Not fixed after all.")
+    response = karen_client.post(
+        reverse("portal:ticket_reopen", args=[ticket.number]), {"reason": "Still down here."}, follow=True
+    )
+    assert "your reason was added to it as a message" in response.content.decode()
+    assert ticket.transitions.filter(name="reopen").count() == 1
+    message = ticket.thread.filter(kind=ThreadEntry.Kind.MESSAGE).last()
+    assert (message.body, message.author) == ("Still down here.", lab.karen)
 
 
 def test_a_message_on_a_closed_ticket_opens_a_linked_follow_up(karen_client, lab, ticket):
