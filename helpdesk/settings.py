@@ -127,7 +127,13 @@ THROTTLE_GUEST_TICKETS_PER_EMAIL = (env_int("THROTTLE_GUEST_TICKETS_PER_EMAIL", 
 THROTTLE_LOGIN_FAILURES = (env_int("THROTTLE_LOGIN_FAILURES", 5), 900)
 THROTTLE_MAIL_REQUESTS = (env_int("THROTTLE_MAIL_REQUESTS", 5), 3600)
 # Inbound mail per sender address per hour; past it messages are kept but not processed.
+# Counted from the stored messages, so every process that takes mail in shares the count.
 THROTTLE_MAIL_PER_SENDER = (env_int("THROTTLE_MAIL_PER_SENDER", 30), 3600)
+# New tickets by mail from a sender with this many open tickets, or past this many
+# acknowledgements to them in an hour, are opened but mail nobody (neither the sender nor
+# the agents), so that a forged sender cannot turn the help desk into a mail cannon.
+THROTTLE_MAIL_OPEN_TICKETS_PER_SENDER = env_int("THROTTLE_MAIL_OPEN_TICKETS_PER_SENDER", 20)
+THROTTLE_MAIL_ACKS_PER_SENDER = (env_int("THROTTLE_MAIL_ACKS_PER_SENDER", 5), 3600)
 # Reverse proxies in front of the help desk that append to X-Forwarded-For (0: none).
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
 

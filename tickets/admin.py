@@ -819,14 +819,33 @@ class MailboxAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{mailbox}: {report.stored} new of {report.fetched} fetched.")
 
 
+class NobodyMailedFilter(admin.SimpleListFilter):
+    """The messages that made a ticket but mailed nobody: their sender was past a cap."""
+
+    title = "nobody mailed"
+    parameter_name = "nobody_mailed"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Yes: past a cap on the sender"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> QuerySet[InboundMessage]:
+        if self.value() == "yes":
+            return queryset.exclude(mail_suppressed="")
+        if self.value() == "no":
+            return queryset.filter(mail_suppressed="")
+        return queryset
+
+
 @admin.register(InboundMessage)
 class InboundMessageAdmin(admin.ModelAdmin):
     """Every message mail brought, with what became of it; the quarantine is the list filtered
-    by status. Read-only, but a quarantined or held message can be processed again."""
+    by status, the messages held back from a flooding sender by status ("too many from this
+    sender") or by "nobody mailed". Read-only, but a quarantined or held message can be
+    processed again."""
 
-    list_display = ("subject", "sender", "status", "ticket", "received_at")
+    list_display = ("subject", "sender", "status", "mail_suppressed", "ticket", "received_at")
     list_display_links = ("subject",)
-    list_filter = ("status", "source")
+    list_filter = ("status", NobodyMailedFilter, "source")
     search_fields = ("sender", "subject", "message_id")
     list_select_related = ("ticket",)
     date_hierarchy = "received_at"
@@ -841,6 +860,7 @@ class InboundMessageAdmin(admin.ModelAdmin):
         "size",
         "status",
         "error",
+        "mail_suppressed",
         "ticket",
         "processed_at",
         "headers",

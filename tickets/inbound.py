@@ -5,7 +5,9 @@ row) and then processes it in a transaction of its own:
 
 - our own mail come back is a loop; an automatic reply or a delivery report is kept and never
   answered (a note on its ticket, when it threads onto one);
-- too many messages from one sender in an hour wait, unprocessed;
+- too many messages from one sender in an hour wait, unprocessed; a new ticket from a sender
+  with too many open tickets, or acknowledged too often lately, is opened but mails nobody
+  (counted from the stored messages, so every process shares the counts);
 - a reply finds its ticket by our signed Message-IDs in In-Reply-To / References, or by the
   ``[#number]`` in the subject when the sender is the requester or was copied on the ticket;
   the quoted history and the signature are left out of the thread entry (the raw message is
@@ -25,6 +27,7 @@ import logging
 import re
 import traceback
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email import policy
 from email.header import decode_header
 from email.message import Message
@@ -36,12 +39,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet, Value
+from django.db.models.functions import Lower
 from django.http import HttpResponse
 from django.utils import timezone
 
-from tickets import mailids, notifications, services, throttle, uploads
-from tickets.models import InboundMessage, Mailbox, Ticket, TicketContact
+from tickets import mailids, notifications, services, uploads
+from tickets.models import ACTIVE_STATES, InboundMessage, Mailbox, Ticket, TicketContact
 
 logger = logging.getLogger(__name__)
 
@@ -229,7 +234,8 @@ def process(stored: InboundMessage, *, rate_limit: bool = True) -> InboundMessag
             if (current.status, current.processed_at) != seen:
                 stored.refresh_from_db()
                 return stored
-            stored.error = ""  # a reprocessed message's old reason; _process may give a new one
+            # A reprocessed message's old reasons; _process may give new ones.
+            stored.error = stored.mail_suppressed = ""
             _process(stored, rate_limit=rate_limit)
             stored.processed_at = timezone.now()
             stored.save()
@@ -583,6 +589,66 @@ def _remember_contacts(ticket: Ticket, copied: list[tuple[str, str]]) -> None:
             TicketContact.objects.create(ticket=ticket, email=email.lower(), name=name[:120])
 
 
+# -- one sender's limits ----------------------------------------------------------------------------
+# Counted from the stored messages, so that pipe processes, IMAP polls and workers share one
+# count with no cache: a message counts once it is processed.
+
+# What a person's mail became (a machine's, auto-replies, bounces and loops, never counts
+# against its sender; a message still waiting for processing does not count yet).
+_COUNTED = (
+    Status.TICKET,
+    Status.REPLY,
+    Status.FOLLOW_UP,
+    Status.NOTE,
+    Status.RATE_LIMITED,
+    Status.QUARANTINED,
+)
+
+
+def _one_sender_at_a_time(sender: str) -> None:
+    """Messages from one sender are decided one after the other, across processes, so each
+    counts every one decided before it; the lock ends with the transaction. SQLite needs none:
+    its writers take turns (transactions begin IMMEDIATE, helpdesk.settings)."""
+    if connection.vendor == "postgresql":
+        digest = hashlib.sha256(f"inbound-sender:{sender.lower()}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def _from(sender: str) -> QuerySet[InboundMessage]:
+    return InboundMessage.objects.alias(address=Lower("sender")).filter(address=Lower(Value(sender)))
+
+
+def _past_the_limit(stored: InboundMessage, sender: str) -> str:
+    """Why the message is held unprocessed (THROTTLE_MAIL_PER_SENDER), or ""."""
+    limit, window = settings.THROTTLE_MAIL_PER_SENDER
+    since = timezone.now() - timedelta(seconds=window)
+    earlier = _from(sender).filter(status__in=_COUNTED, received_at__gte=since).exclude(pk=stored.pk)
+    if earlier.count() < limit:
+        return ""
+    return f"More than {limit} messages from {sender} in {window // 60} minutes."
+
+
+def _past_a_cap(sender: str) -> str:
+    """Why a new ticket from this sender is to mail nobody (THROTTLE_MAIL_OPEN_TICKETS_PER_SENDER,
+    THROTTLE_MAIL_ACKS_PER_SENDER), or "". The acknowledgements are the tickets mail from the
+    sender opened lately with mail (a ticket by list mail, never acknowledged, counts too)."""
+    open_cap = settings.THROTTLE_MAIL_OPEN_TICKETS_PER_SENDER
+    opened = Ticket.objects.filter(requester__email__iexact=sender, state__in=ACTIVE_STATES).count()
+    if opened >= open_cap:
+        return f"The cap on open tickets from {sender} ({open_cap}) is reached."
+    ack_cap, window = settings.THROTTLE_MAIL_ACKS_PER_SENDER
+    acknowledged = _from(sender).filter(
+        status__in=(Status.TICKET, Status.FOLLOW_UP),
+        mail_suppressed="",
+        processed_at__gte=timezone.now() - timedelta(seconds=window),
+    )
+    if acknowledged.count() >= ack_cap:
+        return f"The cap on acknowledgements to {sender} ({ack_cap} in {window // 60} minutes) is reached."
+    return ""
+
+
 def _process(stored: InboundMessage, *, rate_limit: bool) -> None:
     raw = bytes(stored.raw)
     headers = _headers(raw)
@@ -606,10 +672,12 @@ def _process(stored: InboundMessage, *, rate_limit: bool) -> None:
             )
         return
     parsed = parse(raw)
-    limit, window = settings.THROTTLE_MAIL_PER_SENDER
-    if rate_limit and not throttle.allow("mail-sender", parsed.sender, limit=limit, window=window):
+    _one_sender_at_a_time(parsed.sender)
+    held = _past_the_limit(stored, parsed.sender) if rate_limit else ""
+    if held:
+        logger.warning("Inbound message %s from %s held, not processed: %s", stored.pk, parsed.sender, held)
         stored.status = Status.RATE_LIMITED
-        stored.error = f"More than {limit} messages from {parsed.sender} in {window // 60} minutes."
+        stored.error = held
         return
     files, refused = _checked_files(parsed.files)
     ticket = _thread_of(headers, parsed.sender)
@@ -638,6 +706,14 @@ def _process(stored: InboundMessage, *, rate_limit: bool) -> None:
         stored.status = Status.NOTE
     else:
         mailbox = stored.mailbox
+        stored.mail_suppressed = _past_a_cap(parsed.sender)
+        if stored.mail_suppressed:
+            logger.warning(
+                "Inbound message %s from %s opens a ticket but mails nobody: %s",
+                stored.pk,
+                parsed.sender,
+                stored.mail_suppressed,
+            )
         _, landed = services.ticket_create_for_contact(
             email=parsed.sender,
             name=parsed.sender_name or parsed.sender,
@@ -649,7 +725,8 @@ def _process(stored: InboundMessage, *, rate_limit: bool) -> None:
             else None,
             department=mailbox.department if mailbox else None,
             attachments=files,
-            acknowledge=not is_list_mail(headers),
+            acknowledge=not is_list_mail(headers) and not stored.mail_suppressed,
+            alert_agents=not stored.mail_suppressed,
         )
         entry = landed.thread.get(kind="message")
         stored.status = Status.TICKET

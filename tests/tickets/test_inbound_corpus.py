@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.urls import reverse
 
 from tickets import inbound, notifications, services
@@ -46,13 +45,6 @@ SCREENSHOT_PNG = (74, "25d2456aaac00dee6fd9d66e9a4b6718c1794ba9812257482eff65f8d
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     return tmp_path
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    cache.clear()  # the per-sender limit counts in the cache, across tests
-    yield
-    cache.clear()
 
 
 # -- the tickets a message answers -------------------------------------------------------------------

@@ -16,8 +16,8 @@ Each example runs in a savepoint rolled back at its end (``_example``): the func
 fixtures (the lab, the tickets the messages answer) are made once per test and Hypothesis runs
 every example against the same database state, so examples never see each other's rows and a
 shrunk failure replays exactly. Unique Message-IDs would not do: a message without one, or with
-one of ours, is exactly what must be tried. The per-sender rate limit counts in the cache, which no
-rollback resets, so each example clears it; mail queued on commit is captured and sent inside the
+one of ours, is exactly what must be tried. The per-sender limit and caps count the stored
+messages, so the rollback resets them too; mail queued on commit is captured and sent inside the
 example.
 
 The examples are derandomized: every run, CI included, tries the same examples, so a red build is
@@ -43,7 +43,6 @@ from typing import Any
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.db import transaction
 from hypothesis import HealthCheck, currently_in_test_context, event, given, note
 from hypothesis import settings as hypothesis_settings
@@ -53,9 +52,6 @@ from tickets import inbound, mailids, services
 from tickets.models import InboundMessage, Requester, State, ThreadEntry, Ticket, TicketContact
 
 Status = InboundMessage.Status
-
-# Addresses of 300 characters make throttle keys longer than memcached takes (the cache is Redis).
-pytestmark = pytest.mark.filterwarnings("ignore::django.core.cache.backends.base.CacheKeyWarning")
 
 EXPLORE = os.environ.get("INBOUND_PROPERTY_EXPLORE") == "1"
 SCALE = int(os.environ.get("INBOUND_PROPERTY_SCALE", "1"))  # more examples, for a long run
@@ -610,7 +606,6 @@ def _ingest(raw: bytes, capture) -> InboundMessage:
 
 def _deliver(raw: bytes, capture, mail_failures: list[str], before: Snapshot | None = None) -> InboundMessage:
     """Ingest the message, the mail it queues sent, and check what the contract promises."""
-    cache.clear()  # the per-sender rate limit: no rollback resets it
     mail.outbox.clear()
     mail_failures.clear()
     before = before or Snapshot.take()
