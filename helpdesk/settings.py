@@ -137,12 +137,17 @@ THROTTLE_MAIL_ACKS_PER_SENDER = (env_int("THROTTLE_MAIL_ACKS_PER_SENDER", 5), 36
 # Reverse proxies in front of the help desk that append to X-Forwarded-For (0: none).
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
 
-# The cache holds the throttle counters: Redis when CACHE_URL is set (shared by every
-# process), otherwise memory (one process, as `make run` serves).
+# The cache holds the web throttles' counters, which every process must share: Redis when
+# CACHE_URL is set, otherwise files under var/cache (every process of this machine; see
+# helpdesk.cache), never one process's memory.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("CACHE_URL")}
     if env_str("CACHE_URL")
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    else {
+        "BACKEND": "helpdesk.cache.FileCache",
+        "LOCATION": str(VAR_DIR / "cache"),
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    }
 }
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
