@@ -16,6 +16,7 @@ from typing import Any
 from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 from django.contrib.auth import get_user_model
+from django.db import InterfaceError, OperationalError
 
 from tickets import notifications
 from tickets.models import ThreadEntry, Ticket, TicketTransition
@@ -26,6 +27,15 @@ logger = logging.getLogger(__name__)
 MAIL_MAX_RETRIES = 50
 # Inline (no broker) a retry cannot wait: a few tries at once, then the failure is logged.
 MAIL_INLINE_TRIES = 3
+# A task that reads the database while it is away for a moment (a restart, a fail-over) is
+# tried again later, for about an hour, rather than dropping the mail it was to send.
+DATABASE_RETRY: dict[str, Any] = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 5,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 15,
+}
 
 
 @shared_task(bind=True, max_retries=MAIL_MAX_RETRIES)
@@ -54,7 +64,7 @@ def _send_all(payloads: list[dict[str, Any]]) -> int:
 _TICKET = ("ticket__requester", "ticket__department", "ticket__team", "ticket__assignee")
 
 
-@shared_task
+@shared_task(**DATABASE_RETRY)
 def notify_transition(transition_id: int, requester: bool = True, agents: bool = True) -> int:
     log = TicketTransition.objects.select_related(*_TICKET).filter(pk=transition_id).first()
     if log is None:
@@ -62,7 +72,7 @@ def notify_transition(transition_id: int, requester: bool = True, agents: bool =
     return _send_all(notifications.for_transition(log, requester=requester, agents=agents))
 
 
-@shared_task
+@shared_task(**DATABASE_RETRY)
 def notify_entry(entry_id: int, purpose: str) -> int:
     entry = ThreadEntry.objects.select_related(*_TICKET).filter(pk=entry_id).first()
     if entry is None:
@@ -70,7 +80,7 @@ def notify_entry(entry_id: int, purpose: str) -> int:
     return _send_all(notifications.for_entry(entry, purpose))
 
 
-@shared_task
+@shared_task(**DATABASE_RETRY)
 def notify_overdue(ticket_id: int, targets: list[str], recipient_ids: list[int]) -> int:
     ticket = Ticket.objects.select_related("requester", "department", "team").filter(pk=ticket_id).first()
     if ticket is None:
@@ -78,7 +88,7 @@ def notify_overdue(ticket_id: int, targets: list[str], recipient_ids: list[int])
     return _send_all(notifications.for_overdue(ticket, targets, recipient_ids))
 
 
-@shared_task
+@shared_task(**DATABASE_RETRY)
 def send_ticket_link(ticket_id: int) -> bool:
     ticket = Ticket.objects.select_related("requester").filter(pk=ticket_id).first()
     if ticket is None:
@@ -86,7 +96,7 @@ def send_ticket_link(ticket_id: int) -> bool:
     return bool(_send_all([notifications.ticket_link_mail(ticket)]))
 
 
-@shared_task
+@shared_task(**DATABASE_RETRY)
 def mail_account_confirmation(user_id: int) -> bool:
     user = get_user_model().objects.filter(pk=user_id, is_active=False, last_login=None).first()
     if user is None:
@@ -94,7 +104,7 @@ def mail_account_confirmation(user_id: int) -> bool:
     return bool(_send_all([notifications.account_confirmation(user)]))
 
 
-@shared_task
+@shared_task(**DATABASE_RETRY)
 def mail_account_exists(user_id: int) -> bool:
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     if user is None:
