@@ -632,8 +632,9 @@ def _past_the_limit(stored: InboundMessage, sender: str) -> str:
 
 def _past_a_cap(sender: str) -> str:
     """Why a new ticket from this sender is to mail nobody (THROTTLE_MAIL_OPEN_TICKETS_PER_SENDER,
-    THROTTLE_MAIL_ACKS_PER_SENDER), or "". The acknowledgements are the tickets mail from the
-    sender opened lately with mail (a ticket by list mail, never acknowledged, counts too)."""
+    THROTTLE_MAIL_ACKS_PER_SENDER), or "". The acknowledgements counted are the tickets the
+    sender's mail opened in the window and did not hold back (one by list mail, which got no
+    acknowledgement, counts too: the cap errs on the quiet side)."""
     open_cap = settings.THROTTLE_MAIL_OPEN_TICKETS_PER_SENDER
     opened = Ticket.objects.filter(requester__email__iexact=sender, state__in=ACTIVE_STATES).count()
     if opened >= open_cap:
@@ -707,13 +708,6 @@ def _process(stored: InboundMessage, *, rate_limit: bool) -> None:
     else:
         mailbox = stored.mailbox
         stored.mail_suppressed = _past_a_cap(parsed.sender)
-        if stored.mail_suppressed:
-            logger.warning(
-                "Inbound message %s from %s opens a ticket but mails nobody: %s",
-                stored.pk,
-                parsed.sender,
-                stored.mail_suppressed,
-            )
         _, landed = services.ticket_create_for_contact(
             email=parsed.sender,
             name=parsed.sender_name or parsed.sender,
@@ -730,6 +724,14 @@ def _process(stored: InboundMessage, *, rate_limit: bool) -> None:
         )
         entry = landed.thread.get(kind="message")
         stored.status = Status.TICKET
+        if stored.mail_suppressed:
+            logger.warning(
+                "Inbound message %s from %s opened ticket #%s and mailed nobody: %s",
+                stored.pk,
+                parsed.sender,
+                landed.number,
+                stored.mail_suppressed,
+            )
     _remember_contacts(landed, parsed.copied)
     if refused:
         services.ticket_system_note(

@@ -116,7 +116,8 @@ def test_past_the_open_tickets_cap_the_ticket_is_opened_but_nobody_is_mailed(
     assert third.mail_suppressed == f"The cap on open tickets from {KAREN} (2) is reached."
     assert (first.mail_suppressed, second.mail_suppressed) == ("", "")
     assert warnings() == [
-        f"Inbound message {third.pk} from {KAREN} opens a ticket but mails nobody: {third.mail_suppressed}"
+        f"Inbound message {third.pk} from {KAREN} opened ticket #{third.ticket.number} and mailed nobody: "
+        f"{third.mail_suppressed}"
     ]
 
 
