@@ -123,3 +123,11 @@ def test_env_bool_rejects_garbage(monkeypatch, raw):
     monkeypatch.setenv("HELPDESK_TEST_FLAG", raw)
     with pytest.raises(ImproperlyConfigured, match="HELPDESK_TEST_FLAG"):
         env_bool("HELPDESK_TEST_FLAG", False)
+
+
+def test_a_kept_database_connection_is_checked_before_it_is_reused():
+    """With DATABASE_CONN_MAX_AGE set, the first request after a database restart would fail on
+    its dead connection without the check (bench/soak.py saw one 500 per web process)."""
+    from django.conf import settings
+
+    assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True

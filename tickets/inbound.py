@@ -650,6 +650,16 @@ def _past_a_cap(sender: str) -> str:
     return ""
 
 
+def _log_capped(stored: InboundMessage, sender: str, opened: Ticket) -> None:
+    logger.warning(
+        "Inbound message %s from %s opened ticket #%s and mailed nobody: %s",
+        stored.pk,
+        sender,
+        opened.number,
+        stored.mail_suppressed,
+    )
+
+
 def _process(stored: InboundMessage, *, rate_limit: bool) -> None:
     raw = bytes(stored.raw)
     headers = _headers(raw)
@@ -684,6 +694,9 @@ def _process(stored: InboundMessage, *, rate_limit: bool) -> None:
     ticket = _thread_of(headers, parsed.sender)
     if ticket is not None and _may_answer(ticket, parsed.sender):
         requester = ticket.requester.email.lower() == parsed.sender.lower()
+        # A reply that finds the ticket closed opens a follow-up, a new ticket, under the same
+        # caps (whether it is closed is decided under the ticket's lock, so both are ready).
+        capped = _past_a_cap(parsed.sender)
         landed, entry = services.ticket_receive_reply(
             ticket=ticket,
             body=_body(strip_quoted(parsed.text)),
@@ -691,8 +704,12 @@ def _process(stored: InboundMessage, *, rate_limit: bool) -> None:
             system_rule=EMAIL_RULE,
             attachments=files,
             author_name=None if requester else (parsed.sender_name or parsed.sender)[:150],
+            follow_up_mail=not capped,
         )
         stored.status = Status.REPLY if landed.pk == ticket.pk else Status.FOLLOW_UP
+        if stored.status == Status.FOLLOW_UP and capped:
+            stored.mail_suppressed = capped
+            _log_capped(stored, parsed.sender, landed)
     elif ticket is not None:
         # A reply to our mail from someone who is neither the requester nor copied (a forward):
         # the agents see it; it moves nothing and is not shown to the requester.
@@ -725,13 +742,7 @@ def _process(stored: InboundMessage, *, rate_limit: bool) -> None:
         entry = landed.thread.get(kind="message")
         stored.status = Status.TICKET
         if stored.mail_suppressed:
-            logger.warning(
-                "Inbound message %s from %s opened ticket #%s and mailed nobody: %s",
-                stored.pk,
-                parsed.sender,
-                landed.number,
-                stored.mail_suppressed,
-            )
+            _log_capped(stored, parsed.sender, landed)
     _remember_contacts(landed, parsed.copied)
     if refused:
         services.ticket_system_note(

@@ -651,6 +651,7 @@ def _requester_message(
     system_rule: str | None,
     attachments: Sequence[Any],
     author_name: str | None,
+    follow_up_mail: bool = True,
 ) -> RequesterWrite:
     """The requester's message on the ticket as it is now (the caller holds its lock)."""
     name = author_name or ticket.requester.name
@@ -665,6 +666,8 @@ def _requester_message(
             follow_up_of=ticket,
             attachments=attachments,
             department=ticket.department,
+            acknowledge=follow_up_mail,
+            alert_agents=follow_up_mail,
         )
         message = follow_up.thread.get(kind=ThreadEntry.Kind.MESSAGE)
         return RequesterWrite(follow_up, message, RequesterWrite.FOLLOW_UP)
@@ -695,6 +698,7 @@ def ticket_receive_reply(
     system_rule: str | None = None,
     attachments: Sequence[Any] = (),
     author_name: str | None = None,
+    follow_up_mail: bool = True,
 ) -> tuple[Ticket, ThreadEntry]:
     """The requester writes: on a waiting ticket it goes back to work; on an active one it is
     appended; on a closed one it opens a follow-up ticket. Returns the ticket it landed on.
@@ -703,7 +707,8 @@ def ticket_receive_reply(
     because an agent moved the ticket meanwhile (closed it a moment ago: a follow-up).
     ``actor`` is the requester's account; None when the requester wrote by e-mail or through
     a signed ticket link, which the caller has checked. ``author_name`` names someone the
-    requester copied, writing by e-mail.
+    requester copied, writing by e-mail. ``follow_up_mail=False`` mails nobody about a
+    follow-up it opens (a sender past the mail caps of ``tickets.inbound``).
     """
     body = _require_text(body, "A message")
     _lock_current(ticket)
@@ -715,6 +720,7 @@ def ticket_receive_reply(
         system_rule=system_rule,
         attachments=attachments,
         author_name=author_name,
+        follow_up_mail=follow_up_mail,
     )
     assert landed.entry is not None  # a message always leaves an entry
     return landed.ticket, landed.entry

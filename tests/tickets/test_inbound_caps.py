@@ -194,3 +194,34 @@ def test_the_admin_lists_what_mailed_nobody_and_what_was_held(browser, lab, inge
     assert "Flood 3" in held and "Flood 4" in held and "Flood 2" not in held
     everything = admin.get(url).content.decode()
     assert "nobody mailed" in everything.lower()  # the column and the filter
+
+
+def test_a_reply_to_a_closed_ticket_past_a_cap_opens_its_follow_up_quietly(lab, ingest, settings, warnings):
+    first = ingest(letter("VPN drops every hour"))
+    ticket = first.ticket
+    services.ticket_claim(ticket=ticket, actor=lab.john)
+    services.ticket_resolve(ticket=ticket, actor=lab.john, message="New VPN profile.")
+    services.ticket_close(ticket=ticket, actor=lab.john)
+    settings.THROTTLE_MAIL_ACKS_PER_SENDER = (1, 3600)  # her first ticket was acknowledged
+    mail.outbox.clear()
+    reply = ingest(letter(f"Re: [#{ticket.number}] VPN drops every hour", body="It is back."))
+    follow_up = Ticket.objects.get(follow_up_of=ticket)
+    assert (reply.status, reply.ticket) == (Status.FOLLOW_UP, follow_up)
+    assert follow_up.thread.get(kind="message").body == "It is back."
+    assert mail.outbox == []
+    assert reply.mail_suppressed == f"The cap on acknowledgements to {KAREN} (1 in 60 minutes) is reached."
+    assert warnings()[-1] == (
+        f"Inbound message {reply.pk} from {KAREN} opened ticket #{follow_up.number} "
+        f"and mailed nobody: {reply.mail_suppressed}"
+    )
+
+
+def test_a_reply_to_an_open_ticket_is_never_capped(lab, ingest, settings):
+    ticket = ingest(letter("VPN drops every hour")).ticket
+    services.ticket_claim(ticket=ticket, actor=lab.john)
+    settings.THROTTLE_MAIL_ACKS_PER_SENDER = (1, 3600)
+    settings.THROTTLE_MAIL_OPEN_TICKETS_PER_SENDER = 1
+    mail.outbox.clear()
+    reply = ingest(letter(f"Re: [#{ticket.number}] VPN drops every hour", body="Still."))
+    assert (reply.status, reply.mail_suppressed) == (Status.REPLY, "")
+    assert [m.to for m in mail.outbox] == [["john@example.com"]]
