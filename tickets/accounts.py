@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from tickets import services, tasks, throttle
+from tickets import notifications, services, tasks, throttle
 
 _SALT = "tickets.accounts.confirm"
 CONFIRM_MAX_AGE = 3 * 86400
@@ -51,25 +51,43 @@ def account_register(*, email: str, name: str, password: str) -> Any:
     An existing account is never changed here, since nobody has yet shown they own the
     mailbox: an active one's owner is told by mail that they already have an account; a
     pending one (registered, never confirmed) gets its confirmation link again, still for
-    the password chosen first; a blocked one gets nothing. The page answers the same in
-    every case. Returns the new user, or None when the address had one already.
+    the password chosen first; a blocked one gets nothing. An address is mailed at most
+    ``THROTTLE_MAIL_REQUESTS`` times an hour, however many clients register it (counted in
+    the shared cache, so across processes). The page answers the same in every case.
+    Returns the new user, or None when the address had one already.
     """
     email = normalize_email(email)
     User = get_user_model()
     existing = User.objects.filter(Q(username__iexact=email) | Q(email__iexact=email)).order_by("-is_active")
     user = existing.first()
     if user is not None:
-        if user.is_active:
+        if user.is_active and _may_mail(email):
             transaction.on_commit(lambda: tasks.mail_account_exists.delay(user.pk))
-        elif _is_pending(user):
+        elif _is_pending(user) and _may_mail(email):
             transaction.on_commit(lambda: tasks.mail_account_confirmation.delay(user.pk))
         return None
     first, _, last = name.strip().partition(" ")
     user = User(username=email, email=email, is_active=False, first_name=first[:150], last_name=last[:150])
     user.set_password(password)
     user.save()
-    transaction.on_commit(lambda: tasks.mail_account_confirmation.delay(user.pk))
+    if _may_mail(email):
+        transaction.on_commit(lambda: tasks.mail_account_confirmation.delay(user.pk))
     return user
+
+
+def _may_mail(email: str) -> bool:
+    """Count one registration mail to ``email``; False past the hourly limit (a stranger
+    registering someone's address again and again must not flood their mailbox)."""
+    limit, window = settings.THROTTLE_MAIL_REQUESTS
+    return throttle.allow("register-mail", email, limit=limit, window=window)
+
+
+def password_reset_mail(*, to_email: str, context: dict[str, Any]) -> None:
+    """Mail a password-reset link as every other automatic mail goes (marked automatic,
+    through the mail task), at most ``THROTTLE_MAIL_REQUESTS`` times an hour per address."""
+    limit, window = settings.THROTTLE_MAIL_REQUESTS
+    if throttle.allow("reset-mail", to_email, limit=limit, window=window):
+        tasks.send_email.delay(notifications.password_reset(to_email, context))
 
 
 def _is_pending(user: Any) -> bool:

@@ -267,3 +267,9 @@ def account_confirmation(user: Any) -> Payload:
 def account_exists(user: Any) -> Payload:
     reset = settings.HELPDESK_BASE_URL.rstrip("/") + reverse("portal:password_reset")
     return render(user.email, "emails/account_exists", {"user": user, "reset_link": reset})
+
+
+def password_reset(to: str, context: dict[str, Any]) -> Payload:
+    """The reset link; ``context`` is what Django's PasswordResetForm gives (user, uid, token)."""
+    user = context.get("user")
+    return render(to, "emails/password_reset", context, to_name=user.get_full_name() if user else "")

@@ -3,13 +3,18 @@ thread, a Reply-To that brings the answer back, and names that cannot add a head
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
+from pathlib import Path
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 
-from tests.factories import RequesterFactory
-from tickets import mailids, notifications, services
+from tests.factories import AgentFactory, RequesterFactory
+from tickets import jobs, mailids, notifications, services
+from tickets.models import LifecycleTimers, Ticket
 
 
 def wire(message) -> object:
@@ -114,3 +119,141 @@ def test_ids_signed_under_another_secret_are_not_ours(settings):
     theirs = mailids.new_id(5)
     settings.SECRET_KEY = "another-" + "y" * 50
     assert not mailids.is_ours(theirs) and mailids.ticket_pk_from([theirs]) is None
+
+
+# -- automatic mail says so ----------------------------------------------------------------------------
+
+EMAILS = Path(__file__).resolve().parents[2] / "templates" / "emails"
+MONDAY_10 = datetime(2026, 11, 30, 10, tzinfo=UTC)
+
+
+def test_every_kind_of_mail_says_whether_it_is_automatic(
+    lab, new_ticket, client, time_machine, django_capture_on_commit_callbacks
+):
+    """Each kind of mail, sent as the product sends it. What the help desk sends by itself carries
+    ``Auto-Submitted: auto-generated`` and ``X-Auto-Response-Suppress: All``, so that
+    auto-responders (and Exchange) stay quiet; what a person wrote carries neither. A template
+    in templates/emails/ that no step sends fails the test: a new kind of mail must join it."""
+    time_machine.move_to(MONDAY_10, tick=False)
+    LifecycleTimers.objects.update_or_create(
+        pk=1, defaults={"remind_after_days": 3, "expire_after_days": 4, "close_resolved_after_days": 7}
+    )
+    sam = AgentFactory(username="sam", email="sam@example.com", departments=[lab.support])
+    state: dict[str, Ticket] = {}
+
+    def fresh(name: str) -> Ticket:
+        return Ticket.objects.get(pk=state[name].pk)
+
+    def later(days: float = 0, hours: float = 0) -> None:
+        time_machine.move_to(MONDAY_10 + timedelta(days=days, hours=hours), tick=False)
+        jobs.run_timers()
+
+    steps: list[tuple[set[str], bool, Callable[[], object]]] = [
+        ({"ticket_received", "agent_new_ticket"}, True, lambda: state.update(ticket=new_ticket())),
+        (
+            {"agent_assigned"},
+            True,
+            lambda: services.ticket_assign(ticket=fresh("ticket"), actor=lab.john, agent=sam),
+        ),
+        (
+            {"agent_escalated"},
+            True,
+            lambda: services.ticket_escalate(
+                ticket=fresh("ticket"), actor=sam, team=lab.online_banking, summary="Gateway 502s."
+            ),
+        ),
+        (set(), True, lambda: services.ticket_claim(ticket=fresh("ticket"), actor=lab.jane)),
+        (
+            {"ticket_reply"},
+            False,
+            lambda: services.ticket_reply(ticket=fresh("ticket"), actor=lab.jane, body="On it."),
+        ),
+        (
+            {"ticket_reply"},
+            False,
+            lambda: services.ticket_request_info(
+                ticket=fresh("ticket"), actor=lab.jane, message="Which browser?"
+            ),
+        ),
+        (
+            {"agent_requester_reply"},
+            True,
+            lambda: services.ticket_receive_reply(ticket=fresh("ticket"), body="Firefox.", actor=lab.karen),
+        ),
+        (
+            {"ticket_resolved"},
+            False,
+            lambda: services.ticket_resolve(
+                ticket=fresh("ticket"), actor=lab.jane, message="Replaced the cable."
+            ),
+        ),
+        ({"ticket_closed"}, True, lambda: services.ticket_close(ticket=fresh("ticket"), actor=lab.jane)),
+        (
+            {"ticket_link"},
+            True,
+            lambda: client.post(
+                reverse("portal:check_status"),
+                {"email": "karen@example.com", "number": state["ticket"].number},
+            ),
+        ),
+        (
+            {"account_confirm"},
+            True,
+            lambda: client.post(
+                reverse("portal:register"),
+                {
+                    "name": "New Person",
+                    "email": "new.person@example.org",
+                    "password1": "Tr1cky-Horse-Battery",
+                    "password2": "Tr1cky-Horse-Battery",
+                },
+            ),
+        ),
+        (
+            {"account_exists"},
+            True,
+            lambda: client.post(
+                reverse("portal:register"),
+                {
+                    "name": "Mallory",
+                    "email": "karen@example.com",
+                    "password1": "Tr1cky-Horse-Battery",
+                    "password2": "Tr1cky-Horse-Battery",
+                },
+            ),
+        ),
+        (
+            {"password_reset"},
+            True,
+            lambda: client.post(reverse("portal:password_reset"), {"email": "karen@example.com"}),
+        ),
+        # The job: an unanswered ticket goes overdue; a question unanswered is reminded, then
+        # resolved by the help desk itself.
+        (set(), True, lambda: state.update(late=new_ticket(subject="Nobody took it"))),
+        (set(), True, lambda: state.update(waiting=new_ticket(subject="Card declined"))),
+        (set(), True, lambda: services.ticket_claim(ticket=fresh("waiting"), actor=lab.john)),
+        (
+            set(),
+            True,
+            lambda: services.ticket_request_info(
+                ticket=fresh("waiting"), actor=lab.john, message="Which card?"
+            ),
+        ),
+        ({"agent_overdue"}, True, lambda: later(hours=4)),
+        ({"ticket_reminder"}, True, lambda: later(days=3)),
+        ({"ticket_resolved"}, True, lambda: later(days=7)),
+    ]
+    walked: set[str] = set()
+    for templates, automatic, step in steps:
+        mail.outbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            step()
+        if not templates:
+            continue
+        assert mail.outbox, f"nothing sent for {templates}"
+        for message in (wire(m) for m in mail.outbox):
+            marks = (message["Auto-Submitted"], message["X-Auto-Response-Suppress"])
+            expected = ("auto-generated", "All") if automatic else (None, None)
+            assert marks == expected, f"{sorted(templates)}: {message['Subject']!r} has {marks}"
+        walked |= templates
+    assert walked == {path.name.removesuffix("_subject.txt") for path in EMAILS.glob("*_subject.txt")}
