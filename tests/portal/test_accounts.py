@@ -5,6 +5,7 @@ import time
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
+import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.core import mail, signing
@@ -283,6 +284,34 @@ def test_registrations_are_throttled_per_address(client, lab, settings):
     assert not User.objects.filter(username="person9@example.org").exists() and len(mail.outbox) == 2
     # Another client address is not held back.
     assert _register(client, email="person9@example.org", REMOTE_ADDR="10.0.3.1").status_code == 200
+
+
+def _page(response) -> str:
+    """The page without its CSRF token, which differs from one visitor to the next."""
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode())
+
+
+@pytest.mark.parametrize("address", [NEW_ADDRESS, "karen@example.com"], ids=["pending", "active"])
+def test_registering_one_address_from_many_places_mails_it_a_few_times_an_hour(
+    browser, lab, settings, address
+):
+    """Registering someone's address over and over, from as many client addresses, mails its
+    owner at most THROTTLE_MAIL_REQUESTS times an hour (the confirmation again, or "you
+    already have an account"); the page is the same whether the mail went or not."""
+    settings.THROTTLE_MAIL_REQUESTS = (3, 3600)
+    pages = {
+        _page(_register(browser(), email=address, REMOTE_ADDR=f"10.0.2.{i}")).replace(address, "ADDRESS")
+        for i in range(8)
+    }
+    assert [m.to for m in mail.outbox] == [[address]] * 3
+    # The same page every time, and the same as for an address nobody registered yet.
+    pages.add(
+        _page(_register(browser(), email="fresh@example.org", REMOTE_ADDR="10.0.2.99")).replace(
+            "fresh@example.org", "ADDRESS"
+        )
+    )
+    assert len(pages) == 1 and "Check your e-mail" in pages.pop()
+    assert mail.outbox[-1].to == ["fresh@example.org"]  # another address is not held back
 
 
 # -- signing in and out ----------------------------------------------------------------------
