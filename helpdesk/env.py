@@ -35,6 +35,17 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from None
 
 
+def env_octal(name: str, default: int) -> int:
+    """A file mode such as ``640`` or ``0o640``, always read as octal."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw.strip(), 8)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an octal file mode such as 0o640, not {raw!r}") from None
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 

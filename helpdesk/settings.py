@@ -5,7 +5,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from helpdesk.env import email_settings, env_bool, env_int, env_list, env_str
+from helpdesk.env import email_settings, env_bool, env_int, env_list, env_octal, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("HELPDESK_VAR_DIR", str(BASE_DIR / "var")))
@@ -103,6 +103,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
+# Stored files and the folders made for them: the service user (and its group, read only).
+FILE_UPLOAD_PERMISSIONS = env_octal("FILE_UPLOAD_PERMISSIONS", 0o640)
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = env_octal("FILE_UPLOAD_DIRECTORY_PERMISSIONS", 0o750)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -123,6 +126,11 @@ TICKET_LINK_MAX_AGE_DAYS = env_int("TICKET_LINK_MAX_AGE_DAYS", 30)
 # Files attached to one message.
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 ATTACHMENT_MAX_COUNT = env_int("ATTACHMENT_MAX_COUNT", 5)
+# Zips and Office files, checked on their directory (nested archives included): what they
+# unpack to, how many files they hold, and how many times their own size they unpack to.
+ATTACHMENT_ZIP_MAX_UNPACKED_BYTES = env_int("ATTACHMENT_ZIP_MAX_UNPACKED_BYTES", 100 * 1024 * 1024)
+ATTACHMENT_ZIP_MAX_ENTRIES = env_int("ATTACHMENT_ZIP_MAX_ENTRIES", 1000)
+ATTACHMENT_ZIP_MAX_RATIO = env_int("ATTACHMENT_ZIP_MAX_RATIO", 100)
 # Throttles, as (attempts, seconds): anonymous tickets per address and per e-mail, failed
 # sign-ins per account and per address, password-reset and status-link mails.
 THROTTLE_GUEST_TICKETS_PER_IP = (env_int("THROTTLE_GUEST_TICKETS_PER_IP", 10), 3600)

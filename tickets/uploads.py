@@ -5,12 +5,18 @@ on the name or the browser's word), its name's extension fits that kind, and the
 stays within the size and count limits. One bad file rejects them all: the message is not
 stored half-attached. HTML and SVG are never accepted, so nothing we serve back from our
 origin can run a script; downloads are sent as attachments with ``nosniff`` anyway.
+
+Zips (and the Office files that are zips) are also checked on their directory, never
+unpacked: what they would unpack to, how many files, how tightly packed, nested archives
+included, so a small file cannot turn into gigabytes on the disk of whoever opens it.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -39,6 +45,17 @@ _MARKUP = re.compile(
     r"img|image|video|audio|object|embed|style|meta|link|base|form|input|button|a)\b)",
     re.IGNORECASE,
 )
+
+
+# Archives inside an archive are read up to this depth (an Office file with an embedded workbook
+# is one level); deeper nesting has no use but hiding a bomb, so it is refused.
+ZIP_MAX_DEPTH = 3
+# Below this many unpacked bytes the ratio is not checked: a small, very repetitive log packs
+# far past any sane ratio and harms nobody.
+ZIP_RATIO_FLOOR = 1024 * 1024
+# What a hostile zip can make zipfile raise while reading its directory or an entry.
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
+               NotImplementedError, RuntimeError, OverflowError, IndexError, KeyError)  # fmt: skip
 
 
 class UploadError(ValueError):
@@ -103,6 +120,69 @@ def clean_filename(name: str | None, *, fallback: str = GENERATED_NAME) -> str:
     return _EDGES.sub("", stem[: 255 - len(suffix)] + suffix)  # a cut may end on a space
 
 
+class _ZipTally:
+    def __init__(self, name: str, packed_size: int) -> None:
+        self.name = name
+        self.packed_size = packed_size
+        self.unpacked = 0
+        self.entries = 0
+
+    def add(self, info: zipfile.ZipInfo) -> None:
+        self.entries += 1
+        self.unpacked += info.file_size
+        max_entries = settings.ATTACHMENT_ZIP_MAX_ENTRIES
+        max_unpacked = settings.ATTACHMENT_ZIP_MAX_UNPACKED_BYTES
+        max_ratio = settings.ATTACHMENT_ZIP_MAX_RATIO
+        if self.entries > max_entries:
+            raise UploadError(f"{self.name} holds more than {max_entries} files.")
+        if self.unpacked > max_unpacked:
+            raise UploadError(f"{self.name} unpacks to more than {filesizeformat(max_unpacked)}.")
+        if self.unpacked > ZIP_RATIO_FLOOR and self.unpacked > max_ratio * self.packed_size:
+            raise UploadError(
+                f"{self.name} unpacks to more than {max_ratio} times its size; send it less packed."
+            )
+
+
+def _check_zip(file: Any, tally: _ZipTally, depth: int = 0) -> None:
+    """Read the archive's central directory (nothing is extracted) and add up its entries.
+
+    The sizes are the ones the directory declares, which a forged zip can understate: the
+    check bounds what an extractor that honours them (as zipfile and most tools do) writes,
+    not what a lying stream might hold. Nested archives (found by their bytes, whatever their
+    name) are read the same way when they are within the file size limit; a bigger one counts
+    its declared size and is refused, since its contents could not be checked.
+    """
+    with zipfile.ZipFile(file) as archive:
+        for info in archive.infolist():
+            tally.add(info)
+            if info.is_dir() or info.file_size < 4 or info.flag_bits & 0x1:
+                continue  # an encrypted entry cannot be looked into; its declared size counts
+            with archive.open(info) as member:
+                if member.read(4) != b"PK\x03\x04":
+                    continue
+                if depth + 1 > ZIP_MAX_DEPTH:
+                    raise UploadError(f"{tally.name} holds archives nested more than {ZIP_MAX_DEPTH} deep.")
+                max_bytes = settings.ATTACHMENT_MAX_BYTES
+                if info.file_size > max_bytes:
+                    too_big = filesizeformat(max_bytes)
+                    raise UploadError(f"{tally.name} holds an archive larger than {too_big}.")
+                # zipfile stops at the declared size, so this reads at most ATTACHMENT_MAX_BYTES.
+                inner = b"PK\x03\x04" + member.read(max_bytes)
+            _check_zip(io.BytesIO(inner), tally, depth + 1)
+
+
+def _check_archive(upload: Any, name: str) -> None:
+    upload.seek(0)
+    try:
+        _check_zip(upload, _ZipTally(name, upload.size))
+    except UploadError:
+        raise  # a ValueError too, but already the message to show
+    except _ZIP_ERRORS:
+        raise UploadError(f"{name} is a damaged or unreadable archive.") from None
+    finally:
+        upload.seek(0)
+
+
 def check_uploads(files: Iterable[Any]) -> list[CheckedUpload]:
     """Validate every file of one message; raise ``UploadError`` on the first bad one."""
     files = [f for f in files if f is not None]
@@ -134,6 +214,8 @@ def check_uploads(files: Iterable[Any]) -> list[CheckedUpload]:
             raise UploadError(
                 f"{name} is not a file type we accept. Allowed: {', '.join(ALLOWED_EXTENSIONS)}."
             )
+        if kind == "zip":
+            _check_archive(upload, name)
         checked.append(CheckedUpload(file=upload, filename=name, content_type=KINDS[kind][0], size=size))
     return checked
 

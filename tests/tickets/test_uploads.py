@@ -1,5 +1,7 @@
 """Attached files: what is accepted, what is refused and why, and what a refusal leaves (nothing)."""
 
+import io
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,41 @@ from tickets.uploads import UploadError, check_uploads, clean_filename
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(64))
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
-DOCX = b"PK\x03\x04\x14\x00\x06\x00" + b"[Content_Types].xml" + bytes(range(32))
+MiB = 1024 * 1024
+
+
+def zipped(files: dict[str, bytes], *, level: int = 9) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def zeros_zip(name: str, size: int) -> bytes:
+    """A zip of one file of ``size`` zero bytes, written in pieces (deflate packs ~1000:1)."""
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive,
+        archive.open(name, "w", force_zip64=True) as member,
+    ):
+        for _ in range(size // MiB):
+            member.write(bytes(MiB))
+        member.write(bytes(size % MiB))
+    return buffer.getvalue()
+
+
+# A Word file as Word writes it: a zip of XML parts (mimetype-free, so _sniff sees PK\x03\x04).
+DOCX = zipped(
+    {
+        "[Content_Types].xml": b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
+        b'package/2006/content-types"/>',
+        "_rels/.rels": b'<?xml version="1.0"?><Relationships/>',
+        "word/document.xml": b'<?xml version="1.0"?><w:document><w:body>'
+        + b"<w:p>Hello</w:p>" * 200
+        + b"</w:body></w:document>",
+    }
+)
 TEXT = "Router log: connexion refusée à 09:14\n".encode()
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + bytes(range(64))
 
@@ -40,6 +76,7 @@ def media(settings, tmp_path):
         ("statement.pdf", PDF, "application/pdf"),
         ("notes.txt", TEXT, "text/plain"),
         ("report.docx", DOCX, "application/zip"),
+        ("logs.zip", zipped({"a.log": TEXT * 50, "b.csv": b"when,what\n" * 100}), "application/zip"),
     ],
 )
 def test_a_real_file_of_an_allowed_kind_is_accepted_with_the_type_found_in_its_bytes(
@@ -254,5 +291,100 @@ def test_too_many_files_refuse_the_ticket_and_store_nothing(new_ticket, settings
     before = counts()
     with pytest.raises(services.TicketActionError, match="at most 1"):
         new_ticket(attachments=[upload("a.png", PNG), upload("b.png", PNG)])
+    assert counts() == before
+    assert stored_files(media) == []
+
+
+# Archives: checked on their directory -------------------------------------------------------------
+
+
+def test_a_zip_bomb_is_refused_on_its_directory_without_being_unpacked():
+    bomb = zeros_zip("data.bin", 200 * MiB)  # the issue's case: ~200 KB that unpacks to 200 MiB
+    assert len(bomb) < 400 * 1024
+    with pytest.raises(UploadError, match=r"unpacks to more than 100.0\sMB") as refused:
+        check_uploads([upload("backup.zip", bomb)])
+    assert "backup.zip" in str(refused.value)
+
+
+def test_an_archive_at_the_unpacked_limit_is_accepted_and_one_byte_over_is_not(settings):
+    settings.ATTACHMENT_ZIP_MAX_RATIO = 10**6
+    settings.ATTACHMENT_ZIP_MAX_UNPACKED_BYTES = 2000
+    assert check_uploads([upload("ok.zip", zipped({"a.txt": b"a" * 1000, "b.txt": b"b" * 1000}))])
+    with pytest.raises(UploadError, match="unpacks to more than 2.0"):
+        check_uploads([upload("big.zip", zipped({"a.txt": b"a" * 1000, "b.txt": b"b" * 1001}))])
+
+
+def test_a_zip_that_packs_too_tightly_is_refused_by_its_ratio():
+    packed = zeros_zip("zeros.bin", 5 * MiB)  # under the size limit, but ~1000 times its size
+    with pytest.raises(UploadError, match="unpacks to more than 100 times its size") as refused:
+        check_uploads([upload("zeros.zip", packed)])
+    assert "zeros.zip" in str(refused.value)
+
+
+def test_a_zip_of_too_many_entries_is_refused_and_one_at_the_limit_is_not(settings):
+    settings.ATTACHMENT_ZIP_MAX_ENTRIES = 10
+    assert check_uploads([upload("ten.zip", zipped({f"{i}.txt": b"x" for i in range(10)}))])
+    with pytest.raises(UploadError, match="more than 10 files"):
+        check_uploads([upload("eleven.zip", zipped({f"{i}.txt": b"x" for i in range(11)}))])
+
+
+def test_the_files_of_nested_archives_count_toward_the_limits(settings):
+    settings.ATTACHMENT_ZIP_MAX_RATIO = 10**6
+    settings.ATTACHMENT_ZIP_MAX_UNPACKED_BYTES = 1 * MiB
+    inner = zeros_zip("part.bin", 200 * 1024)  # each well under the limit, ten of them over it
+    outer = zipped({f"part{i}.zip": inner for i in range(10)})
+    with pytest.raises(UploadError, match=r"unpacks to more than 1.0\sMB"):
+        check_uploads([upload("parts.zip", outer)])
+
+    settings.ATTACHMENT_ZIP_MAX_UNPACKED_BYTES = 100 * MiB
+    settings.ATTACHMENT_ZIP_MAX_ENTRIES = 15
+    many = zipped({f"{i}.txt": b"x" for i in range(10)})
+    with pytest.raises(UploadError, match="more than 15 files"):
+        check_uploads([upload("two.zip", zipped({"a.zip": many, "b.zip": many}))])
+
+
+def test_a_nested_archive_is_found_by_its_bytes_not_its_name(settings):
+    settings.ATTACHMENT_ZIP_MAX_RATIO = 10**6
+    settings.ATTACHMENT_ZIP_MAX_UNPACKED_BYTES = 1 * MiB
+    outer = zipped({f"part{i}.dat": zeros_zip("part.bin", 200 * 1024) for i in range(10)})
+    with pytest.raises(UploadError, match=r"unpacks to more than 1.0\sMB"):
+        check_uploads([upload("parts.zip", outer)])
+
+
+def test_archives_nested_too_deep_are_refused():
+    archive = zipped({"notes.txt": TEXT})
+    for _ in range(3):  # three levels inside the upload are fine
+        archive = zipped({"inner.zip": archive})
+    assert check_uploads([upload("three.zip", archive)])
+    with pytest.raises(UploadError, match="nested more than 3 deep"):
+        check_uploads([upload("four.zip", zipped({"inner.zip": archive}))])
+
+
+def test_an_office_file_with_an_embedded_workbook_is_accepted():
+    xlsx = zipped({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>" * 50})
+    docx = zipped({"[Content_Types].xml": b"<Types/>", "word/embeddings/sheet1.xlsx": xlsx})
+    [checked] = check_uploads([upload("report.docx", docx)])
+    assert checked.content_type == "application/zip"
+    assert checked.file.read() == docx  # left rewound
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"PK\x03\x04\x14\x00\x06\x00" + b"[Content_Types].xml" + bytes(range(32)),  # no directory
+        zipped({"a.txt": TEXT * 20})[:-30],  # cut short
+        b"PK\x03\x04" + bytes(2000),
+    ],
+)
+def test_a_damaged_archive_is_refused_by_name(content):
+    with pytest.raises(UploadError, match="damaged or unreadable archive") as refused:
+        check_uploads([upload("report.docx", content)])
+    assert "report.docx" in str(refused.value)
+
+
+def test_a_zip_bomb_refuses_the_ticket_and_stores_nothing(new_ticket, media):
+    before = counts()
+    with pytest.raises(services.TicketActionError, match="bomb.zip unpacks to more than"):
+        new_ticket(attachments=[upload("good.png", PNG), upload("bomb.zip", zeros_zip("x", 200 * MiB))])
     assert counts() == before
     assert stored_files(media) == []
