@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 from django_fsm import (
     GET_STATE,
     ConcurrentTransition,
@@ -25,7 +26,7 @@ from django_fsm import (
     transition,
 )
 
-from tickets import rules
+from tickets import markup, rules
 
 
 class Priority(models.Model):
@@ -710,6 +711,15 @@ class ThreadEntry(models.Model):
     )
     author_name = models.CharField(max_length=150, help_text="Who wrote it, as shown then.")
     body = models.TextField()
+    # The body rendered once, when saved: a page or a mail never parses Markdown. Rows put in
+    # by SQL (the bench's seed) get the database default, and show their body as plain text.
+    body_html = models.TextField(
+        "body as HTML",
+        blank=True,
+        editable=False,
+        db_default="",
+        help_text="Sanitized; derived from the body.",
+    )
     is_public = models.BooleanField(help_text="Shown to the requester.")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -727,6 +737,23 @@ class ThreadEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.ticket_id} by {self.author_name}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A column derived from this row's own body, kept beside it (no other row is written):
+        # every way of creating an entry (services, factories, the demo loader) gets it.
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "body" in update_fields:
+            self.body_html = markup.render_markdown(self.body)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "body_html"}
+        super().save(*args, **kwargs)
+
+    @property
+    def html(self) -> SafeString:
+        """What pages and mail show: the stored HTML, or the body as plain text without it."""
+        if self.body_html:
+            return mark_safe(self.body_html)  # noqa: S308 - nh3 output, stored by save()
+        return markup.plain_text(self.body)
 
 
 def _attachment_path(instance: Attachment, filename: str) -> str:

@@ -12,8 +12,9 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from agents.forms import ComposerForm
 from tests.factories import AgentFactory, SLAPlanFactory
-from tickets import inbound, services
+from tickets import inbound, markup, services
 from tickets.models import (
     Attachment,
     CannedResponse,
@@ -555,6 +556,34 @@ def test_an_entry_that_came_by_mail_offers_the_original_to_agents(john, lab, tic
     assert download["Content-Disposition"] == f'attachment; filename="message-{stored.pk}.eml"'
     # Another ticket's mail is not reached through a ticket the agent sees.
     assert john.get(reverse("agents:original_email", args=[ticket.number, stored.pk])).status_code == 404
+
+
+def _no_markdown_now(*args, **kwargs):
+    raise AssertionError("a page parsed Markdown")
+
+
+def test_messages_of_any_shape_show_their_text_and_the_page_parses_no_markdown(
+    john, lab, ticket, monkeypatch
+):
+    mailed = ("[a](" * inbound.MAX_BODY_CHARS)[: inbound.MAX_BODY_CHARS]
+    services.ticket_receive_reply(ticket=ticket, body=mailed, actor=None, system_rule=inbound.EMAIL_RULE)
+    typed = "[![" * (ComposerForm.base_fields["body"].max_length // 3)
+    assert compose(john, ticket, kind="reply", body=typed).status_code == 302
+    nested = "*a **a " * 700 + "b" + " a** a*" * 700  # under the Markdown limit: rendered
+    assert compose(john, ticket, kind="note", body=nested).status_code == 302
+    # Rendered once, when saved; the page and the mail show the stored HTML.
+    monkeypatch.setattr(markup, "render_markdown", _no_markdown_now)
+    monkeypatch.setattr(markup._MARKDOWN, "render", _no_markdown_now)
+    page = john.get(page_url(ticket)).content.decode()
+    assert f'<pre class="plain-text">{mailed}</pre>' in page
+    assert f'<pre class="plain-text">{typed}</pre>' in page
+    assert "<em>a <strong>a <em>a <strong>a" in page  # 1,400 levels deep: too deep for html() here
+    [sent] = mail.outbox
+    [(mailed_html, _)] = sent.alternatives
+    assert (
+        f'<pre class="plain-text" style="white-space:pre-wrap;overflow-wrap:anywhere;margin:0;">{typed}</pre>'
+        in (mailed_html)
+    )
 
 
 @pytest.fixture

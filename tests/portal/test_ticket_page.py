@@ -5,8 +5,9 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from portal.forms import ReplyForm
 from tests.factories import UserFactory
-from tickets import links, services
+from tickets import links, markup, services
 from tickets.models import Attachment, State, ThreadEntry, Ticket, TicketTransition
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -362,6 +363,33 @@ def test_my_tickets_is_paginated(karen_client, lab, new_ticket):
     assert "Page 1 of 2" in page and "Problem 20" in page and "Problem 00" not in page
     page = karen_client.get(reverse("portal:my_tickets") + "?page=2").content.decode()
     assert "Problem 00" in page
+
+
+def _no_markdown_now(*args, **kwargs):
+    raise AssertionError("a page parsed Markdown")
+
+
+def test_a_message_of_any_shape_shows_its_text_and_the_page_parses_no_markdown(
+    karen_client, ticket, monkeypatch
+):
+    longest = ReplyForm.base_fields["body"].max_length
+    bodies = [
+        "[" * longest,
+        ("[a](" * longest)[:longest],
+        ("_a" * longest)[: markup.MARKDOWN_MAX_CHARS],
+        "Short *and* [sweet](https://bank.example/)",
+    ]
+    for body in bodies:
+        response = karen_client.post(reverse("portal:ticket_reply", args=[ticket.number]), {"body": body})
+        assert response.status_code == 302
+    # What was written was rendered once, when it was saved; the page shows the stored HTML.
+    monkeypatch.setattr(markup, "render_markdown", _no_markdown_now)
+    monkeypatch.setattr(markup._MARKDOWN, "render", _no_markdown_now)
+    page = karen_client.get(reverse("portal:ticket", args=[ticket.number])).content.decode()
+    assert f'<pre class="plain-text">{bodies[0]}</pre>' in page
+    assert f'<pre class="plain-text">{bodies[1]}</pre>' in page
+    assert "_a" * 100 in page  # Markdown: no emphasis without a closing "_", the text as typed
+    assert "Short <em>and</em> <a " in page and 'href="https://bank.example/"' in page
 
 
 # -- cost -----------------------------------------------------------------------------------------

@@ -1,12 +1,23 @@
-"""Markdown from requesters and agents: raw HTML shows as text, links cannot run scripts."""
+"""Markdown from requesters and agents: raw HTML shows as text, links cannot run scripts, and no
+text, however long or odd, takes long to render."""
 
+import importlib
 import re
+import time
+from collections.abc import Callable
 from html.parser import HTMLParser
+from types import SimpleNamespace
 
 import pytest
+from django.apps import apps as django_apps
+from django.db import connection
 from django.utils.safestring import SafeString
 
-from tickets.markup import render_markdown
+from agents.forms import ComposerForm
+from portal.forms import OpenTicketForm, ReplyForm
+from tickets import inbound
+from tickets.markup import MARKDOWN_MAX_CHARS, for_mail, plain_text, render_markdown
+from tickets.models import ThreadEntry
 
 # What the page may receive; kept here, not imported, so a widened allow-list shows up as a failure.
 SAFE_TAGS = {
@@ -114,9 +125,15 @@ def test_web_and_mail_links_keep_their_target_and_tell_browsers_not_to_follow_or
     ],
 )
 def test_a_link_cannot_smuggle_an_event_handler_attribute(text):
-    [link] = [attrs for tag, attrs in elements(render_markdown(text)) if tag == "a"]
-    assert set(link) <= {"href", "title", "rel"}
-    assert (link.get("href") or "").startswith("https://bank.example")
+    found = elements(render_markdown(text))
+    # CommonMark reads a title followed by more text as no link at all: then it is all text.
+    links = [attrs for tag, attrs in found if tag == "a"]
+    assert len(links) <= 1
+    for link in links:
+        assert set(link) <= {"href", "title", "rel"}
+        assert (link.get("href") or "").startswith("https://bank.example")
+    assert not [name for _, attrs in found for name in attrs if name.startswith("on")]
+    assert "onmouseover" in render_markdown(text)  # still shown, as text
 
 
 @pytest.mark.parametrize(
@@ -181,3 +198,134 @@ def test_a_hostile_mixture_produces_only_allow_listed_tags_and_attributes():
         assert tag in SAFE_TAGS
         assert set(attrs) <= SAFE_ATTRIBUTES.get(tag, set()), (tag, attrs)
         assert not (attrs.get("href") or "").lower().startswith(("javascript:", "data:"))
+
+
+# -- what it costs ----------------------------------------------------------------------------------
+# Each channel's longest text: the portal's forms, the console's composer, a mail body (cut at
+# MAX_BODY_CHARS, plus the note saying so), and fields with no limit of their own (an agent's
+# resolution message, a phone ticket), which only the request size bounds.
+CHANNEL_MAXIMA = {
+    "markdown limit": MARKDOWN_MAX_CHARS,
+    "portal": max(ReplyForm.base_fields["body"].max_length, OpenTicketForm.base_fields["body"].max_length),
+    "console": ComposerForm.base_fields["body"].max_length,
+    "e-mail": inbound.MAX_BODY_CHARS + 100,
+    "no form limit": 1_000_000,
+}
+
+
+def _repeat(unit: str) -> Callable[[int], str]:
+    return lambda n: (unit * (n // len(unit) + 1))[:n]
+
+
+def _backtick_runs(n: int) -> str:
+    runs, size, i = [], 0, 1
+    while size < n:
+        runs.append("e" + "`" * i)
+        size, i = size + i + 1, i + 1
+    return "".join(runs)[:n]
+
+
+def _nested(opener: str, middle: str, closer: str) -> Callable[[int], str]:
+    return lambda n: opener * (k := (n - len(middle)) // (len(opener) + len(closer))) + middle + closer * k
+
+
+def _nested_lists(n: int) -> str:
+    lines, size, depth = [], 0, 0
+    while size < n:
+        lines.append("  " * depth + "* a\n")
+        size, depth = size + len(lines[-1]), depth + 1
+    return "".join(lines)[:n]
+
+
+# The inputs that make Markdown parsers backtrack (cmark's pathological tests, and what took
+# Python-Markdown 12 s for 10,000 "[" and more than a minute for 100,000).
+PATHOLOGICAL = {
+    "link openers [": _repeat("["),
+    "link openers [a](": _repeat("[a]("),
+    "link openers [a": _repeat("[a"),
+    "unclosed links [a](b": _repeat("[a](b"),
+    "link in image [![": _repeat("[!["),
+    "nested brackets": _nested("[", "a", "]"),
+    "emphasis _a": _repeat("_a"),
+    "nested emphasis": _nested("*a **a ", "b", " a** a*"),
+    "mismatched emphasis *a_": _repeat("*a_ "),
+    "backtick runs": _backtick_runs,
+    "backticks `a": _repeat("`a"),
+    "angle brackets <": _repeat("<"),
+    "unclosed comments": _repeat("<!--"),
+    "block quotes": _repeat("> "),
+    "nested lists": _nested_lists,
+    "line breaks": _repeat("[\n"),
+    "table rows": lambda n: "| a | b |\n|---|---|\n" + _repeat("| [c | *d |\n")(n - 20),
+    "table columns": lambda n: _repeat("|a")(n // 2) + "\n" + _repeat("|-")(n // 2 - 1),
+}
+
+
+@pytest.mark.parametrize("make", PATHOLOGICAL.values(), ids=PATHOLOGICAL.keys())
+def test_no_text_a_channel_accepts_takes_long_to_render(make):
+    for channel, length in CHANNEL_MAXIMA.items():
+        text = make(length)
+        # CPU time, not wall time: other work on the machine does not count against the text.
+        # The bound is generous; what it catches is a render that grows faster than the text.
+        started = time.process_time()
+        html = render_markdown(text)
+        took = time.process_time() - started
+        assert took < 1.0, f"{channel}: {len(text):,} characters took {took:.1f} s"
+        assert html
+
+
+def test_text_past_the_limit_is_shown_as_typed_and_preformatted():
+    text = (
+        "# Not a heading\n<script>alert(1)</script>  [x](javascript:alert(1))\n\n" + "a " * MARKDOWN_MAX_CHARS
+    )
+    html = render_markdown(text)
+    assert html.startswith(
+        '<pre class="plain-text"># Not a heading\n&lt;script&gt;alert(1)&lt;/script&gt;  [x]'
+    )
+    assert [tag for tag, _ in elements(html)] == ["pre"]
+    assert isinstance(html, SafeString)
+
+
+def test_the_limit_is_where_markdown_stops():
+    assert render_markdown("*a*" + " " * (MARKDOWN_MAX_CHARS - 3)).startswith("<p><em>a</em></p>")
+    assert render_markdown("*a*" + " " * (MARKDOWN_MAX_CHARS - 2)).startswith('<pre class="plain-text">*a*')
+
+
+def test_plain_text_wraps_in_mail_too_where_style_sheets_do_not_reach():
+    mailed = for_mail(plain_text("a <b> line\nand another"))
+    assert mailed.startswith('<pre class="plain-text" style="white-space:pre-wrap;')
+    assert mailed.endswith(">a &lt;b&gt; line\nand another</pre>")
+    assert for_mail(render_markdown("*a*")) == render_markdown("*a*")
+
+
+# -- rendered once, when saved ---------------------------------------------------------------------
+
+
+def test_an_entry_keeps_its_html_from_when_it_was_saved(new_ticket):
+    ticket = new_ticket(body="*Nothing* works <img src=x onerror=alert(1)>")
+    message = ticket.thread.get(kind=ThreadEntry.Kind.MESSAGE)
+    assert message.body_html == render_markdown(message.body)
+    assert "<em>Nothing</em> works &lt;img" in message.html
+    message.body = "**Edited**"
+    message.save(update_fields=["body"])
+    message.refresh_from_db()
+    assert message.body_html == "<p><strong>Edited</strong></p>\n"
+
+
+def test_an_entry_without_stored_html_shows_its_body_as_plain_text(new_ticket):
+    new_ticket(body="*raw* <b>")
+    ThreadEntry.objects.update(body_html="")  # as rows put in by SQL (the bench's seed) are
+    message = ThreadEntry.objects.get(kind=ThreadEntry.Kind.MESSAGE)
+    assert message.html == '<pre class="plain-text">*raw* &lt;b&gt;</pre>'
+
+
+def test_the_migration_renders_the_entries_saved_before_it(new_ticket, monkeypatch):
+    migration = importlib.import_module("tickets.migrations.0010_fill_body_html")
+    monkeypatch.setattr(migration, "BATCH", 2)
+    for body in ("*one*", "two [x](javascript:alert(1))", "[" * (MARKDOWN_MAX_CHARS + 1)):
+        new_ticket(body=body)
+    expected = {entry.pk: entry.body_html for entry in ThreadEntry.objects.all()}
+    assert len(expected) > 4 and all(expected.values())
+    ThreadEntry.objects.update(body_html="")
+    migration.fill_body_html(django_apps, SimpleNamespace(connection=connection))
+    assert dict(ThreadEntry.objects.values_list("pk", "body_html")) == expected

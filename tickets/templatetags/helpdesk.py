@@ -7,16 +7,17 @@ from datetime import datetime
 from django import template
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
-from tickets.markup import render_markdown
+from tickets import markup
 
 register = template.Library()
 
 
 @register.filter
-def markdown(text: str) -> str:
-    """A message body as sanitized HTML."""
-    return render_markdown(text)
+def mail_html(html: SafeString) -> SafeString:
+    """A thread entry's stored HTML (``entry.html``) as an HTML mail shows it."""
+    return markup.for_mail(html)
 
 
 @register.filter
