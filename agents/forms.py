@@ -8,8 +8,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from tickets import selectors
-from tickets.forms import MultipleFileField, ThrottledSignInForm, TopicChoiceField
 from tickets.models import AgentProfile, Department, HelpTopic, Priority, SLAPlan, State, Team, Ticket
+from tickets.web.forms import MultipleFileField, ThrottledSignInForm, TopicChoiceField
 
 
 class AgentSignInForm(ThrottledSignInForm):

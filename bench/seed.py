@@ -274,7 +274,7 @@ class Mix:
     that are whole hundreds of tickets).
 
     ``waiting``: the awaiting-user and resolved tickets as the lifecycle timers
-    (``tickets.jobs.state_timers``, with the delays of ``LifecycleTimers``) would have left
+    (``tickets.sla.jobs.state_timers``, with the delays of ``LifecycleTimers``) would have left
     them, each at least ``MARGIN_DAYS`` short of its next timer: the job has nothing to do on
     them for that long. Otherwise their last move is spread over 60 days like the other
     active tickets', and none was reminded.

@@ -1,4 +1,4 @@
-"""Time the periodic job (tickets.jobs.run_timers) at 100,000 active tickets, 1% of them overdue.
+"""Time the periodic job (tickets.sla.jobs.run_timers) at 100,000 active tickets, 1% of them overdue.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/helpdesk_bench_timers DEBUG=1 \\
     HELPDESK_VAR_DIR=/tmp/benchvar .venv/bin/python bench/timers.py [--closed 0 893000]
@@ -68,7 +68,7 @@ from django.utils import timezone  # noqa: E402
 from psycopg import sql  # noqa: E402
 
 from helpdesk.celery import app as celery_app  # noqa: E402
-from tickets import jobs, services  # noqa: E402
+from tickets import services  # noqa: E402
 from tickets.models import (  # noqa: E402
     LifecycleTimers,
     SLAPlan,
@@ -78,6 +78,7 @@ from tickets.models import (  # noqa: E402
     Ticket,
     TicketTransition,
 )
+from tickets.sla import jobs  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from seed import Mix, seed  # noqa: E402
@@ -130,7 +131,7 @@ def configure_plans() -> None:
     )
 
 
-# The job's parts (tickets.jobs.sla_parts, tickets.jobs.timer_parts), as the report names them.
+# The job's parts (tickets.sla.jobs.sla_parts, tickets.sla.jobs.timer_parts), as the report names them.
 PART_LABELS = {
     "first response": "SLA watch: first response",
     "resolution": "SLA watch: resolution",

@@ -183,10 +183,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "helpdesk")
-# The SLA watch and the lifecycle timers (tickets.jobs), every TIMERS_EVERY_SECONDS under
+# The SLA watch and the lifecycle timers (tickets.sla.jobs), every TIMERS_EVERY_SECONDS under
 # Celery beat; a run nobody picked up before the next one is due is dropped, not piled up.
 TIMERS_EVERY_SECONDS = env_int("TIMERS_EVERY_SECONDS", 60)
-# The IMAP mailboxes of the admin are read as often (tickets.imap).
+# The IMAP mailboxes of the admin are read as often (tickets.mailin.imap).
 CELERY_BEAT_SCHEDULE = {
     "lifecycle-timers": {
         "task": "tickets.tasks.run_timers",

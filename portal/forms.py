@@ -13,8 +13,8 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import PasswordResetForm
 
 from tickets import accounts, selectors
-from tickets.forms import MultipleFileField, ThrottledSignInForm, TopicChoiceField
 from tickets.models import HelpTopic
+from tickets.web.forms import MultipleFileField, ThrottledSignInForm, TopicChoiceField
 
 
 class OpenTicketForm(forms.Form):

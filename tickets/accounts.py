@@ -12,36 +12,17 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core import signing
 from django.db import transaction
 from django.db.models import Q
-from django.urls import reverse
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.crypto import constant_time_compare
 
-from tickets import notifications, services, tasks, throttle
-
-_SALT = "tickets.accounts.confirm"
-CONFIRM_MAX_AGE = 3 * 86400
+from tickets import links, services, throttle
+from tickets.mailout import notifications, tasks
+from tickets.models import Requester
 
 
 def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
-
-
-def _state(user: Any) -> str:
-    """Changes when the account is activated or its password changes: a link works once."""
-    return salted_hmac(_SALT, f"{user.pk}:{user.password}:{user.is_active}:{user.last_login}").hexdigest()[
-        :20
-    ]
-
-
-def confirm_token(user: Any) -> str:
-    return signing.dumps({"u": user.pk, "e": user.email, "s": _state(user)}, salt=_SALT)
-
-
-def confirm_link(user: Any) -> str:
-    path = reverse("portal:register_confirm", kwargs={"token": confirm_token(user)})
-    return settings.HELPDESK_BASE_URL.rstrip("/") + path
 
 
 @transaction.atomic
@@ -99,15 +80,13 @@ def _is_pending(user: Any) -> bool:
 @transaction.atomic
 def account_confirm(token: str) -> Any | None:
     """Activate the account a valid confirmation token names and join it to its tickets."""
-    try:
-        data = signing.loads(token, salt=_SALT, max_age=CONFIRM_MAX_AGE)
-    except signing.BadSignature:
-        return None
-    if not isinstance(data, dict):
+    data = links.confirm_claim(token)
+    if data is None:
         return None
     User = get_user_model()
     user = User.objects.select_for_update().filter(pk=data.get("u"), email=data.get("e")).first()
-    if user is None or not _is_pending(user) or not constant_time_compare(str(data.get("s")), _state(user)):
+    state = links.account_state(user) if user is not None else ""
+    if user is None or not _is_pending(user) or not constant_time_compare(str(data.get("s")), state):
         return None
     user.is_active = True
     user.save(update_fields=["is_active"])
@@ -117,7 +96,7 @@ def account_confirm(token: str) -> Any | None:
 
 def requester_for_user(user: Any) -> Any:
     """The requester record of a signed-in end user, created on their first ticket."""
-    existing = services.Requester.objects.filter(user_id=user.pk).first()
+    existing = Requester.objects.filter(user_id=user.pk).first()
     if existing is not None:
         return existing
     return services.requester_get_or_create(

@@ -14,7 +14,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from tickets import inbound, mailids, services
+from tickets import services
+from tickets.mailin import store
+from tickets.mailout import mailids
 from tickets.models import (
     AgentProfile,
     BusinessHours,
@@ -364,7 +366,7 @@ Please see the attached invoice.
 
 def mail_in(lab: Lab) -> Ticket:
     """Ken's ticket by e-mail, with John's question and Ken's answer by mail."""
-    ticket = inbound.ingest(KEN_WRITES.encode(), source="demo").ticket
+    ticket = store.ingest(KEN_WRITES.encode(), source="demo").ticket
     services.ticket_claim(ticket=ticket, actor=lab.john)
     services.ticket_request_info(
         ticket=ticket,
@@ -376,9 +378,9 @@ def mail_in(lab: Lab) -> Ticket:
         "our_id": mailids.new_id(ticket.pk),
         "root_id": mailids.root_id(ticket.pk),
     }
-    inbound.ingest(KEN_AWAY.format(**ids).encode(), source="demo")
-    inbound.ingest(KEN_ANSWERS.format(**ids).encode(), source="demo")
-    inbound.ingest(NO_SENDER.encode(), source="demo")
+    store.ingest(KEN_AWAY.format(**ids).encode(), source="demo")
+    store.ingest(KEN_ANSWERS.format(**ids).encode(), source="demo")
+    store.ingest(NO_SENDER.encode(), source="demo")
     ticket.refresh_from_db()
     return ticket
 

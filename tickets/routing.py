@@ -61,19 +61,6 @@ class Outcome:
         self.quiet = self.quiet or rule.suppress_auto_response or rule.reject_as_spam
 
 
-def check_condition(field_name: str, operator: str, value: str) -> None:
-    """Refuse a condition that could never work (the admin sees the message)."""
-    if not value.strip():
-        raise ValueError("Give a value to compare with.")
-    if operator == Operator.DOMAIN and field_name != Field.EMAIL:
-        raise ValueError("“is at the domain” applies to the requester e-mail only.")
-    if operator == Operator.REGEX:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"This is not a valid regular expression: {exc}.") from None
-
-
 def _domain_of(email: str) -> str:
     return email.rpartition("@")[2].strip().lower().rstrip(".")
 

@@ -7,10 +7,16 @@ What a user may *see* is decided in ``tickets.selectors``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from tickets.models import Ticket
+
+class Ticket(Protocol):
+    """What the rules read of a ticket (``tickets.models.Ticket``, which imports this module)."""
+
+    assignee_id: int | None
+    department_id: int | None
+    team_id: int | None
+    requester: Any
 
 
 # -- conditions ----------------------------------------------------------------------------

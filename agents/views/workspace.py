@@ -14,7 +14,8 @@ from django.views.decorators.http import require_POST
 
 from agents.access import agent_required, ticket_for_agent
 from agents.forms import AssignForm, ComposerForm, EscalateForm, MessageForm, PropertyForm, ReasonForm
-from tickets import inbound, selectors, services, uploads
+from tickets import selectors, services, uploads
+from tickets.mailin import store
 from tickets.models import Attachment, State, Ticket
 from tickets.stages import progress
 
@@ -171,4 +172,4 @@ def original_email(request: HttpRequest, number: str, message_id: int) -> HttpRe
     stored = selectors.original_email(ticket, message_id)
     if stored is None:
         raise Http404("No such e-mail.")
-    return inbound.download_response(stored)
+    return store.download_response(stored)

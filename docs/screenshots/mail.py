@@ -22,7 +22,7 @@ django.setup()
 from chromium import OUT, launch  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tickets import notifications  # noqa: E402
+from tickets.mailout import notifications  # noqa: E402
 from tickets.models import State, ThreadEntry, Ticket  # noqa: E402
 
 

@@ -62,7 +62,7 @@ class SignOutView(auth_views.LogoutView):
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "portal/accounts/password_reset_form.html"
     form_class = ThrottledPasswordResetForm
-    # The mail is templates/emails/password_reset* (tickets.notifications.password_reset).
+    # The mail is templates/emails/password_reset* (tickets.mailout.notifications.password_reset).
     success_url = reverse_lazy("portal:password_reset_done")
     # Links are built on our configured address, never on the request's Host header.
     extra_email_context = {

@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from portal import access
 from portal.forms import StatusForm
-from tickets import links, tasks, throttle
+from tickets import links, throttle
+from tickets.mailout import tasks
 from tickets.models import Ticket
 
 

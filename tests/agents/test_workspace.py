@@ -14,7 +14,8 @@ from django.urls import reverse
 
 from agents.forms import ComposerForm
 from tests.factories import AgentFactory, SLAPlanFactory
-from tickets import inbound, markup, services
+from tickets import markup, services
+from tickets.mailin import store
 from tickets.models import (
     Attachment,
     CannedResponse,
@@ -542,7 +543,7 @@ EMAILED = (
 
 
 def test_an_entry_that_came_by_mail_offers_the_original_to_agents(john, lab, ticket):
-    stored = inbound.ingest(EMAILED)
+    stored = store.ingest(EMAILED)
     emailed = stored.ticket
     assert emailed.thread.get(kind="message").body == "The charger light stays off.\n\n-- \nKen, floor 4"
     page = john.get(page_url(emailed)).content.decode()
@@ -565,8 +566,8 @@ def _no_markdown_now(*args, **kwargs):
 def test_messages_of_any_shape_show_their_text_and_the_page_parses_no_markdown(
     john, lab, ticket, monkeypatch
 ):
-    mailed = ("[a](" * inbound.MAX_BODY_CHARS)[: inbound.MAX_BODY_CHARS]
-    services.ticket_receive_reply(ticket=ticket, body=mailed, actor=None, system_rule=inbound.EMAIL_RULE)
+    mailed = ("[a](" * store.MAX_BODY_CHARS)[: store.MAX_BODY_CHARS]
+    services.ticket_receive_reply(ticket=ticket, body=mailed, actor=None, system_rule=store.EMAIL_RULE)
     typed = "[![" * (ComposerForm.base_fields["body"].max_length // 3)
     assert compose(john, ticket, kind="reply", body=typed).status_code == 302
     nested = "*a **a " * 700 + "b" + " a** a*" * 700  # under the Markdown limit: rendered

@@ -11,7 +11,7 @@ from django.contrib.auth import SESSION_KEY, get_user_model
 from django.core import mail, signing
 from django.urls import reverse
 
-from tickets import accounts, links, selectors, services
+from tickets import links, selectors, services
 from tickets.models import Requester, Ticket
 
 User = get_user_model()
@@ -233,7 +233,7 @@ def test_a_confirmation_token_for_another_address_activates_nothing(client, lab)
     _register(client)
     user = User.objects.get(username=NEW_ADDRESS)
     # The token names the address too: once the account's address changes, it no longer opens it.
-    token = accounts.confirm_token(user)
+    token = links.confirm_token(user)
     User.objects.filter(pk=user.pk).update(email="changed@example.org")
     response = client.get(reverse("portal:register_confirm", args=[token]))
     assert response.status_code == 404
@@ -246,14 +246,14 @@ def test_an_expired_confirmation_token_activates_nothing(client, lab, monkeypatc
     user = User.objects.get(username=NEW_ADDRESS)
     path = _path(_link(mail.outbox[0], "/accounts/confirm/"))
 
-    _clock(monkeypatch, accounts.CONFIRM_MAX_AGE + 60)
+    _clock(monkeypatch, links.CONFIRM_MAX_AGE + 60)
     response = client.get(path)
     assert response.status_code == 404
     assert "not valid or has expired" in response.content.decode()
     user.refresh_from_db()
     assert not user.is_active and _signed_in_as(client) is None
 
-    _clock(monkeypatch, accounts.CONFIRM_MAX_AGE - 60)
+    _clock(monkeypatch, links.CONFIRM_MAX_AGE - 60)
     assert client.get(path).status_code == 302
     user.refresh_from_db()
     assert user.is_active

@@ -18,7 +18,8 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from tickets import inbound, services
+from tickets import services
+from tickets.mailin import store
 from tickets.models import Attachment, InboundMessage, ThreadEntry, Ticket
 from tickets.uploads import clean_filename
 
@@ -89,7 +90,7 @@ def test_by_mail_a_hostile_name_is_cleaned_and_the_message_still_opens_its_ticke
     case, lab, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        stored = inbound.ingest(mail_with_file(case.raw))
+        stored = store.ingest(mail_with_file(case.raw))
     assert stored.status == InboundMessage.Status.TICKET, stored.error
     shown = "attachment-3.png" if case.shown is MADE_UP else case.shown
     message = stored.ticket.thread.get(kind=ThreadEntry.Kind.MESSAGE)

@@ -25,8 +25,9 @@ from django.db import connection
 from django.utils import timezone
 
 from tests.processes import database_url
-from tickets import jobs, services
+from tickets import services
 from tickets.models import LifecycleTimers, State, Ticket
+from tickets.sla import jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS = ("127.0.0.1", 6379)

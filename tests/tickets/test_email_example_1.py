@@ -11,7 +11,9 @@ import pytest
 from django.core import mail
 from django.test import override_settings
 
-from tickets import inbound, mailids, services
+from tickets import services
+from tickets.mailin import store
+from tickets.mailout import mailids
 from tickets.models import InboundMessage, Priority, SLAPlan, State, ThreadEntry, Ticket
 
 KAREN_FIRST = b"""\
@@ -88,7 +90,7 @@ def _text(wire) -> str:
 def test_example_1_by_email(lab, django_capture_on_commit_callbacks, wire_mail):
     # 1. Karen's mail makes the ticket.
     with django_capture_on_commit_callbacks(execute=True):
-        stored = inbound.ingest(KAREN_FIRST, source="pipe")
+        stored = store.ingest(KAREN_FIRST, source="pipe")
     assert stored.status == InboundMessage.Status.TICKET
     ticket = Ticket.objects.get()
     assert stored.ticket == ticket and bytes(stored.raw) == KAREN_FIRST
@@ -169,7 +171,7 @@ def test_example_1_by_email(lab, django_capture_on_commit_callbacks, wire_mail):
     )
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        stored = inbound.ingest(answer, source="pipe")
+        stored = store.ingest(answer, source="pipe")
     assert (stored.status, stored.ticket) == (InboundMessage.Status.REPLY, ticket)
     assert Ticket.objects.count() == 1
     answer_entry = ticket.thread.filter(kind=ThreadEntry.Kind.MESSAGE).last()

@@ -29,7 +29,8 @@ from django.db import connection
 from django.utils import timezone
 
 from tests.processes import database_url
-from tickets import imap, services
+from tickets import services
+from tickets.mailin import imap
 from tickets.models import InboundMessage, Mailbox, State, ThreadEntry, Ticket
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""Mail in (tickets.inbound): what a message becomes, by the rules a help desk lives by.
+"""Mail in (tickets.mailin): what a message becomes, by the rules a help desk lives by.
 
 The shapes of real clients' mail are in test_inbound_corpus.py, random input in
 test_inbound_property.py, the IMAP poller in test_imap.py; here are the rules: duplicates,
@@ -13,7 +13,9 @@ import pytest
 from django.core import mail
 from django.db import OperationalError
 
-from tickets import inbound, mailids, services
+from tickets import services
+from tickets.mailin import store
+from tickets.mailout import mailids
 from tickets.models import Department, InboundMessage, State, ThreadEntry, Ticket, TicketContact
 
 Status = InboundMessage.Status
@@ -44,7 +46,7 @@ def ingest(django_capture_on_commit_callbacks):
 
     def run(raw: bytes) -> InboundMessage:
         with django_capture_on_commit_callbacks(execute=True):
-            return inbound.ingest(raw)
+            return store.ingest(raw)
 
     return run
 
@@ -99,7 +101,7 @@ def test_a_message_without_a_message_id_is_deduplicated_on_its_bytes(lab, ingest
 def test_a_message_stored_but_never_processed_is_processed_by_its_next_delivery(lab, ingest):
     """The pipe died between storing and processing; the MTA delivers it again."""
     raw = letter()
-    stored, created = inbound.store(raw, source="pipe")
+    stored, created = store.store(raw, source="pipe")
     assert created and stored.status == Status.RECEIVED and not Ticket.objects.exists()
     again = ingest(raw)
     assert (again.pk, again.status) == (stored.pk, Status.TICKET)
@@ -107,10 +109,10 @@ def test_a_message_stored_but_never_processed_is_processed_by_its_next_delivery(
 
 
 def test_a_copy_read_before_another_process_handled_it_is_not_processed_twice(lab, ingest):
-    stored, _ = inbound.store(letter(), source="pipe")
+    stored, _ = store.store(letter(), source="pipe")
     stale = InboundMessage.objects.get(pk=stored.pk)
-    inbound.process(stored)
-    result = inbound.process(stale)
+    store.process(stored)
+    result = store.process(stale)
     assert result.status == Status.TICKET and Ticket.objects.count() == 1
 
 
@@ -306,7 +308,7 @@ def test_a_sender_past_the_rate_limit_is_held_not_answered_and_can_be_released(l
     # Someone else is not held by Karen's count.
     assert ingest(letter(sender="ken@example.com")).status == Status.TICKET
     # An admin releases a held message: it is processed whatever the count.
-    released = inbound.reprocess(results[4])
+    released = store.reprocess(results[4])
     assert released.status == Status.TICKET and released.ticket.subject == "Message 4"
 
 
@@ -328,7 +330,7 @@ def test_a_failure_half_way_rolls_back_everything_but_the_stored_message(lab, in
     assert b"Keep this text." in bytes(stored.raw)
     # Fixed by an admin, the message is processed again and becomes the ticket.
     Department.objects.filter(name="Support").update(is_default=True)
-    again = inbound.reprocess(stored)
+    again = store.reprocess(stored)
     assert again.status == Status.TICKET and again.error == ""
     assert again.ticket.thread.get(kind="message").body == "Keep this text."
 
@@ -345,7 +347,7 @@ def test_an_unexpected_error_quarantines_with_its_reason(lab, ingest, monkeypatc
 def test_only_a_held_or_quarantined_message_is_processed_again(lab, ingest):
     done = ingest(letter())
     with pytest.raises(services.TicketActionError):
-        inbound.reprocess(done)
+        store.reprocess(done)
     assert Ticket.objects.count() == 1
 
 
@@ -355,7 +357,7 @@ def test_a_message_that_cannot_be_stored_raises_so_the_mta_keeps_it(lab, monkeyp
 
     monkeypatch.setattr(InboundMessage.objects, "create", down)
     with pytest.raises(OperationalError):
-        inbound.ingest(letter())
+        store.ingest(letter())
 
 
 # -- attachments ---------------------------------------------------------------------------------------

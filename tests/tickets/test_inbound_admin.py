@@ -10,7 +10,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from tickets import inbound
+from tickets.mailin import store
 from tickets.models import Department, InboundMessage, Mailbox, Ticket
 
 Status = InboundMessage.Status
@@ -28,7 +28,7 @@ RAW = (
 def quarantined(lab):
     """A message that failed because no department was the default; since fixed."""
     Department.objects.update(is_default=False)
-    stored = inbound.ingest(RAW)
+    stored = store.ingest(RAW)
     Department.objects.filter(name="Support").update(is_default=True)
     assert stored.status == Status.QUARANTINED
     return stored
@@ -44,7 +44,7 @@ def change_url(stored: InboundMessage) -> str:
 
 
 def test_the_quarantine_lists_what_failed_and_why(admin, quarantined):
-    inbound.ingest(RAW.replace(b"scan-1", b"scan-2").replace(b"Scanner offline", b"Toner empty"))
+    store.ingest(RAW.replace(b"scan-1", b"scan-2").replace(b"Scanner offline", b"Toner empty"))
     response = admin.get(reverse("admin:tickets_inboundmessage_changelist"), {"status__exact": "quarantined"})
     assert response.status_code == 200
     page = response.content.decode()
@@ -150,9 +150,9 @@ def test_read_now_reports_what_went_wrong_with_a_mailbox(admin, lab, monkeypatch
 
 
 def test_mail_that_became_nothing_may_be_deleted_and_mail_that_made_a_ticket_may_not(admin, quarantined):
-    inbound.reprocess(quarantined)
+    store.reprocess(quarantined)
     ticket_mail = InboundMessage.objects.get()
-    spam = inbound.ingest(b"From: nobody\nSubject: Cheap watches\nMessage-ID: <spam-1@x>\n\nBuy.")
+    spam = store.ingest(b"From: nobody\nSubject: Cheap watches\nMessage-ID: <spam-1@x>\n\nBuy.")
     assert spam.status == Status.QUARANTINED
     delete = "admin:tickets_inboundmessage_delete"
     assert admin.get(reverse(delete, args=[ticket_mail.pk])).status_code == 403

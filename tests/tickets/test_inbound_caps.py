@@ -22,7 +22,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.tickets.test_inbound import letter, our_mail_to
-from tickets import inbound, mailids, services
+from tickets import services
+from tickets.mailin import store
+from tickets.mailout import mailids
 from tickets.models import InboundMessage, Ticket
 
 Status = InboundMessage.Status
@@ -33,7 +35,7 @@ KAREN = "karen@example.com"
 def ingest(django_capture_on_commit_callbacks):
     def run(raw: bytes) -> InboundMessage:
         with django_capture_on_commit_callbacks(execute=True):
-            return inbound.ingest(raw)
+            return store.ingest(raw)
 
     return run
 
@@ -55,7 +57,7 @@ def stored_elsewhere(sender: str, *, status: str = Status.TICKET, ago: timedelta
 
 @pytest.fixture
 def warnings(caplog):
-    caplog.set_level(logging.WARNING, logger="tickets.inbound")
+    caplog.set_level(logging.WARNING, logger="tickets.mailin")
     return lambda: [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
 
 
@@ -167,7 +169,7 @@ def test_an_admin_releasing_a_held_message_processes_it_within_the_caps(lab, ing
     ingest(letter("One"))
     held = ingest(letter("Two"))
     mail.outbox.clear()
-    released = inbound.reprocess(held)
+    released = store.reprocess(held)
     assert released.status == Status.TICKET
     assert released.mail_suppressed.startswith("The cap on acknowledgements")
     assert mail.outbox == []

@@ -22,7 +22,9 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from tickets import inbound, notifications, services
+from tickets import services
+from tickets.mailin import store
+from tickets.mailout import notifications
 from tickets.models import InboundMessage, State, ThreadEntry, Ticket, TicketContact
 
 EML = Path(__file__).resolve().parent / "eml"
@@ -81,7 +83,7 @@ def threading(ticket: Ticket, sent) -> dict[str, str]:
 def karen_writes(commit) -> Ticket:
     """Karen's first message, by Thunderbird: a ticket, Karen acknowledged."""
     with commit(execute=True):
-        stored = inbound.ingest(read("thunderbird_new_ticket.eml"))
+        stored = store.ingest(read("thunderbird_new_ticket.eml"))
     assert stored.status == Status.TICKET
     return stored.ticket
 
@@ -803,7 +805,7 @@ def test_a_real_message_becomes_what_it_should(case, lab, django_capture_on_comm
     mail.outbox.clear()
 
     with commit(execute=True):
-        stored = inbound.ingest(raw)
+        stored = store.ingest(raw)
 
     stored = InboundMessage.objects.get(pk=stored.pk)
     # Kept as it came, byte for byte, whatever became of it.
@@ -873,7 +875,7 @@ def test_a_real_message_becomes_what_it_should(case, lab, django_capture_on_comm
     # is the same row and does nothing more.
     counts = (Ticket.objects.count(), ThreadEntry.objects.count(), InboundMessage.objects.count())
     with commit(execute=True):
-        again = inbound.ingest(raw)
+        again = store.ingest(raw)
     assert again.pk == stored.pk and again.status == case.status
     assert (Ticket.objects.count(), ThreadEntry.objects.count(), InboundMessage.objects.count()) == counts
     assert len(mail.outbox) == len(case.mailed)
@@ -895,7 +897,7 @@ def test_the_corpus_is_shaped_like_real_mail(name):
 
 def test_an_html_only_message_shows_its_words_and_nothing_of_its_markup_in_the_console(lab, client):
     """What the agent sees of the HTML-only message: the words, no script, no remote image."""
-    stored = inbound.ingest(read("html_only_tracker.eml"))
+    stored = store.ingest(read("html_only_tracker.eml"))
     client.force_login(lab.john)
     page = client.get(reverse("agents:ticket", args=[stored.ticket.number])).content.decode()
     assert "rejects every date in December" in page and "Laura Chen" in page

@@ -1,4 +1,4 @@
-"""Mail in, by properties: whatever bytes arrive, ``inbound.ingest`` never raises and leaves exactly
+"""Mail in, by properties: whatever bytes arrive, ``store.ingest`` never raises and leaves exactly
 one stored row, with the raw bytes kept as they came, whose status says what became of the message.
 
 The messages are built as bytes here, not with ``email.message.EmailMessage`` (which refuses bad
@@ -48,7 +48,9 @@ from hypothesis import HealthCheck, currently_in_test_context, event, given, not
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from tickets import inbound, mailids, services
+from tickets import services
+from tickets.mailin import parse, store
+from tickets.mailout import mailids
 from tickets.models import InboundMessage, Requester, State, ThreadEntry, Ticket, TicketContact
 
 Status = InboundMessage.Status
@@ -93,7 +95,7 @@ def world(lab, django_capture_on_commit_callbacks):
     strategies that draw messages about them."""
     ken = lab.ken.requester
     with django_capture_on_commit_callbacks(execute=True):
-        first = inbound.ingest(KAREN_FIRST)
+        first = store.ingest(KAREN_FIRST)
         TicketContact.objects.create(ticket=first.ticket, email="carl@example.net", name="Carl")
         waiting = services.ticket_create(
             requester=ken, subject="Password reset", body="Expired.", actor=lab.ken
@@ -138,7 +140,7 @@ class _Records(logging.Handler):
 def mail_failures():
     """Errors of the mail queued on commit: those callbacks are robust, they log and go on."""
     handler = _Records()
-    loggers = [logging.getLogger("django.test"), logging.getLogger("tickets.tasks")]
+    loggers = [logging.getLogger("django.test"), logging.getLogger("tickets.mailout.tasks")]
     for logger in loggers:
         logger.addHandler(handler)
     yield handler.records
@@ -494,8 +496,8 @@ def emails(draw, world: World) -> bytes:
         raw = _lines(headers, nl) + nl + body
     elif shape == "headers-only":
         raw = _lines(headers, nl)
-    elif shape == "many-parts":  # around inbound.MAX_PARTS
-        count = draw(st.integers(inbound.MAX_PARTS - 3, inbound.MAX_PARTS + 3))
+    elif shape == "many-parts":  # around parse.MAX_PARTS
+        count = draw(st.integers(parse.MAX_PARTS - 3, parse.MAX_PARTS + 3))
         part = Part([(b"Content-Type", b"multipart/mixed; boundary=b")], children=[], boundary=b"b")
         part.children = [Part([(b"Content-Type", b"text/plain")], b"x")] * count
         raw = _lines([*headers, (b"MIME-Version", b"1.0"), *part.headers], nl) + nl + _body(part, nl)
@@ -599,7 +601,7 @@ def _example():
 def _ingest(raw: bytes, capture) -> InboundMessage:
     with capture(execute=True):
         try:
-            return inbound.ingest(raw)
+            return store.ingest(raw)
         except Exception as exc:
             raise AssertionError(f"ingest raised {exc!r}") from exc
 
@@ -679,7 +681,7 @@ def test_the_same_bytes_twice_make_nothing_the_second_time(
     with _example():
         before = Snapshot.take()
         if died:
-            inbound.store(raw, source="pipe")
+            store.store(raw, source="pipe")
         first = _deliver(raw, django_capture_on_commit_callbacks, mail_failures, before=before)
         between = Snapshot.take()
         mail.outbox.clear()

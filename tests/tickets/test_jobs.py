@@ -1,4 +1,4 @@
-"""The periodic job (tickets.jobs) on a frozen clock: overdue tickets marked, alerted and
+"""The periodic job (tickets.sla.jobs) on a frozen clock: overdue tickets marked, alerted and
 escalated by their plan; the requester reminded, then the ticket given up; resolved tickets
 closed after K days. Each run twice acts once."""
 
@@ -11,8 +11,9 @@ from django.core import mail
 from django.db import close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
 
-from tickets import jobs, services
+from tickets import services
 from tickets.models import LifecycleTimers, SLAPlan, State, ThreadEntry, Ticket
+from tickets.sla import jobs
 
 MONDAY_10 = datetime(2026, 11, 30, 10, tzinfo=UTC)
 SEV_A_RULE = "system: SLA plan “Sev-A”: escalate when overdue"
@@ -490,7 +491,7 @@ def test_a_reminded_ticket_is_not_taken_up_again(clock, waiting, run, caplog):
     clock.move_to(MONDAY_10 + timedelta(days=3))
     assert run().reminded == 1
     clock.move_to(MONDAY_10 + timedelta(days=4))
-    with caplog.at_level("WARNING", logger="tickets.jobs"):
+    with caplog.at_level("WARNING", logger="tickets.sla.jobs"):
         assert run().reminded == 0
     assert "not changed" not in caplog.text
 

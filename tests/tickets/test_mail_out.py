@@ -13,8 +13,10 @@ from django.core import mail
 from django.urls import reverse
 
 from tests.factories import AgentFactory, RequesterFactory
-from tickets import jobs, mailids, notifications, services
+from tickets import services
+from tickets.mailout import mailids, notifications
 from tickets.models import LifecycleTimers, Ticket
+from tickets.sla import jobs
 
 
 def wire(message) -> object:

@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString
 
 from agents.forms import ComposerForm
 from portal.forms import OpenTicketForm, ReplyForm
-from tickets import inbound
+from tickets.mailin import store
 from tickets.markup import MARKDOWN_MAX_CHARS, for_mail, plain_text, render_markdown
 from tickets.models import ThreadEntry
 
@@ -208,7 +208,7 @@ CHANNEL_MAXIMA = {
     "markdown limit": MARKDOWN_MAX_CHARS,
     "portal": max(ReplyForm.base_fields["body"].max_length, OpenTicketForm.base_fields["body"].max_length),
     "console": ComposerForm.base_fields["body"].max_length,
-    "e-mail": inbound.MAX_BODY_CHARS + 100,
+    "e-mail": store.MAX_BODY_CHARS + 100,
     "no form limit": 1_000_000,
 }
 

@@ -330,7 +330,7 @@ def test_html_mail_has_no_scripts_or_handlers(path):
 
 
 def test_an_internal_entry_is_mailed_to_nobody_whatever_it_is_called(lab, ticket):
-    from tickets import notifications
+    from tickets.mailout import notifications
 
     services.ticket_claim(ticket=ticket, actor=lab.john)
     note = services.ticket_note(ticket=fresh(ticket), actor=lab.john, body="SECRET-NOTE")
@@ -373,7 +373,7 @@ def test_under_a_worker_a_failing_message_is_retried_later_not_given_up(lab, fla
     """Inline, three tries; under a worker the task goes on retrying, with a growing wait."""
     from celery.exceptions import Retry
 
-    from tickets import tasks
+    from tickets.mailout import tasks
 
     flaky.failures = 1
     waits = []
@@ -398,7 +398,7 @@ def test_a_notification_that_meets_the_database_away_is_tried_again(lab, new_tic
     not dropped (the soak of bench/soak.py lost one or two mails per restart before)."""
     from django.db import OperationalError
 
-    from tickets import notifications, tasks
+    from tickets.mailout import notifications, tasks
 
     entry = services.ticket_receive_reply(ticket=new_ticket(), actor=lab.karen, body="Still down.")[1]
     mail.outbox.clear()

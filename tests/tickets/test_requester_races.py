@@ -20,7 +20,8 @@ from django.db import close_old_connections, connection
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from tickets import inbound, services
+from tickets import services
+from tickets.mailin import store
 from tickets.models import InboundMessage, State, ThreadEntry, Ticket
 
 pytestmark = [
@@ -128,7 +129,7 @@ def _portal_reply(user: Any, ticket: Ticket, token: str) -> Callable[[], int]:
 
 def _mail_reply(ticket: Ticket, token: str) -> Callable[[], str]:
     raw = _mail(ticket, token)
-    return lambda: inbound.ingest(raw).status
+    return lambda: store.ingest(raw).status
 
 
 def _landed_once(ticket: Ticket, token: str) -> ThreadEntry:

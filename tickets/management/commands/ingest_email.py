@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from tickets import inbound
+from tickets.mailin import store
 
 # sysexits.h: the MTA keeps the message and tries the pipe again later.
 EX_TEMPFAIL = 75
@@ -22,7 +22,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         raw = sys.stdin.buffer.read()
         try:
-            stored = inbound.ingest(raw, source=options["source"])
+            stored = store.ingest(raw, source=options["source"])
         except Exception as exc:  # the database is down, the disk is full: not stored
             self.stderr.write(f"The message was not stored: {exc}")
             raise SystemExit(EX_TEMPFAIL) from None

@@ -3,7 +3,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from tickets import imap, jobs
+from tickets.mailin import imap
+from tickets.sla import jobs
 
 
 class Command(BaseCommand):

@@ -27,7 +27,8 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from tickets import links, mailids
+from tickets import links
+from tickets.mailout import mailids
 from tickets.models import AgentProfile, LifecycleTimers, ThreadEntry, Ticket, TicketTransition
 
 Payload = dict[str, Any]
@@ -259,9 +260,7 @@ def ticket_link_mail(ticket: Ticket) -> Payload:
 
 
 def account_confirmation(user: Any) -> Payload:
-    from tickets import accounts
-
-    return render(user.email, "emails/account_confirm", {"user": user, "link": accounts.confirm_link(user)})
+    return render(user.email, "emails/account_confirm", {"user": user, "link": links.confirm_link(user)})
 
 
 def account_exists(user: Any) -> Payload:

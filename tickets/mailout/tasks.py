@@ -1,15 +1,14 @@
-"""Background work. Tasks take ids and are queued on commit (``tickets.services``).
+"""The mail tasks. They take ids and are queued on commit (``tickets.services``).
 
 A ``notify_*`` task works out who hears about an event and queues one ``send_email`` per
 message; only ``send_email`` talks to the mail server, and it retries on its own, so a
-server that is down delays that one message and never re-sends the others. ``run_timers``
-is the periodic job (Celery beat, or ``manage.py run_timers`` in the embedded default).
+server that is down delays that one message and never re-sends the others. Each task keeps
+the name it had when it lived in ``tickets.tasks``: messages already queued still run.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from smtplib import SMTPException
 from typing import Any
 
@@ -18,7 +17,7 @@ from celery.utils.time import get_exponential_backoff_interval
 from django.contrib.auth import get_user_model
 from django.db import InterfaceError, OperationalError
 
-from tickets import notifications
+from tickets.mailout import notifications
 from tickets.models import ThreadEntry, Ticket, TicketTransition
 
 logger = logging.getLogger(__name__)
@@ -38,7 +37,7 @@ DATABASE_RETRY: dict[str, Any] = {
 }
 
 
-@shared_task(bind=True, max_retries=MAIL_MAX_RETRIES)
+@shared_task(name="tickets.tasks.send_email", bind=True, max_retries=MAIL_MAX_RETRIES)
 def send_email(self: Any, payload: dict[str, Any]) -> None:
     try:
         notifications.deliver(payload)
@@ -64,7 +63,7 @@ def _send_all(payloads: list[dict[str, Any]]) -> int:
 _TICKET = ("ticket__requester", "ticket__department", "ticket__team", "ticket__assignee")
 
 
-@shared_task(**DATABASE_RETRY)
+@shared_task(name="tickets.tasks.notify_transition", **DATABASE_RETRY)
 def notify_transition(transition_id: int, requester: bool = True, agents: bool = True) -> int:
     log = TicketTransition.objects.select_related(*_TICKET).filter(pk=transition_id).first()
     if log is None:
@@ -72,7 +71,7 @@ def notify_transition(transition_id: int, requester: bool = True, agents: bool =
     return _send_all(notifications.for_transition(log, requester=requester, agents=agents))
 
 
-@shared_task(**DATABASE_RETRY)
+@shared_task(name="tickets.tasks.notify_entry", **DATABASE_RETRY)
 def notify_entry(entry_id: int, purpose: str) -> int:
     entry = ThreadEntry.objects.select_related(*_TICKET).filter(pk=entry_id).first()
     if entry is None:
@@ -80,7 +79,7 @@ def notify_entry(entry_id: int, purpose: str) -> int:
     return _send_all(notifications.for_entry(entry, purpose))
 
 
-@shared_task(**DATABASE_RETRY)
+@shared_task(name="tickets.tasks.notify_overdue", **DATABASE_RETRY)
 def notify_overdue(ticket_id: int, targets: list[str], recipient_ids: list[int]) -> int:
     ticket = Ticket.objects.select_related("requester", "department", "team").filter(pk=ticket_id).first()
     if ticket is None:
@@ -88,7 +87,7 @@ def notify_overdue(ticket_id: int, targets: list[str], recipient_ids: list[int])
     return _send_all(notifications.for_overdue(ticket, targets, recipient_ids))
 
 
-@shared_task(**DATABASE_RETRY)
+@shared_task(name="tickets.tasks.send_ticket_link", **DATABASE_RETRY)
 def send_ticket_link(ticket_id: int) -> bool:
     ticket = Ticket.objects.select_related("requester").filter(pk=ticket_id).first()
     if ticket is None:
@@ -96,7 +95,7 @@ def send_ticket_link(ticket_id: int) -> bool:
     return bool(_send_all([notifications.ticket_link_mail(ticket)]))
 
 
-@shared_task(**DATABASE_RETRY)
+@shared_task(name="tickets.tasks.mail_account_confirmation", **DATABASE_RETRY)
 def mail_account_confirmation(user_id: int) -> bool:
     user = get_user_model().objects.filter(pk=user_id, is_active=False, last_login=None).first()
     if user is None:
@@ -104,25 +103,9 @@ def mail_account_confirmation(user_id: int) -> bool:
     return bool(_send_all([notifications.account_confirmation(user)]))
 
 
-@shared_task(**DATABASE_RETRY)
+@shared_task(name="tickets.tasks.mail_account_exists", **DATABASE_RETRY)
 def mail_account_exists(user_id: int) -> bool:
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         return False
     return bool(_send_all([notifications.account_exists(user)]))
-
-
-@shared_task(ignore_result=True)
-def poll_mailboxes() -> list[dict[str, object]]:
-    """Read the active IMAP mailboxes (beat runs it every minute)."""
-    from tickets import imap
-
-    return [asdict(report) for report in imap.poll_all()]
-
-
-@shared_task(ignore_result=True)
-def run_timers() -> dict[str, int]:
-    """The SLA watch and the state timers, once (beat runs it every minute)."""
-    from tickets import jobs
-
-    return jobs.run_timers().as_dict()

@@ -1,7 +1,7 @@
 """Reading the IMAP mailboxes configured in the admin (a periodic job, like the timers).
 
 Each poll takes the mailbox's lease (so two polls of it never overlap), fetches the messages
-not yet marked as stored, stores each one (``tickets.inbound.ingest``, committed), and only
+not yet marked as stored, stores each one (``tickets.store.ingest``, committed), and only
 processes it, and only then marks it on the server as stored (read and flagged
 ``$HelpdeskStored``) or deletes it, as the mailbox says. A poll killed half-way leaves the rest
 unmarked: the next poll fetches them again, the Message-ID makes each one stored once, and a
@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from tickets import inbound
+from tickets.mailin import store
 from tickets.models import Mailbox
 
 logger = logging.getLogger(__name__)
@@ -142,11 +142,11 @@ def poll(mailbox: Mailbox) -> PollReport:
             if raw is None:
                 continue
             report.fetched += 1
-            stored, created = inbound.store(raw, source=f"imap:{mailbox.name}"[:100], mailbox=mailbox)
+            stored, created = store.store(raw, source=f"imap:{mailbox.name}"[:100], mailbox=mailbox)
             report.stored += created
             # Processed before it is marked: a poll that dies in between leaves it unmarked, and
             # the next one finds the stored copy waiting and processes it then.
-            inbound.process_pending(stored)
+            store.process_pending(stored)
             _mark(connection, uid, mailbox)
             _renew(mailbox, token)
         if mailbox.after_store == Mailbox.AfterStore.DELETE:

@@ -1,0 +1,298 @@
+"""Configuration the admin edits: priorities, business hours, SLA plans, departments, teams,
+agents' profiles, help topics, canned responses."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+
+class Priority(models.Model):
+    name = models.CharField(max_length=60, unique=True)
+    rank = models.PositiveSmallIntegerField(unique=True, help_text="Higher is more urgent.")
+    colour = models.CharField(max_length=7, default="#6c757d", help_text="Hex colour, e.g. #dc3545.")
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["rank"]
+        verbose_name_plural = "priorities"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_priority"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BusinessHours(models.Model):
+    """A weekly working calendar with a time zone and holidays, for SLA plans."""
+
+    name = models.CharField(max_length=80, unique=True)
+    time_zone = models.CharField(max_length=64, default="UTC")
+
+    class Meta:
+        verbose_name_plural = "business hours"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BusinessHoursWindow(models.Model):
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0
+        TUESDAY = 1
+        WEDNESDAY = 2
+        THURSDAY = 3
+        FRIDAY = 4
+        SATURDAY = 5
+        SUNDAY = 6
+
+    schedule = models.ForeignKey(BusinessHours, on_delete=models.CASCADE, related_name="windows")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["weekday", "opens"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes__gt=models.F("opens")), name="window_opens_before_closes"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class Holiday(models.Model):
+    schedule = models.ForeignKey(BusinessHours, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField()
+    name = models.CharField(max_length=80)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["schedule", "date"], name="one_holiday_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.name}"
+
+
+class SLAPlan(models.Model):
+    class Schedule(models.TextChoices):
+        ALWAYS = "24/7", "24/7"
+        BUSINESS_HOURS = "business", "Business hours"
+
+    class OnOverdue(models.TextChoices):
+        ALERT = "alert", "Alert the assignee, team lead and department manager"
+        ESCALATE = "escalate", "Alert them and escalate the ticket"
+
+    name = models.CharField(max_length=80, unique=True)
+    grace_hours = models.PositiveSmallIntegerField(help_text="Hours to resolve the ticket.")
+    first_response_hours = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Hours to the first public reply; blank for none."
+    )
+    schedule = models.CharField(max_length=10, choices=Schedule.choices, default=Schedule.ALWAYS)
+    business_hours = models.ForeignKey(BusinessHours, null=True, blank=True, on_delete=models.PROTECT)
+    on_overdue = models.CharField(
+        "when a ticket is overdue", max_length=10, choices=OnOverdue.choices, default=OnOverdue.ALERT
+    )
+    escalate_to_team = models.ForeignKey(
+        "Team",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Where an overdue ticket is escalated to (a team or a department of a higher tier).",
+    )
+    escalate_to_department = models.ForeignKey(
+        "Department", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    is_default = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "SLA plan"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_sla"
+            ),
+            models.CheckConstraint(
+                condition=Q(schedule="24/7") | Q(business_hours__isnull=False),
+                name="business_schedule_has_hours",
+            ),
+            models.CheckConstraint(condition=Q(grace_hours__gt=0), name="sla_grace_positive"),
+            models.CheckConstraint(
+                condition=~Q(on_overdue="escalate")
+                | Q(escalate_to_team__isnull=False)
+                | Q(escalate_to_department__isnull=False),
+                name="sla_escalation_has_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.schedule == self.Schedule.BUSINESS_HOURS and self.business_hours_id is None:
+            raise ValidationError({"business_hours": "A business-hours plan needs a calendar."})
+        if self.on_overdue == self.OnOverdue.ESCALATE and not (
+            self.escalate_to_team_id or self.escalate_to_department_id
+        ):
+            raise ValidationError(
+                {"escalate_to_team": "Name the team or department overdue tickets are escalated to."}
+            )
+
+
+class SLATarget(models.Model):
+    """A plan's hours for one priority, instead of the plan's own (Emergency sooner than Low)."""
+
+    plan = models.ForeignKey(SLAPlan, on_delete=models.CASCADE, related_name="targets")
+    priority = models.ForeignKey("Priority", on_delete=models.CASCADE, related_name="+")
+    grace_hours = models.PositiveSmallIntegerField(help_text="Hours to resolve a ticket of this priority.")
+    first_response_hours = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Hours to the first public reply; blank for none."
+    )
+
+    class Meta:
+        verbose_name = "target per priority"
+        verbose_name_plural = "targets per priority"
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "priority"], name="one_target_per_priority"),
+            models.CheckConstraint(condition=Q(grace_hours__gt=0), name="sla_target_grace_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan}: {self.priority}"
+
+
+class Department(models.Model):
+    name = models.CharField(max_length=80, unique=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    sla = models.ForeignKey(
+        SLAPlan, null=True, blank=True, on_delete=models.PROTECT, verbose_name="default SLA"
+    )
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    tier = models.PositiveSmallIntegerField(default=1, help_text="Support tier; escalation moves up.")
+    is_public = models.BooleanField(default=True)
+    is_default = models.BooleanField(default=False, help_text="Where tickets land when nothing routes them.")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_department"
+            ),
+            models.CheckConstraint(condition=Q(tier__gte=1), name="department_tier_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=80, unique=True)
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    tier = models.PositiveSmallIntegerField(default=1, help_text="Support tier; escalation moves up.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.CheckConstraint(condition=Q(tier__gte=1), name="team_tier_positive")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgentProfile(models.Model):
+    """What makes a staff user an agent: the departments and teams whose tickets they see.
+
+    What an agent may *do* is their role: the Django groups of ``tickets.roles``.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent")
+    departments = models.ManyToManyField(Department, blank=True, related_name="agents")
+    teams = models.ManyToManyField(Team, blank=True, related_name="members")
+    # The alerts this agent gets by e-mail; each can be turned off (console: My alerts).
+    alert_new_ticket = models.BooleanField("a new ticket in my departments", default=True)
+    alert_assigned = models.BooleanField("a ticket assigned to me or my team", default=True)
+    alert_escalated = models.BooleanField("a ticket escalated to my team or department", default=True)
+    alert_overdue = models.BooleanField("a ticket I answer for is overdue", default=True)
+    alert_requester_reply = models.BooleanField("the requester wrote on a ticket of mine", default=True)
+
+    ALERTS = (
+        "alert_new_ticket",
+        "alert_assigned",
+        "alert_escalated",
+        "alert_overdue",
+        "alert_requester_reply",
+    )
+
+    def __str__(self) -> str:
+        return self.user.get_full_name() or self.user.get_username()
+
+
+class HelpTopic(models.Model):
+    name = models.CharField(max_length=80)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.PROTECT)
+    priority = models.ForeignKey(Priority, null=True, blank=True, on_delete=models.PROTECT)
+    sla = models.ForeignKey(SLAPlan, null=True, blank=True, on_delete=models.PROTECT, verbose_name="SLA plan")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT)
+    is_public = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["parent__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="unique_topic_per_parent"),
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(parent__isnull=True), name="unique_top_level_topic"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        """ "Report a Problem / Business Critical Outage"; select_related("parent") avoids a query."""
+        return f"{self.parent.full_name} / {self.name}" if self.parent_id else self.name
+
+
+
+class CannedResponse(models.Model):
+    """A prepared reply an agent can start from, for one department or for all of them.
+
+    Placeholders are replaced when it is inserted: {requester_name}, {ticket_number},
+    {subject}, {agent_name}.
+    """
+
+    title = models.CharField(max_length=120)
+    body = models.TextField()
+    department = models.ForeignKey(
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        help_text="Leave empty to offer it in every department.",
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,0 +1,126 @@
+"""Mail in: the IMAP mailboxes read, and every message received, stored whole."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from tickets.models.config import Department, HelpTopic
+from tickets.models.thread import ThreadEntry
+from tickets.models.ticket import Ticket
+
+
+class Mailbox(models.Model):
+    """An IMAP mailbox the help desk reads (tickets.mailin.imap); its password stays out of the
+    database, in the environment variable the row names."""
+
+    class Security(models.TextChoices):
+        IMAPS = "imaps", "TLS from the start (IMAPS, port 993)"
+        STARTTLS = "starttls", "STARTTLS (port 143)"
+
+    class AfterStore(models.TextChoices):
+        FLAG = "flag", "Mark it read and flagged, and leave it"
+        DELETE = "delete", "Delete it from the server"
+
+    name = models.CharField(max_length=80, unique=True)
+    is_active = models.BooleanField(default=True)
+    host = models.CharField(max_length=255)
+    port = models.PositiveIntegerField(default=993)
+    security = models.CharField(max_length=8, choices=Security.choices, default=Security.IMAPS)
+    username = models.CharField(max_length=255)
+    password_env = models.CharField(
+        "password environment variable",
+        max_length=100,
+        help_text="The name of the environment variable that holds the password, e.g. "
+        "HELPDESK_MAILBOX_SUPPORT_PASSWORD; the password itself is never stored here.",
+    )
+    folder = models.CharField(max_length=255, default="INBOX")
+    after_store = models.CharField(
+        "once a message is stored", max_length=6, choices=AfterStore.choices, default=AfterStore.FLAG
+    )
+    department = models.ForeignKey(
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text="Where its new tickets go unless a help topic or a routing rule says otherwise.",
+    )
+    help_topic = models.ForeignKey(HelpTopic, null=True, blank=True, on_delete=models.PROTECT)
+    last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True, editable=False)
+    # A lease, so that two polls of one mailbox never overlap (tickets.mailin.imap).
+    locked_until = models.DateTimeField(null=True, blank=True, editable=False)
+    lock_token = models.CharField(max_length=32, blank=True, editable=False)
+
+    class Meta:
+        verbose_name_plural = "mailboxes"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InboundMessage(models.Model):
+    """Every message the help desk accepted, with its raw bytes, whatever became of it.
+
+    A message is stored before it is processed, and kept: once accepted it is never lost.
+    What could not be processed waits in the quarantine (admin: reprocess)."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received, not processed yet"
+        TICKET = "ticket", "Opened a ticket"
+        REPLY = "reply", "Added to its ticket"
+        FOLLOW_UP = "follow_up", "Opened a follow-up to its closed ticket"
+        NOTE = "note", "Added to its ticket as a note (not from the requester)"
+        AUTO_REPLY = "auto_reply", "Automatic reply: stored, not answered"
+        BOUNCE = "bounce", "Delivery report: stored, not answered"
+        LOOP = "loop", "Our own mail come back: stored, not answered"
+        RATE_LIMITED = "rate_limited", "Too many from this sender: stored, not processed"
+        QUARANTINED = "quarantined", "Could not be processed: in quarantine"
+
+    # What became nothing on the help desk: an admin may delete these.
+    DISPOSABLE = frozenset(
+        {Status.AUTO_REPLY, Status.BOUNCE, Status.LOOP, Status.RATE_LIMITED, Status.QUARANTINED}
+    )
+    # What was never processed to the end: an admin may have it processed again.
+    REPROCESSABLE = frozenset({Status.RECEIVED, Status.RATE_LIMITED, Status.QUARANTINED})
+
+    key = models.CharField(max_length=64, unique=True, editable=False, help_text="What duplicates share.")
+    message_id = models.CharField(max_length=998, blank=True)
+    raw = models.BinaryField()
+    size = models.PositiveIntegerField()
+    source = models.CharField(max_length=100, help_text="“pipe”, or the mailbox it was fetched from.")
+    mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sender = models.CharField(max_length=320, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECEIVED)
+    ticket = models.ForeignKey(
+        Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_messages"
+    )
+    entry = models.ForeignKey(ThreadEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    error = models.TextField(blank=True)
+    mail_suppressed = models.CharField(
+        "nobody mailed",
+        max_length=300,
+        blank=True,
+        help_text="Why neither the sender nor the agents were mailed about it (a cap on its sender).",
+    )
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-received_at"], name="inbound_by_status"),
+            models.Index(fields=["ticket", "-received_at"], name="inbound_of_ticket"),
+            # What one sender sent lately: the per-sender limit and caps (tickets.mailin).
+            models.Index(Lower("sender"), models.F("received_at").desc(), name="inbound_by_sender"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sender or '(no sender)'}: {self.subject or '(no subject)'}"
+
+    @property
+    def can_reprocess(self) -> bool:
+        return self.status in self.REPROCESSABLE

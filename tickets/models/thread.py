@@ -1,0 +1,140 @@
+"""A ticket's thread: its entries and attachments, the append-only transition log, and the
+people copied on its mail."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePath
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+
+from tickets import markup
+from tickets.models.ticket import State, Ticket
+
+
+class ThreadEntry(models.Model):
+    class Kind(models.TextChoices):
+        MESSAGE = "message", "Message from the requester"
+        REPLY = "reply", "Reply to the requester"
+        NOTE = "note", "Internal note"
+        EVENT = "event", "Event"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="thread")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_name = models.CharField(max_length=150, help_text="Who wrote it, as shown then.")
+    body = models.TextField()
+    # The body rendered once, when saved: a page or a mail never parses Markdown. Rows put in
+    # by SQL (the bench's seed) get the database default, and show their body as plain text.
+    body_html = models.TextField(
+        "body as HTML",
+        blank=True,
+        editable=False,
+        db_default="",
+        help_text="Sanitized; derived from the body.",
+    )
+    is_public = models.BooleanField(help_text="Shown to the requester.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "thread entries"
+        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="thread_in_order")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(kind="note") | Q(is_public=False), name="notes_are_internal"),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["message", "reply"]) | Q(is_public=True),
+                name="messages_are_public",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.ticket_id} by {self.author_name}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A column derived from this row's own body, kept beside it (no other row is written):
+        # every way of creating an entry (services, factories, the demo loader) gets it.
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "body" in update_fields:
+            self.body_html = markup.render_markdown(self.body)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "body_html"}
+        super().save(*args, **kwargs)
+
+    @property
+    def html(self) -> SafeString:
+        """What pages and mail show: the stored HTML, or the body as plain text without it."""
+        if self.body_html:
+            return mark_safe(self.body_html)  # noqa: S308 - nh3 output, stored by save()
+        return markup.plain_text(self.body)
+
+
+def _attachment_path(instance: Attachment, filename: str) -> str:
+    # Stored under a generated name: the requester's file name is only ever shown, never used.
+    return f"attachments/{uuid.uuid4().hex}{PurePath(filename).suffix.lower()[:10]}"
+
+
+class Attachment(models.Model):
+    entry = models.ForeignKey(ThreadEntry, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=_attachment_path)
+    filename = models.CharField(max_length=255, help_text="The name the file was sent with.")
+    content_type = models.CharField(max_length=120)
+    size = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class TicketTransition(models.Model):
+    """One row per lifecycle move, never changed: the ticket's audit trail and its clocks."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="transitions")
+    name = models.CharField(max_length=32)
+    source = models.CharField(max_length=16, choices=State.choices, blank=True)
+    target = models.CharField(max_length=16, choices=State.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, help_text='The person, or "system: <rule or timer>".')
+    reason = models.TextField(blank=True)
+    # Set by the services to the moment the SLA clock was computed for, so the two agree.
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="transition_in_order")]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.source or '-'} → {self.target}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ValueError("Ticket transitions are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("Ticket transitions are append-only.")
+
+
+
+class TicketContact(models.Model):
+    """Someone copied on a ticket's mail (Cc): they may answer it by e-mail as the requester can."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="contacts")
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("ticket", Lower("email"), name="one_contact_per_address")]
+
+    def __str__(self) -> str:
+        return self.email

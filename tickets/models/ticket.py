@@ -1,0 +1,430 @@
+"""The ticket and its state machine: the requester, the states, and ``Ticket`` with its
+``django_fsm`` transitions (who may run each one is in ``tickets.rules``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django_fsm import (
+    GET_STATE,
+    ConcurrentTransition,
+    ConcurrentTransitionMixin,
+    FSMField,
+    transition,
+)
+
+from tickets import rules
+from tickets.models.config import Department, HelpTopic, Priority, SLAPlan, Team
+
+
+class Requester(models.Model):
+    """The person a ticket is for; a portal account is optional (guests, e-mail, phone)."""
+
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=120)
+    phone = models.CharField(max_length=40, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="requester",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("email"), name="unique_requester_email")]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+class State(models.TextChoices):
+    """The eight stages, with what the requester is told (docs/lifecycle.md)."""
+
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    ASSIGNED = "assigned", "Assigned"
+    AWAITING_USER = "awaiting_user", "Awaiting user"
+    IN_PROGRESS = "in_progress", "In progress"
+    ESCALATED = "escalated", "Escalated"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+PUBLIC_STAGE_LABELS: dict[str, str] = {
+    State.NEW: "Received",
+    State.OPEN: "Received",
+    State.ASSIGNED: "Assigned to our team",
+    State.AWAITING_USER: "Waiting for your reply",
+    State.IN_PROGRESS: "Being worked on",
+    State.ESCALATED: "With a specialist team",
+    State.RESOLVED: "Resolved: please confirm",
+    State.CLOSED: "Closed",
+}
+
+ACTIVE_STATES = (
+    State.OPEN,
+    State.ASSIGNED,
+    State.AWAITING_USER,
+    State.IN_PROGRESS,
+    State.ESCALATED,
+)
+
+
+def _back_to_work(ticket: Ticket) -> str:
+    """A ticket that comes back from the requester returns to the tier it was at."""
+    return State.ESCALATED if ticket.tier > 1 else State.IN_PROGRESS
+
+
+class Ticket(ConcurrentTransitionMixin, models.Model):
+    class Source(models.TextChoices):
+        WEB = "web", "Web portal"
+        EMAIL = "email", "E-mail"
+        PHONE = "phone", "Phone"
+        API = "api", "API"
+
+    number = models.CharField(max_length=12, unique=True, null=True, blank=True, editable=False)
+    subject = models.CharField(max_length=255)
+    requester = models.ForeignKey(Requester, on_delete=models.PROTECT, related_name="tickets")
+    source = models.CharField(max_length=5, choices=Source.choices, default=Source.WEB)
+    help_topic = models.ForeignKey(HelpTopic, null=True, blank=True, on_delete=models.PROTECT)
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_tickets",
+    )
+    priority = models.ForeignKey(Priority, null=True, blank=True, on_delete=models.PROTECT)
+    sla = models.ForeignKey(SLAPlan, null=True, blank=True, on_delete=models.PROTECT, verbose_name="SLA plan")
+    tier = models.PositiveSmallIntegerField(default=1)
+    state = FSMField(default=State.NEW, choices=State.choices, protected=True, db_index=False)
+    version = models.PositiveIntegerField(default=0, editable=False)
+    follow_up_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
+    first_response_due = models.DateTimeField(null=True, blank=True)
+    resolution_due = models.DateTimeField(null=True, blank=True)
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    reopen_count = models.PositiveSmallIntegerField(default=0)
+    # When the overdue job found a due time missed; cleared when the target moves into the
+    # future again, so each miss is acted on once (tickets.sla.jobs).
+    first_response_breached_at = models.DateTimeField(null=True, blank=True, editable=False)
+    resolution_breached_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The time of the last transition (the log has it too): indexed for the state timers.
+    state_changed_at = models.DateTimeField(default=timezone.now, editable=False)
+    reminded_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the waiting requester was reminded."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_activity_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-last_activity_at", "-id"]
+        permissions = [
+            ("assign_ticket", "Assign and transfer tickets"),
+            ("claim_ticket", "Claim tickets of their departments and teams"),
+            ("work_ticket", "Reply to, note, work on and reopen tickets"),
+            ("escalate_ticket", "Escalate tickets to a higher tier"),
+            ("close_ticket", "Close and cancel tickets"),
+            ("supervise_ticket", "Act on visible tickets assigned to others"),
+            ("view_all_tickets", "See the tickets of every department"),
+        ]
+        indexes = [
+            # The queues: each filters on one of these and orders by last activity.
+            models.Index(fields=["state", "-last_activity_at"], name="ticket_state_activity"),
+            models.Index(fields=["department", "state", "-last_activity_at"], name="ticket_dept_queue"),
+            models.Index(fields=["team", "state", "-last_activity_at"], name="ticket_team_queue"),
+            models.Index(fields=["assignee", "state", "-last_activity_at"], name="ticket_assignee_queue"),
+            models.Index(fields=["requester", "-last_activity_at"], name="ticket_requester_activity"),
+            models.Index(
+                fields=["resolution_due"],
+                condition=Q(state__in=ACTIVE_STATES),
+                name="ticket_active_due",
+            ),
+            # Measured at a million tickets (bench/README.md): "All I can see" and its pages
+            # walk the activity order and stop after a page; the working queues walk only the
+            # active tickets; overdue needs both due times; the SLA sort, the due order; the
+            # sidebar's counts read one index and no table.
+            models.Index(fields=["-last_activity_at", "-id"], name="ticket_activity"),
+            models.Index(
+                fields=["-last_activity_at", "-id"],
+                condition=Q(state__in=ACTIVE_STATES),
+                name="ticket_active_activity",
+            ),
+            models.Index(
+                fields=["assignee", "-last_activity_at", "-id"],
+                condition=Q(state__in=ACTIVE_STATES),
+                name="ticket_assignee_active",
+            ),
+            models.Index(
+                fields=["first_response_due"],
+                condition=Q(state__in=ACTIVE_STATES),
+                name="ticket_active_first_due",
+            ),
+            models.Index(fields=["resolution_due", "id"], name="ticket_due"),
+            models.Index(
+                fields=[
+                    "state",
+                    "department",
+                    "team",
+                    "assignee",
+                    "resolution_due",
+                    "first_response_due",
+                    "id",
+                ],
+                condition=Q(state__in=[*ACTIVE_STATES, "resolved"]),
+                name="ticket_working_counts",
+            ),
+            # The periodic job (tickets.sla.jobs) reads only the tickets due and not yet acted on,
+            # in the order it takes them: each index holds just its candidates, so a minute with
+            # nothing due costs the same at any size (bench/README.md, the periodic job).
+            models.Index(
+                fields=["resolution_due", "id"],
+                condition=Q(
+                    state__in=ACTIVE_STATES, resolution_breached_at__isnull=True, resolution_due__isnull=False
+                ),
+                name="ticket_resolution_watch",
+            ),
+            models.Index(
+                fields=["first_response_due", "id"],
+                # Answered tickets have no first-response due: most active tickets stay out.
+                condition=Q(
+                    state__in=ACTIVE_STATES,
+                    first_response_breached_at__isnull=True,
+                    first_response_due__isnull=False,
+                ),
+                name="ticket_first_response_watch",
+            ),
+            models.Index(
+                fields=["state_changed_at", "id"],
+                condition=Q(state=State.AWAITING_USER, reminded_at__isnull=True),
+                name="ticket_reminder_timer",
+            ),
+            models.Index(
+                fields=["reminded_at", "id"],
+                condition=Q(state=State.AWAITING_USER, reminded_at__isnull=False),
+                name="ticket_expiry_timer",
+            ),
+            models.Index(
+                fields=["state_changed_at", "id"],
+                condition=Q(state=State.RESOLVED),
+                name="ticket_close_timer",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(tier__gte=1), name="ticket_tier_positive"),
+            models.CheckConstraint(
+                condition=Q(state="new") | Q(number__isnull=False),
+                name="ticket_numbered_after_intake",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="assigned") | Q(assignee__isnull=False) | Q(team__isnull=False),
+                name="assigned_ticket_has_assignee_or_team",
+            ),
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._saved_version = self.version
+
+    def __str__(self) -> str:
+        return f"#{self.number or '-'} {self.subject}"
+
+    # -- optimistic locking ---------------------------------------------------------------
+    # ConcurrentTransitionMixin guards the state; the version guards every other field, so a
+    # stale copy cannot overwrite a change that left the state as it was (two claims).
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            self.version = self._saved_version + 1
+        super().save(*args, **kwargs)
+        self._saved_version = self.version
+
+    def refresh_from_db(
+        self, using: str | None = None, fields: Any = None, from_queryset: Any = None
+    ) -> None:
+        # django-fsm's own refresh lifts the protection of the state field for the whole class
+        # while it reloads, which a second thread reloading at the same time can meet half-way
+        # ("Direct state modification is not allowed"). Dropping this copy's state first lets
+        # the reload set it with the protection left on.
+        if fields is None:
+            self._prefetched_objects_cache = {}
+            deferred = self.get_deferred_fields()
+            fields = [f.attname for f in self._meta.concrete_fields if f.attname not in deferred]
+        if "state" in fields:
+            self.__dict__.pop("state", None)
+        models.Model.refresh_from_db(self, using=using, fields=fields, from_queryset=from_queryset)
+        self._update_initial_state()
+        self._saved_version = self.version
+
+    @property
+    def loaded_version(self) -> int:
+        """The version this copy was loaded (or last saved) at."""
+        return self._saved_version
+
+    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update, *args, **kwargs):  # type: ignore[no-untyped-def]
+        unchanged = base_qs.filter(version=self._saved_version)
+        updated = super()._do_update(
+            unchanged, using, pk_val, values, update_fields, forced_update, *args, **kwargs
+        )
+        if not updated and base_qs.filter(pk=pk_val).exists():
+            raise ConcurrentTransition("The ticket changed since it was loaded.")
+        return updated
+
+    @property
+    def public_stage(self) -> str:
+        return PUBLIC_STAGE_LABELS[self.state]
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    # -- the lifecycle (docs/lifecycle.md) ------------------------------------------------
+    # Each method checks its arguments before touching a field, so a refused call leaves
+    # the instance as it was.
+
+    @transition(field=state, source=State.NEW, target=State.OPEN, permission=rules.nobody)
+    def intake(
+        self,
+        *,
+        number: str,
+        help_topic: HelpTopic | None,
+        department: Department,
+        priority: Priority | None,
+        sla: SLAPlan | None,
+        team: Team | None,
+    ) -> None:
+        self.number = number
+        self.help_topic = help_topic
+        self.department = department
+        self.priority = priority
+        self.sla = sla
+        self.team = team
+
+    @transition(
+        field=state,
+        source=[State.OPEN, State.ASSIGNED, State.IN_PROGRESS],
+        target=State.ASSIGNED,
+        permission="tickets.assign_ticket",
+    )
+    @transition(
+        field=state,
+        source=State.ESCALATED,
+        target=State.ESCALATED,
+        permission="tickets.assign_ticket",
+    )
+    def assign(self, *, agent: Any | None, team: Team | None, department: Department | None = None) -> None:
+        if agent is None and team is None:
+            raise ValueError("Name an agent, a team or both.")
+        if department is not None:
+            self.department = department
+        self.assignee = agent
+        self.team = team
+
+    @transition(
+        field=state,
+        source=[State.OPEN, State.ASSIGNED],
+        target=State.ASSIGNED,
+        permission=rules.can_claim,
+    )
+    @transition(field=state, source=State.ESCALATED, target=State.ESCALATED, permission=rules.can_claim)
+    def claim(self, *, agent: Any) -> None:
+        self.assignee = agent
+
+    @transition(
+        field=state,
+        source=State.ASSIGNED,
+        target=State.IN_PROGRESS,
+        conditions=[rules.has_assignee],
+        permission=rules.is_assignee,
+    )
+    def start_work(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=[State.ASSIGNED, State.IN_PROGRESS, State.ESCALATED],
+        target=State.AWAITING_USER,
+        conditions=[rules.has_assignee],
+        permission=rules.is_assignee_or_supervisor,
+    )
+    def request_info(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=State.AWAITING_USER,
+        target=GET_STATE(_back_to_work, states=[State.IN_PROGRESS, State.ESCALATED]),
+        permission=rules.is_requester,
+    )
+    def receive_reply(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=[State.ASSIGNED, State.IN_PROGRESS, State.AWAITING_USER, State.ESCALATED],
+        target=State.ESCALATED,
+        permission=rules.can_escalate,
+    )
+    def escalate(self, *, team: Team | None, department: Department | None) -> None:
+        targets = [t for t in (team, department) if t is not None]
+        if not targets:
+            raise ValueError("Name a team or a department to escalate to.")
+        if max(t.tier for t in targets) <= self.tier:
+            names = " / ".join(str(t) for t in targets)
+            raise ValueError(f"{names} is not of a higher tier than this ticket (tier {self.tier}).")
+        self.tier += 1
+        if team is not None:
+            self.team = team
+        if department is not None:
+            self.department = department
+        self.assignee = None
+
+    @transition(
+        field=state,
+        source=[State.ASSIGNED, State.IN_PROGRESS, State.AWAITING_USER, State.ESCALATED],
+        target=State.RESOLVED,
+        permission=rules.is_assignee_or_supervisor,
+    )
+    def resolve(self, *, at: Any) -> None:
+        self.resolved_at = at
+
+    @transition(
+        field=state,
+        source=State.RESOLVED,
+        target=GET_STATE(_back_to_work, states=[State.IN_PROGRESS, State.ESCALATED]),
+        permission=rules.can_reopen,
+    )
+    def reopen(self) -> None:
+        self.reopen_count += 1
+        self.resolved_at = None
+
+    @transition(field=state, source=State.RESOLVED, target=State.CLOSED, permission=rules.can_close)
+    def close(self, *, at: Any) -> None:
+        self.closed_at = at
+
+    @transition(
+        field=state,
+        source=[State.NEW, State.OPEN, State.ASSIGNED],
+        target=State.CLOSED,
+        permission="tickets.close_ticket",
+    )
+    def cancel(self, *, at: Any) -> None:
+        self.closed_at = at
+
+

@@ -1,0 +1,258 @@
+"""The helpers every service shares: errors, labels, locking, the thread entry, the
+transition runner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed, has_transition_perm
+
+from tickets import selectors, uploads
+from tickets.mailout import tasks
+from tickets.models import (
+    Attachment,
+    ThreadEntry,
+    Ticket,
+    TicketTransition,
+)
+from tickets.sla import clock
+
+
+class TicketActionError(Exception):
+    """The action cannot be done as asked; the message says why, in the user's terms."""
+
+
+class TicketConflict(TicketActionError):
+    """Someone else changed the ticket since this copy was loaded; nothing was saved."""
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def display_name(user: Any) -> str:
+    return (user.get_full_name() or user.get_username()) if user is not None else "System"
+
+
+def assignment_label(ticket: Ticket) -> str:
+    """ "Jane Doe / Online Banking", "Online Banking", or "Unassigned"."""
+    parts = [
+        display_name(ticket.assignee) if ticket.assignee_id else "",
+        str(ticket.team) if ticket.team_id else "",
+    ]
+    return " / ".join(p for p in parts if p) or "Unassigned"
+
+
+def _actor_label(actor: Any, system_rule: str | None) -> str:
+    if actor is not None:
+        return display_name(actor)
+    if not system_rule:
+        raise ValueError("A system action must name the rule or timer that acted.")
+    return f"system: {system_rule}"
+
+
+def _check_can_see(actor: Any, ticket: Ticket) -> None:
+    if actor is not None and not selectors.ticket_visible_to(actor, ticket):
+        raise PermissionDenied("You cannot see this ticket.")
+
+
+CONFLICT_MESSAGE = (
+    "This ticket changed since you opened it; nothing was saved. Reload it to see its new state."
+)
+
+
+def _lock_as_shown(ticket: Ticket) -> None:
+    """Take the ticket's row lock for the rest of the transaction, and refuse if the ticket
+    changed since this copy was loaded: an agent acts on what their page showed them.
+
+    The lock serialises every write to the ticket (agents, requesters, timers, mail), so a
+    move and a requester's message never interleave; the version check keeps a stale page
+    from overwriting what it never saw.
+    """
+    locked = Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("version", flat=True)
+    if locked.first() != ticket.loaded_version:
+        raise TicketConflict(CONFLICT_MESSAGE)
+
+
+def _lock_current(ticket: Ticket) -> None:
+    """Take the ticket's row lock and reload the caller's copy as the ticket is now.
+
+    What a requester (or their mail) writes must always land, so it is decided on the
+    ticket's current state, never refused because the caller's copy is old.
+    """
+    ticket.refresh_from_db(from_queryset=Ticket.objects.select_for_update(of=("self",)))
+
+
+def _save(ticket: Ticket) -> None:
+    try:
+        ticket.save()
+    except ConcurrentTransition:
+        raise TicketConflict(CONFLICT_MESSAGE) from None
+
+
+def _add_entry(
+    ticket: Ticket,
+    *,
+    kind: str,
+    body: str,
+    actor: Any,
+    author_name: str | None = None,
+    notify: str | None = None,
+) -> ThreadEntry:
+    """Add to the thread; ``notify`` names what the entry is to the people it is mailed to
+    (a "reply", "question", "resolution" or "reminder" for the requester, a requester's
+    "message" for the agents), and the mail goes once the transaction commits."""
+    entry = ThreadEntry.objects.create(
+        ticket=ticket,
+        kind=kind,
+        body=body,
+        author=actor,
+        author_name=author_name or display_name(actor),
+        is_public=kind in (ThreadEntry.Kind.MESSAGE, ThreadEntry.Kind.REPLY),
+    )
+    if notify is not None:
+        transaction.on_commit(lambda: tasks.notify_entry.delay(entry.pk, notify), robust=True)
+    return entry
+
+
+def _system_name(actor: Any) -> str | None:
+    """Public messages the system writes are signed with the help desk's name."""
+    return settings.HELPDESK_NAME if actor is None else None
+
+
+def _check_files(files: Sequence[Any]) -> list[uploads.CheckedUpload]:
+    try:
+        return uploads.check_uploads(files)
+    except uploads.UploadError as exc:
+        raise TicketActionError(str(exc)) from None
+
+
+def _attach(entry: ThreadEntry, files: list[uploads.CheckedUpload]) -> None:
+    for upload in files:
+        Attachment.objects.create(
+            entry=entry,
+            file=File(upload.file, name=upload.filename),
+            filename=upload.filename,
+            content_type=upload.content_type,
+            size=upload.size,
+        )
+
+
+def _require_text(text: str, what: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise TicketActionError(f"{what} is required.")
+    return text
+
+
+def _run(
+    ticket: Ticket,
+    name: str,
+    *,
+    actor: Any,
+    event: Callable[[Ticket], str],
+    reason: str = "",
+    system_rule: str | None = None,
+    prepare: Callable[[Ticket], None] | None = None,
+    notify_requester: bool = True,
+    notify_agents: bool = True,
+    **kwargs: Any,
+) -> TicketTransition:
+    """Run one lifecycle transition for ``actor`` and leave its log row and thread event.
+
+    ``prepare`` sets fields that follow from the move (first response, say) so that the
+    ticket is saved once; the SLA due times are re-computed for every move, because the
+    clock stops and starts with the state. ``notify_*=False`` keeps the move's mail from
+    the requester or the agents (a rule that suppresses the auto-response, spam).
+    """
+    _lock_as_shown(ticket)
+    method = getattr(ticket, name)
+    source = ticket.state
+    label = _actor_label(actor, system_rule)
+    if not can_proceed(method, check_conditions=False):
+        raise TicketActionError(
+            f"A ticket that is {ticket.get_state_display().lower()} cannot {name.replace('_', ' ')}."
+        )
+    if actor is not None:
+        _check_can_see(actor, ticket)
+        if not can_proceed(method):
+            raise TicketActionError(
+                f"This ticket is not ready to {name.replace('_', ' ')} (it has no assignee)."
+            )
+        if not has_transition_perm(method, actor):
+            raise PermissionDenied(f"You may not {name.replace('_', ' ')} this ticket.")
+    try:
+        method(**kwargs)
+    except TransitionNotAllowed as exc:
+        raise TicketActionError(str(exc)) from None
+    except ValueError as exc:
+        raise TicketActionError(str(exc)) from None
+    if prepare is not None:
+        prepare(ticket)
+    now = timezone.now()
+    ticket.state_changed_at = now
+    ticket.reminded_at = None
+    _retarget(ticket, now=now, pending=clock.Move(name, ticket.state, now))
+    _save(ticket)
+    log = TicketTransition.objects.create(
+        ticket=ticket,
+        name=name,
+        source=source,
+        target=ticket.state,
+        actor=actor,
+        actor_label=label,
+        reason=reason,
+        created_at=now,
+    )
+    _add_entry(ticket, kind=ThreadEntry.Kind.EVENT, body=event(ticket), actor=actor, author_name=label)
+    if notify_requester or notify_agents:
+        transaction.on_commit(
+            lambda: tasks.notify_transition.delay(log.pk, requester=notify_requester, agents=notify_agents),
+            robust=True,
+        )
+    return log
+
+
+def _retarget(ticket: Ticket, *, now: Any, pending: clock.Move | None = None) -> None:
+    """Compute the due times from the transition log (and the move being made, if any).
+
+    A missed target stays marked as acted on (``*_breached_at``) until its due time moves
+    into the future again, so the overdue job acts once on each miss.
+    """
+    log = [
+        clock.Move(name, target, at)
+        for name, target, at in ticket.transitions.order_by("created_at", "id").values_list(
+            "name", "target", "created_at"
+        )
+    ]
+    if pending is not None:
+        log.append(pending)
+    first, resolution = clock.due_times_from_log(
+        ticket.sla, priority=ticket.priority, created_at=ticket.created_at, log=log
+    )
+    if ticket.first_responded_at is not None:
+        first = None
+    ticket.first_response_due, ticket.resolution_due = first, resolution
+    if first is not None and first > now:
+        ticket.first_response_breached_at = None
+    if resolution is not None and resolution > now:
+        ticket.resolution_breached_at = None
+
+
+def _mark_first_response(ticket: Ticket, *, at: Any) -> None:
+    """The first public reply meets the first-response target."""
+    if ticket.first_responded_at is None:
+        ticket.first_responded_at = at
+        ticket.first_response_due = None
+
+
+def ticket_ensure_unchanged(ticket: Ticket, *, version: int | None) -> None:
+    """Refuse an action posted from a page that showed an older version of the ticket."""
+    if version is not None and version != ticket.version:
+        raise TicketConflict(CONFLICT_MESSAGE)

@@ -1,0 +1,76 @@
+"""The actions a user may take on a ticket, and bulk actions over many."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+
+from tickets.models import (
+    Ticket,
+)
+from tickets.services._common import TicketActionError
+from tickets.services.moves import ticket_assign, ticket_cancel, ticket_claim, ticket_close
+
+
+@dataclass(frozen=True)
+class AvailableAction:
+    name: str
+    label: str
+
+
+ACTION_LABELS = {
+    "assign": "Assign",
+    "claim": "Take it",
+    "start_work": "Start work",
+    "request_info": "Ask the requester",
+    "escalate": "Escalate",
+    "resolve": "Resolve",
+    "reopen": "Reopen",
+    "close": "Close",
+    "cancel": "Cancel",
+}
+
+
+def available_actions(*, ticket: Ticket, actor: Any) -> list[AvailableAction]:
+    """The transitions this user may run on this ticket now (for buttons and the admin)."""
+    return [
+        AvailableAction(t.name, ACTION_LABELS[t.name])
+        for t in ticket.get_available_user_state_transitions(actor)
+        if t.name in ACTION_LABELS
+    ]
+
+
+# -- bulk ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    ticket: Ticket
+    ok: bool
+    message: str
+
+
+BULK_ACTIONS: dict[str, Callable[..., Any]] = {
+    "assign": ticket_assign,
+    "claim": ticket_claim,
+    "close": ticket_close,
+    "cancel": ticket_cancel,
+}
+
+
+def tickets_bulk(*, tickets: Sequence[Ticket], actor: Any, action: str, **kwargs: Any) -> list[BulkOutcome]:
+    """Run one action on several tickets, each in its own transaction: one refusal does not
+    undo the others, and each outcome says what happened to that ticket."""
+    service = BULK_ACTIONS[action]
+    outcomes = []
+    for ticket in tickets:
+        try:
+            service(ticket=ticket, actor=actor, **kwargs)
+        except (TicketActionError, PermissionDenied) as exc:
+            outcomes.append(BulkOutcome(ticket, False, str(exc)))
+        else:
+            outcomes.append(BulkOutcome(ticket, True, f"{ACTION_LABELS[action]}: done"))
+    return outcomes

@@ -1,0 +1,261 @@
+"""Creating tickets: the requester, the new ticket from any channel, its intake (routing,
+SLA, acknowledgement), and its editable properties."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from tickets import routing
+from tickets.models import (
+    Department,
+    HelpTopic,
+    Priority,
+    Requester,
+    SLAPlan,
+    State,
+    ThreadEntry,
+    Ticket,
+    TicketTransition,
+)
+from tickets.services._common import (
+    TicketActionError,
+    _add_entry,
+    _attach,
+    _check_can_see,
+    _check_files,
+    _lock_as_shown,
+    _require_text,
+    _retarget,
+    _run,
+    _save,
+    assignment_label,
+    display_name,
+)
+
+# -- creation and intake ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def requester_get_or_create(*, email: str, name: str, phone: str = "", user: Any = None) -> Requester:
+    """The requester with this address (any case), created on first contact."""
+    email = email.strip()
+    requester = Requester.objects.filter(email__iexact=email).first()
+    if requester is None:
+        return Requester.objects.create(
+            email=email.lower(), name=(name.strip() or email)[:120], phone=phone.strip()[:40], user=user
+        )
+    if user is not None and requester.user_id is None:
+        requester.user = user
+        requester.save(update_fields=["user"])
+    return requester
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    requester: Requester,
+    subject: str,
+    body: str,
+    help_topic: HelpTopic | None = None,
+    source: str = Ticket.Source.WEB,
+    actor: Any = None,
+    follow_up_of: Ticket | None = None,
+    attachments: Sequence[Any] = (),
+    department: Department | None = None,
+    acknowledge: bool = True,
+    alert_agents: bool = True,
+) -> Ticket:
+    """Creation and intake in one transaction: the ticket leaves here `open` and numbered.
+
+    ``actor`` is the requester's account, or the agent logging a phone call; None for
+    e-mail and guests. Properties come from the routing rules, the help topic, then
+    ``department`` (a mailbox's) and the defaults. Files are checked by ``tickets.uploads``;
+    one bad file refuses the whole ticket. ``acknowledge=False`` sends the requester no
+    acknowledgement (mail that came through a list); ``alert_agents=False`` tells no agent
+    (a sender past the mail caps of ``tickets.mailin.caps``).
+    """
+    subject = _require_text(subject, "A subject")
+    body = _require_text(body, "A description")
+    files = _check_files(attachments)
+    if help_topic is not None and not help_topic.is_active:
+        raise TicketActionError("That help topic is no longer offered.")
+    ticket = Ticket.objects.create(
+        subject=subject[:255],
+        requester=requester,
+        source=source,
+        help_topic=help_topic,
+        follow_up_of=follow_up_of,
+    )
+    author = actor if actor is not None and not actor.is_staff else None
+    TicketTransition.objects.create(
+        ticket=ticket,
+        name="create",
+        source="",
+        target=State.NEW,
+        actor=actor,
+        actor_label=display_name(actor) if actor is not None else requester.name,
+    )
+    message = ThreadEntry.objects.create(
+        ticket=ticket,
+        kind=ThreadEntry.Kind.MESSAGE,
+        body=body,
+        author=author,
+        author_name=requester.name,
+        is_public=True,
+    )
+    _intake(ticket, body=body, department=department, acknowledge=acknowledge, alert_agents=alert_agents)
+    # Files are written after intake, whose refusals (no default department) are the ones
+    # expected; a rollback later than this leaves an orphan file, never a missing one.
+    _attach(message, files)
+    return ticket
+
+
+@transaction.atomic
+def ticket_create_for_contact(
+    *, email: str, name: str, phone: str = "", **ticket: Any
+) -> tuple[Requester, Ticket]:
+    """A ticket from someone known only by their contact details (a guest in the portal, a
+    caller on the phone): the requester is found or made in the same transaction, so a ticket
+    that is refused leaves no new requester behind."""
+    requester = requester_get_or_create(email=email, name=name, phone=phone)
+    return requester, ticket_create(requester=requester, **ticket)
+
+
+def _intake(
+    ticket: Ticket,
+    *,
+    body: str,
+    department: Department | None = None,
+    acknowledge: bool = True,
+    alert_agents: bool = True,
+) -> None:
+    """Number the ticket and give it its properties: the routing rules' first, then the help
+    topic's, then the defaults. A rule may also name an agent (the ticket is assigned) or
+    reject the ticket as spam (it is cancelled at once, and nobody is mailed)."""
+    topic = ticket.help_topic
+    rules = routing.evaluate(
+        routing.active_rules(),
+        routing.Facts(
+            email=ticket.requester.email,
+            subject=ticket.subject,
+            body=body,
+            help_topic=topic.full_name if topic else "",
+            source=ticket.source,
+        ),
+    )
+    topic = rules.help_topic or topic
+    department = (
+        rules.department
+        or (topic and topic.department)
+        or department
+        or Department.objects.filter(is_default=True).first()
+    )
+    if department is None:
+        raise TicketActionError("No default department is configured; an admin must mark one as default.")
+    plan = (
+        rules.sla
+        or (topic and topic.sla)
+        or department.sla
+        or SLAPlan.objects.filter(is_default=True).first()
+    )
+    priority = (
+        rules.priority or (topic and topic.priority) or Priority.objects.filter(is_default=True).first()
+    )
+    applied = ", ".join(f"“{name}”" for name in rules.rules)
+    _run(
+        ticket,
+        "intake",
+        actor=None,
+        system_rule="intake",
+        reason=f"Routing rules applied: {applied}" if applied else "",
+        number=f"{100000 + ticket.pk}",
+        help_topic=topic,
+        department=department,
+        priority=priority,
+        sla=plan,
+        team=rules.team or (topic.team if topic else None),
+        notify_requester=acknowledge and not rules.quiet,
+        notify_agents=alert_agents and not rules.spam,
+        event=lambda t: (
+            f"Received: department {t.department}, priority {t.priority or '-'}, "
+            f"SLA plan {t.sla or '-'}, {assignment_label(t)}"
+            + (f" (routing rules {applied})" if applied else "")
+        ),
+    )
+    if rules.spam:
+        rule = f"routing rule “{rules.set_by['spam']}”"
+        _run(
+            ticket,
+            "cancel",
+            actor=None,
+            system_rule=rule,
+            reason="Rejected as spam",
+            at=timezone.now(),
+            notify_requester=False,
+            notify_agents=False,
+            event=lambda t: f"Rejected as spam by {rule}",
+        )
+    elif rules.agent is not None and rules.agent.is_active and rules.agent.is_staff:
+        rule = f"routing rule “{rules.set_by['agent']}”"
+        _run(
+            ticket,
+            "assign",
+            actor=None,
+            system_rule=rule,
+            agent=rules.agent,
+            team=ticket.team,
+            notify_agents=alert_agents,
+            event=lambda t: f"Assigned to {assignment_label(t)} by {rule}",
+        )
+
+
+
+# -- properties ------------------------------------------------------------------------------
+
+_UNSET: Any = object()
+
+
+@transaction.atomic
+def ticket_update_properties(
+    *,
+    ticket: Ticket,
+    actor: Any,
+    help_topic: HelpTopic | None = _UNSET,
+    priority: Priority | None = _UNSET,
+    sla_plan: SLAPlan | None = _UNSET,
+    department: Department | None = _UNSET,
+) -> list[str]:
+    """Change properties; each change becomes a thread event. Returns the event texts."""
+    _lock_as_shown(ticket)
+    _check_can_see(actor, ticket)
+    if not actor.has_perm("tickets.change_ticket"):
+        raise PermissionDenied("You may not change this ticket's properties.")
+    if not ticket.is_active:
+        raise TicketActionError(f"A {ticket.get_state_display().lower()} ticket's properties cannot change.")
+    if department is None:
+        raise TicketActionError("A ticket must belong to a department.")
+    changes: list[str] = []
+    for field, label, value in (
+        ("help_topic", "help topic", help_topic),
+        ("priority", "priority", priority),
+        ("sla", "SLA plan", sla_plan),
+        ("department", "department", department),
+    ):
+        if value is _UNSET or getattr(ticket, f"{field}_id") == (value.pk if value else None):
+            continue
+        old = getattr(ticket, field)
+        setattr(ticket, field, value)
+        changes.append(f"{display_name(actor)} changed the {label} from {old or '-'} to {value or '-'}")
+    if not changes:
+        return changes
+    if priority is not _UNSET or sla_plan is not _UNSET:
+        _retarget(ticket, now=timezone.now())
+    _save(ticket)
+    for text in changes:
+        _add_entry(ticket, kind=ThreadEntry.Kind.EVENT, body=text, actor=actor)
+    return changes
