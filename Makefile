@@ -51,8 +51,10 @@ e2e: $(STAMP)
 screenshots: $(STAMP)
 	E2E_SCREENSHOTS=docs/screenshots $(VENV)/bin/pytest -m e2e
 
+# ruff, then the import contracts of pyproject.toml ([tool.importlinter]; docs/architecture.md).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check
+	$(VENV)/bin/lint-imports
 
 # Needs Graphviz's `dot` program on PATH (Debian: apt-get install graphviz);
 # the Python package alone only writes the .dot source.
