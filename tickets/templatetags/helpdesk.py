@@ -9,7 +9,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from tickets import markup
+from tickets import markup, selectors
 
 register = template.Library()
 
@@ -53,6 +53,5 @@ def is_overdue(when: datetime | None) -> bool:
 @register.filter
 def count_label(count: int) -> str:
     """A queue count; above the cap it says "10000+"."""
-    from tickets.selectors import COUNT_CAP
-
-    return f"{COUNT_CAP}+" if count > COUNT_CAP else str(count)
+    cap = selectors.COUNT_CAP
+    return f"{cap}+" if count > cap else str(count)
