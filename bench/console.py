@@ -45,7 +45,7 @@ from tickets import selectors  # noqa: E402
 from tickets.models import ACTIVE_STATES, Requester, ThreadEntry, Ticket  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from seed import RARE_WORD, REQUESTER_DOMAIN, SUBJECT_WORD  # noqa: E402
+from seed_data import RARE_WORD, REQUESTER_DOMAIN, SUBJECT_WORD  # noqa: E402
 
 # WhiteNoise warns once per process that STATIC_ROOT was never collected; pages need no files.
 warnings.filterwarnings("ignore", message="No directory at")
