@@ -42,32 +42,31 @@ def account_register(*, email: str, name: str, password: str) -> Any:
     existing = User.objects.filter(Q(username__iexact=email) | Q(email__iexact=email)).order_by("-is_active")
     user = existing.first()
     if user is not None:
-        if user.is_active and _may_mail(email):
+        if user.is_active and _may_mail("register-mail", email):
             transaction.on_commit(lambda: tasks.mail_account_exists.delay(user.pk))
-        elif _is_pending(user) and _may_mail(email):
+        elif _is_pending(user) and _may_mail("register-mail", email):
             transaction.on_commit(lambda: tasks.mail_account_confirmation.delay(user.pk))
         return None
     first, _, last = name.strip().partition(" ")
     user = User(username=email, email=email, is_active=False, first_name=first[:150], last_name=last[:150])
     user.set_password(password)
     user.save()
-    if _may_mail(email):
+    if _may_mail("register-mail", email):
         transaction.on_commit(lambda: tasks.mail_account_confirmation.delay(user.pk))
     return user
 
 
-def _may_mail(email: str) -> bool:
-    """Count one registration mail to ``email``; False past the hourly limit (a stranger
-    registering someone's address again and again must not flood their mailbox)."""
+def _may_mail(scope: str, email: str) -> bool:
+    """Count one mail of this kind to ``email``; False past THROTTLE_MAIL_REQUESTS an hour (a
+    stranger asking for mail to someone's address again and again must not flood it)."""
     limit, window = settings.THROTTLE_MAIL_REQUESTS
-    return throttle.allow("register-mail", email, limit=limit, window=window)
+    return throttle.allow(scope, email, limit=limit, window=window)
 
 
 def password_reset_mail(*, to_email: str, context: dict[str, Any]) -> None:
     """Mail a password-reset link as every other automatic mail goes (marked automatic,
     through the mail task), at most ``THROTTLE_MAIL_REQUESTS`` times an hour per address."""
-    limit, window = settings.THROTTLE_MAIL_REQUESTS
-    if throttle.allow("reset-mail", to_email, limit=limit, window=window):
+    if _may_mail("reset-mail", to_email):
         tasks.send_email.delay(notifications.password_reset(to_email, context))
 
 

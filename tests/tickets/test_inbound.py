@@ -41,17 +41,6 @@ def letter(
 
 
 @pytest.fixture
-def ingest(django_capture_on_commit_callbacks):
-    """Ingest as the pipe does, with the mail the message causes sent."""
-
-    def run(raw: bytes) -> InboundMessage:
-        with django_capture_on_commit_callbacks(execute=True):
-            return store.ingest(raw)
-
-    return run
-
-
-@pytest.fixture
 def karens_ticket(lab, ingest):
     stored = ingest(letter("VPN drops every hour", body="Since Monday."))
     mail.outbox.clear()

@@ -31,15 +31,6 @@ Status = InboundMessage.Status
 KAREN = "karen@example.com"
 
 
-@pytest.fixture
-def ingest(django_capture_on_commit_callbacks):
-    def run(raw: bytes) -> InboundMessage:
-        with django_capture_on_commit_callbacks(execute=True):
-            return store.ingest(raw)
-
-    return run
-
-
 def stored_elsewhere(sender: str, *, status: str = Status.TICKET, ago: timedelta = timedelta(minutes=5)):
     """A message another process stored and processed: only the database knows of it."""
     when = timezone.now() - ago

@@ -20,10 +20,6 @@ logger = logging.getLogger(__name__)
 Status = InboundMessage.Status
 
 
-# -- one sender's limits ----------------------------------------------------------------------------
-# Counted from the stored messages, so that pipe processes, IMAP polls and workers share one
-# count with no cache: a message counts once it is processed.
-
 # What a person's mail became (a machine's, auto-replies, bounces and loops, never counts
 # against its sender; a message still waiting for processing does not count yet).
 _COUNTED = (
