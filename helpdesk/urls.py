@@ -5,4 +5,5 @@ urlpatterns = [
     path("", include("portal.urls")),
     path("agents/", include("agents.urls")),
     path("admin/", admin.site.urls),
+    path("api/", include("api.urls")),
 ]

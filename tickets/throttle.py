@@ -48,3 +48,8 @@ def client_ip(request: Any) -> str:
         if len(forwarded) >= proxies:
             return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def seconds_left(window: int) -> int:
+    """Seconds until the current window ends (a Retry-After value, at least 1)."""
+    return max(1, int(window - time.time() % window))

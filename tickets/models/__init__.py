@@ -1,6 +1,7 @@
 """The help desk's domain models, one module per concern: configuration (``config``), the ticket
 and its state machine (``ticket``), its thread and transition log (``thread``), routing rules and
-timers (``routing``), mail in (``mail``). Every model is importable from here.
+timers (``routing``), mail in (``mail``), API keys and webhooks (``integrations``). Every
+model is importable from here.
 
 The lifecycle (docs/lifecycle.md) lives on ``Ticket``: every stage is a value of ``state``
 and every move is a ``django_fsm`` transition. Transition methods change only the
@@ -19,6 +20,12 @@ from tickets.models.config import (
     SLAPlan,
     SLATarget,
     Team,
+)
+from tickets.models.integrations import (
+    ApiKey,
+    IdempotencyRecord,
+    Webhook,
+    WebhookDelivery,
 )
 from tickets.models.mail import (
     InboundMessage,
@@ -48,6 +55,7 @@ from tickets.models.ticket import (
 __all__ = [
     "ACTIVE_STATES",
     "AgentProfile",
+    "ApiKey",
     "Attachment",
     "BusinessHours",
     "BusinessHoursWindow",
@@ -55,6 +63,7 @@ __all__ = [
     "Department",
     "HelpTopic",
     "Holiday",
+    "IdempotencyRecord",
     "InboundMessage",
     "LifecycleTimers",
     "Mailbox",
@@ -71,5 +80,7 @@ __all__ = [
     "Ticket",
     "TicketContact",
     "TicketTransition",
+    "Webhook",
+    "WebhookDelivery",
     "_attachment_path",
 ]

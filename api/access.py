@@ -1,0 +1,82 @@
+"""Which tickets a caller may see and act on, in one place.
+
+Agents see exactly what the console shows them (``tickets.selectors``); requesters their own
+tickets; a key acts as its owner, narrowed to its department if it has one; a "create only" key
+sees no ticket. A ticket the caller may not see is the same 404 as one that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework import exceptions
+
+from api.errors import NOT_FOUND
+from tickets import selectors
+from tickets.models import ApiKey, Department, Ticket
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: Any
+    key: ApiKey | None
+
+    @property
+    def scope(self) -> str | None:
+        return self.key.scope if self.key is not None else None
+
+    @property
+    def department(self) -> Department | None:
+        return self.key.department if self.key is not None else None
+
+    @property
+    def is_integration(self) -> bool:
+        """A "create only" key: it writes as the system (for requesters), never as its owner."""
+        return self.scope == ApiKey.Scope.CREATE
+
+    @property
+    def is_agent(self) -> bool:
+        return not self.is_integration and bool(self.user.is_active and self.user.is_staff)
+
+    @property
+    def is_requester(self) -> bool:
+        return not self.is_integration and not self.user.is_staff
+
+    @property
+    def principal(self) -> str:
+        """Whose Idempotency-Keys these are."""
+        return f"key:{self.key.pk}" if self.key is not None else f"user:{self.user.pk}"
+
+
+def caller(request: Any) -> Caller:
+    return Caller(request.user, request.auth if isinstance(request.auth, ApiKey) else None)
+
+
+def tickets_for(who: Caller) -> QuerySet[Ticket]:
+    """The tickets this caller may read."""
+    if who.is_integration:
+        tickets = Ticket.objects.none()
+    elif who.is_agent:
+        tickets = selectors.tickets_visible_to(who.user)
+    else:
+        tickets = selectors.tickets_of_requester(who.user)
+    if who.department is not None:
+        tickets = tickets.filter(department=who.department)
+    return tickets
+
+
+def ticket_for(who: Caller, number: str, *, queryset: QuerySet[Ticket] | None = None) -> Ticket:
+    """The ticket with this number if the caller may see it; the same 404 otherwise."""
+    tickets = queryset if queryset is not None else tickets_for(who)
+    ticket = (
+        tickets.select_related(*selectors.LIST_RELATED, "requester__user", "follow_up_of")
+        .filter(number=number)
+        .first()
+        if number.isdigit()
+        else None
+    )
+    if ticket is None:
+        raise exceptions.NotFound(NOT_FOUND)
+    return ticket
