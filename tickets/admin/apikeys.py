@@ -1,0 +1,1 @@
+"""The admin of API keys (being written)."""

@@ -1,0 +1,1 @@
+"""The admin of webhooks and their deliveries (being written)."""
