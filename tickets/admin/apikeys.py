@@ -1,1 +1,75 @@
-"""The admin of API keys (being written)."""
+"""The admin of API keys: made here and shown once, revoked here; never shown again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from tickets import apikeys
+from tickets.models import ApiKey
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "prefix",
+        "owner",
+        "scope",
+        "department",
+        "rate_limit",
+        "expires_at",
+        "last_used_at",
+        "status",
+    )
+    list_filter = ("scope", "department")
+    search_fields = ("name", "prefix", "owner__username", "owner__email")
+    list_select_related = ("owner", "department")
+    autocomplete_fields = ("owner",)
+    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
+    fields = (
+        "name",
+        "owner",
+        "scope",
+        "department",
+        "rate_limit",
+        "expires_at",
+        "prefix",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    actions = ("revoke",)
+
+    @admin.display(description="status")
+    def status(self, key: ApiKey) -> str:
+        if key.revoked_at is not None:
+            return "revoked"
+        return "usable" if key.is_usable else "expired"
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        raw = None if change else apikeys.apikey_fill_secret(obj)
+        super().save_model(request, obj, form, change)
+        if raw is not None:
+            messages.warning(
+                request,
+                f"The key of “{obj.name}” is {raw} — copy it now: it is stored only as a hash "
+                "and will not be shown again.",
+            )
+
+    def has_change_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
+        # A revoked key stays revoked: it is kept only as a record.
+        if obj is not None and obj.revoked_at is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    @admin.action(description="Revoke the selected keys (at once, for good)")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        count = 0
+        for key in queryset.filter(revoked_at__isnull=True):
+            apikeys.apikey_revoke(key)
+            count += 1
+        self.message_user(request, f"Revoked {count} key{'s' if count != 1 else ''}.", messages.SUCCESS)

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from tickets import services
+from tickets import idempotency, services
 from tickets.models import ACTIVE_STATES, LifecycleTimers, State, Ticket
 
 logger = logging.getLogger(__name__)
@@ -191,4 +191,6 @@ def run_timers(now: datetime | None = None) -> Report:
     state_timers(now, report)
     if any(report.as_dict().values()):
         logger.info("Timer job: %s", report.as_dict())
+    # The API's stored answers to idempotent requests, once their window has passed.
+    idempotency.purge_expired(now)
     return report
