@@ -80,3 +80,13 @@ def ticket_for(who: Caller, number: str, *, queryset: QuerySet[Ticket] | None = 
     if ticket is None:
         raise exceptions.NotFound(NOT_FOUND)
     return ticket
+
+
+def ticket_for_message(who: Caller, number: str, *, email: str) -> Ticket:
+    """The ticket a "create only" key may add its requester's message to: the requester has
+    this address (any case) and the key's department, if it has one, holds the ticket. The
+    same 404 otherwise: the key learns nothing about tickets it did not name rightly."""
+    tickets = Ticket.objects.filter(requester__email__iexact=email.strip())
+    if who.department is not None:
+        tickets = tickets.filter(department=who.department)
+    return ticket_for(who, number, queryset=tickets)

@@ -194,6 +194,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets meet fields named "source" (a ticket's channel, a move's state).
+    "ENUM_NAME_OVERRIDES": {
+        "TicketSourceEnum": "tickets.models.Ticket.Source",
+        "StateEnum": "tickets.models.State",
+    },
 }
 # Requests per minute for a signed-in browser session (each API key has its own limit).
 API_SESSION_RATE_LIMIT = env_int("API_SESSION_RATE_LIMIT", 300)

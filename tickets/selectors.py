@@ -18,6 +18,7 @@ from django.utils import timezone
 from tickets.models import (
     ACTIVE_STATES,
     AgentProfile,
+    Attachment,
     CannedResponse,
     Department,
     HelpTopic,
@@ -194,6 +195,47 @@ SORTS: dict[str, tuple[str, list[Any]]] = {
 }
 
 
+# Each sort's keys as (field, descending), in SORTS' order: a page of the API starts right
+# after the last row of the one before (keyset pagination), so a deep page costs what the
+# first one does. Fields in NULLS_LAST are sorted with their empty values last.
+SORT_KEYS: dict[str, tuple[tuple[str, bool], ...]] = {
+    "activity": (("last_activity_at", True), ("id", True)),
+    "oldest": (("last_activity_at", False), ("id", False)),
+    "due": (("resolution_due", False), ("id", False)),
+    "priority": (("priority__rank", True), ("last_activity_at", True), ("id", True)),
+    "number": (("id", True),),
+}
+NULLS_LAST = frozenset({"resolution_due", "priority__rank"})
+
+
+def sort_position(ticket: Ticket, sort: str) -> list[Any]:
+    """The ticket's values of the sort's keys (related rows as loaded: no query)."""
+    values = []
+    for field, _ in SORT_KEYS[sort]:
+        value: Any = ticket
+        for part in field.split("__"):
+            value = getattr(value, part) if value is not None else None
+        values.append(value)
+    return values
+
+
+def tickets_after(tickets: QuerySet[Ticket], sort: str, position: list[Any]) -> QuerySet[Ticket]:
+    """The tickets that come after ``position`` (from ``sort_position``) in this sort."""
+    keys = SORT_KEYS[sort]
+    after = Q(pk__in=[])
+    for i, (field, descending) in enumerate(keys):
+        value = position[i]
+        if value is None:
+            continue  # empty values come last: nothing is after one but its equals
+        step = Q(**{f"{field}__{'lt' if descending else 'gt'}": value})
+        if field in NULLS_LAST:
+            step |= Q(**{f"{field}__isnull": True})
+        for (before, _), equal in zip(keys[:i], position[:i], strict=True):
+            step &= Q(**{f"{before}__isnull": True}) if equal is None else Q(**{before: equal})
+        after |= step
+    return tickets.filter(after)
+
+
 def _search(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
     """Number, subject, requester or any thread text (notes too: only agents search).
 
@@ -308,8 +350,19 @@ def thread_for_requester(ticket: Ticket) -> QuerySet[ThreadEntry]:
     return ticket.thread.filter(is_public=True).prefetch_related("attachments")
 
 
+def attachment_of(ticket: Ticket, pk: int, *, public_only: bool) -> Attachment | None:
+    """A file of this ticket's thread (of its public entries only, for the requester)."""
+    files = Attachment.objects.filter(pk=pk, entry__ticket=ticket)
+    return (files.filter(entry__is_public=True) if public_only else files).first()
+
+
 def transitions_of(ticket: Ticket) -> QuerySet[TicketTransition]:
     return ticket.transitions.select_related("actor")
+
+
+def priorities() -> list[Priority]:
+    """Every priority, most urgent first."""
+    return list(Priority.objects.order_by("-rank"))
 
 
 def help_topics_public() -> list[HelpTopic]:

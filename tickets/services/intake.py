@@ -69,6 +69,7 @@ def ticket_create(
     department: Department | None = None,
     acknowledge: bool = True,
     alert_agents: bool = True,
+    priority_hint: Priority | None = None,
 ) -> Ticket:
     """Creation and intake in one transaction: the ticket leaves here `open` and numbered.
 
@@ -77,7 +78,8 @@ def ticket_create(
     ``department`` (a mailbox's) and the defaults. Files are checked by ``tickets.uploads``;
     one bad file refuses the whole ticket. ``acknowledge=False`` sends the requester no
     acknowledgement (mail that came through a list); ``alert_agents=False`` tells no agent
-    (a sender past the mail caps of ``tickets.mailin.caps``).
+    (a sender past the mail caps of ``tickets.mailin.caps``). ``priority_hint`` is the
+    priority the channel suggests (an API client's), used when no rule and no topic sets one.
     """
     subject = _require_text(subject, "A subject")
     body = _require_text(body, "A description")
@@ -108,7 +110,14 @@ def ticket_create(
         author_name=requester.name,
         is_public=True,
     )
-    _intake(ticket, body=body, department=department, acknowledge=acknowledge, alert_agents=alert_agents)
+    _intake(
+        ticket,
+        body=body,
+        department=department,
+        acknowledge=acknowledge,
+        alert_agents=alert_agents,
+        priority_hint=priority_hint,
+    )
     # Files are written after intake, whose refusals (no default department) are the ones
     # expected; a rollback later than this leaves an orphan file, never a missing one.
     _attach(message, files)
@@ -133,6 +142,7 @@ def _intake(
     department: Department | None = None,
     acknowledge: bool = True,
     alert_agents: bool = True,
+    priority_hint: Priority | None = None,
 ) -> None:
     """Number the ticket and give it its properties: the routing rules' first, then the help
     topic's, then the defaults. A rule may also name an agent (the ticket is assigned) or
@@ -164,7 +174,10 @@ def _intake(
         or SLAPlan.objects.filter(is_default=True).first()
     )
     priority = (
-        rules.priority or (topic and topic.priority) or Priority.objects.filter(is_default=True).first()
+        rules.priority
+        or priority_hint
+        or (topic and topic.priority)
+        or Priority.objects.filter(is_default=True).first()
     )
     applied = ", ".join(f"“{name}”" for name in rules.rules)
     _run(
