@@ -25,7 +25,8 @@ class Attachments(serializers.ListField):
     """Multipart ``attachments``, one part per file."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(child=serializers.FileField(), required=False, **kwargs)
+        # Empty files pass here so that the domain's checks say why a file is refused.
+        super().__init__(child=serializers.FileField(allow_empty_file=True), required=False, **kwargs)
 
     def to_internal_value(self, data: Any) -> list[Any]:
         files = super().to_internal_value(data)
@@ -60,8 +61,8 @@ class TicketCreateBody(serializers.Serializer):
     """A new ticket. Integrations and agents name the requester; a requester opens their own
     (the requester fields are ignored)."""
 
-    requester_email = serializers.EmailField(max_length=254, required=False)
-    requester_name = serializers.CharField(max_length=120, required=False)
+    requester_email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    requester_name = serializers.CharField(max_length=120, required=False, allow_blank=True)
     subject = serializers.CharField(max_length=255)
     body = serializers.CharField(max_length=MAX_TEXT)
     help_topic = serializers.PrimaryKeyRelatedField(

@@ -130,7 +130,7 @@ class TicketList(APIView):
                     **details,
                 )
         except services.TicketActionError as exc:
-            raise exceptions.ValidationError({"non_field_errors": [str(exc)]}) from None
+            raise exceptions.ValidationError(str(exc)) from None
         ticket = present.reload(ticket)
         headers = {"ETag": present.etag(ticket), "Location": shown.ticket_url(ticket.number)}
         return Response(present.ticket_data(who, ticket), status=201, headers=headers)
