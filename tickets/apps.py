@@ -12,9 +12,10 @@ class TicketsConfig(AppConfig):
         from tickets.mailout import tasks as mail_out_tasks
         from tickets.roles import sync_roles_after_migrate
         from tickets.sla import tasks as timer_tasks
+        from tickets.webhooks import tasks as webhook_tasks
 
         # Celery's autodiscovery looks for a `tickets.tasks` module; the tasks live beside
         # their concerns instead, so they are registered here, in every process Django starts.
-        del mail_in_tasks, mail_out_tasks, timer_tasks
+        del mail_in_tasks, mail_out_tasks, timer_tasks, webhook_tasks
         # Like Django's own permissions, the roles exist as soon as the database does.
         post_migrate.connect(sync_roles_after_migrate, sender=self)

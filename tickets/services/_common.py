@@ -23,6 +23,7 @@ from tickets.models import (
     TicketTransition,
 )
 from tickets.sla import clock
+from tickets.webhooks import events as webhooks
 
 
 class TicketActionError(Exception):
@@ -118,6 +119,10 @@ def _add_entry(
     )
     if notify is not None:
         transaction.on_commit(lambda: tasks.notify_entry.delay(entry.pk, notify), robust=True)
+    if kind == ThreadEntry.Kind.REPLY:
+        webhooks.emit(webhooks.Event.PUBLIC_REPLY, ticket, entry=entry)
+    elif kind == ThreadEntry.Kind.MESSAGE:
+        webhooks.emit(webhooks.Event.REQUESTER_MESSAGE, ticket, entry=entry)
     return entry
 
 
@@ -216,6 +221,9 @@ def _run(
             lambda: tasks.notify_transition.delay(log.pk, requester=notify_requester, agents=notify_agents),
             robust=True,
         )
+    if name == "intake":
+        webhooks.emit(webhooks.Event.CREATED, ticket)
+    webhooks.emit(webhooks.Event.TRANSITION, ticket, transition=log)
     return log
 
 

@@ -18,6 +18,7 @@ from tickets.models import (
 )
 from tickets.services._common import TicketActionError, _add_entry, _lock_as_shown, _save
 from tickets.services.moves import ticket_escalate
+from tickets.webhooks import events as webhooks
 
 # -- the SLA watch and the state timers (run by tickets.sla.jobs) ----------------------------------
 
@@ -56,6 +57,7 @@ def ticket_mark_overdue(*, ticket: Ticket, now: Any) -> TicketTransition | None:
         )
     ticket_id, recipients = ticket.pk, notifications.overdue_recipients(ticket)
     transaction.on_commit(lambda: tasks.notify_overdue.delay(ticket_id, missed, recipients), robust=True)
+    webhooks.emit(webhooks.Event.OVERDUE, ticket, overdue={"targets": missed})
     plan = ticket.sla
     if plan is None or plan.on_overdue != SLAPlan.OnOverdue.ESCALATE:
         return None
