@@ -171,3 +171,36 @@ def test_a_redirect_is_not_followed(settings):
     assert len(receiver.received) == 1
     assert sent.status == WebhookDelivery.Status.RETRYING
     assert sent.response_code == 302 and "redirects are not followed" in sent.error
+
+
+def test_https_connects_to_the_checked_address_and_checks_the_certificate_for_the_name(monkeypatch):
+    """Over TLS the name goes in the SNI and the certificate is checked against it, while the
+    TCP connection goes to the checked address."""
+    target = delivery.Target("https", "hooks.example.com", 443, "/in", ("93.184.216.34",))
+    connected, wrapped = [], []
+
+    def create_connection(address, *args, **kwargs):
+        connected.append(address)
+        return socket.socket()
+
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    connection = delivery.PinnedHTTPSConnection(target, timeout=1)
+    context = connection._context
+    assert context.check_hostname and context.verify_mode.name == "CERT_REQUIRED"
+
+    def wrap_socket(sock, server_hostname=None, **kwargs):
+        wrapped.append(server_hostname)
+        return sock
+
+    monkeypatch.setattr(context, "wrap_socket", wrap_socket)
+    connection.connect()
+    connection.close()
+    assert connected == [("93.184.216.34", 443)] and wrapped == ["hooks.example.com"]
+
+
+def test_the_delivery_task_is_registered_under_its_name():
+    from helpdesk.celery import app
+
+    app.loader.import_default_modules()
+    assert "tickets.tasks.deliver_webhook" in app.tasks
+    assert tasks.deliver.name == "tickets.tasks.deliver_webhook"
