@@ -28,6 +28,16 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
+def forms_of_a_ticket(result: dict, generator: object, request: object, public: bool) -> dict:
+    """A postprocessing hook: a ticket comes in the form of its caller (``…AsCaller``), and the
+    agent form holds every field of the requester form, so an agent's ticket is valid under
+    both. They are alternatives of ``anyOf``, not ``oneOf`` (exactly one)."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("AsCaller") and "oneOf" in component:
+            component["anyOf"] = component.pop("oneOf")
+    return result
+
+
 WHAT = {
     400: "Invalid: a field, query parameter or header (`fields` says which).",
     401: "No credentials, or an API key that is unknown, revoked or expired.",

@@ -194,6 +194,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # A ticket is shown in its caller's form: alternatives a response may match more than one of.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.forms_of_a_ticket",
+    ],
     # Two choice sets meet fields named "source" (a ticket's channel, a move's state).
     "ENUM_NAME_OVERRIDES": {
         "TicketSourceEnum": "tickets.models.Ticket.Source",

@@ -17,6 +17,23 @@ MAX_TEXT = 20_000  # as the portal's and the console's forms
 MAX_REASON = 5_000
 
 
+# Ids past a 64-bit integer name no row, and SQLite cannot even compare with them.
+MAX_ID = 2**63 - 1
+
+
+class Id(serializers.PrimaryKeyRelatedField):
+    """A related row by its id."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if (
+            isinstance(data, int | str)
+            and str(data).strip().lstrip("-").isdigit()
+            and abs(int(data)) > MAX_ID
+        ):
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)
+
+
 def _agents() -> Any:
     return get_user_model().objects.filter(is_active=True, is_staff=True)
 
@@ -29,7 +46,12 @@ class Attachments(serializers.ListField):
         super().__init__(child=serializers.FileField(allow_empty_file=True), required=False, **kwargs)
 
     def to_internal_value(self, data: Any) -> list[Any]:
-        files = super().to_internal_value(data)
+        try:
+            files = super().to_internal_value(data)
+        except serializers.ValidationError:
+            raise serializers.ValidationError(
+                "Send each file as a part named “attachments” of a multipart/form-data request."
+            ) from None
         try:
             uploads.check_uploads(files)
         except uploads.UploadError as exc:
@@ -42,11 +64,11 @@ class TicketListQuery(serializers.Serializer):
     newest activity first)."""
 
     queue = serializers.ChoiceField(choices=list(selectors.QUEUES), default="all")
-    department = serializers.IntegerField(min_value=1, required=False)
-    team = serializers.IntegerField(min_value=1, required=False)
-    agent = serializers.IntegerField(min_value=1, required=False)
-    priority = serializers.IntegerField(min_value=1, required=False)
-    help_topic = serializers.IntegerField(min_value=1, required=False)
+    department = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    team = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    agent = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    priority = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    help_topic = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     state = serializers.ChoiceField(choices=State.choices, required=False)
     source = serializers.ChoiceField(choices=Ticket.Source.choices, required=False)
     q = serializers.CharField(max_length=200, required=False, allow_blank=True, help_text="Search.")
@@ -65,11 +87,11 @@ class TicketCreateBody(serializers.Serializer):
     requester_name = serializers.CharField(max_length=120, required=False, allow_blank=True)
     subject = serializers.CharField(max_length=255)
     body = serializers.CharField(max_length=MAX_TEXT)
-    help_topic = serializers.PrimaryKeyRelatedField(
+    help_topic = Id(
         queryset=HelpTopic.objects.filter(is_active=True), required=False, allow_null=True,
         help_text="GET /help-topics/ lists them.",
     )  # fmt: skip
-    priority = serializers.PrimaryKeyRelatedField(
+    priority = Id(
         queryset=Priority.objects.all(), required=False, allow_null=True,
         help_text="A hint: used when no routing rule and no help topic sets the priority.",
     )  # fmt: skip
@@ -95,17 +117,11 @@ class TicketCreateBody(serializers.Serializer):
 class TicketPatchBody(serializers.Serializer):
     """The properties an agent may change; the ones left out stay as they are."""
 
-    help_topic = serializers.PrimaryKeyRelatedField(
-        queryset=HelpTopic.objects.filter(is_active=True), required=False, allow_null=True
-    )
-    priority = serializers.PrimaryKeyRelatedField(
-        queryset=Priority.objects.all(), required=False, allow_null=True
-    )
-    sla_plan = serializers.PrimaryKeyRelatedField(
-        queryset=SLAPlan.objects.filter(is_active=True), required=False, allow_null=True
-    )
-    department = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all(), required=False)
-    team = serializers.PrimaryKeyRelatedField(
+    help_topic = Id(queryset=HelpTopic.objects.filter(is_active=True), required=False, allow_null=True)
+    priority = Id(queryset=Priority.objects.all(), required=False, allow_null=True)
+    sla_plan = Id(queryset=SLAPlan.objects.filter(is_active=True), required=False, allow_null=True)
+    department = Id(queryset=Department.objects.all(), required=False)
+    team = Id(
         queryset=Team.objects.filter(is_active=True), required=False, allow_null=True,
         help_text="Assigns the ticket to this team, keeping its agent.",
     )  # fmt: skip
@@ -137,11 +153,9 @@ class MessageBody(EntryBody):
 
 
 class AssignBody(serializers.Serializer):
-    agent = serializers.PrimaryKeyRelatedField(queryset=_agents(), required=False, allow_null=True)
-    team = serializers.PrimaryKeyRelatedField(
-        queryset=Team.objects.filter(is_active=True), required=False, allow_null=True
-    )
-    department = serializers.PrimaryKeyRelatedField(
+    agent = Id(queryset=_agents(), required=False, allow_null=True)
+    team = Id(queryset=Team.objects.filter(is_active=True), required=False, allow_null=True)
+    department = Id(
         queryset=Department.objects.all(), required=False, allow_null=True,
         help_text="Transfers the ticket to this department.",
     )  # fmt: skip
@@ -156,12 +170,8 @@ class EscalateBody(serializers.Serializer):
     summary = serializers.CharField(
         max_length=MAX_TEXT, help_text="What is known and tried, for the next tier."
     )
-    team = serializers.PrimaryKeyRelatedField(
-        queryset=Team.objects.filter(is_active=True), required=False, allow_null=True
-    )
-    department = serializers.PrimaryKeyRelatedField(
-        queryset=Department.objects.all(), required=False, allow_null=True
-    )
+    team = Id(queryset=Team.objects.filter(is_active=True), required=False, allow_null=True)
+    department = Id(queryset=Department.objects.all(), required=False, allow_null=True)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
@@ -192,16 +192,23 @@ class AttachmentDownload(APIView):
     @extend_schema(
         summary="Download a file of the thread",
         description="Requesters may download the files of public entries only.",
-        parameters=[schema.NUMBER],
+        parameters=[
+            schema.NUMBER,
+            OpenApiParameter("attachment_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Its id."),
+        ],
         responses={
             (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
             **schema.errors(403, 404),
         },
     )
-    def get(self, request: Request, number: str, attachment_id: int) -> Any:
+    def get(self, request: Request, number: str, attachment_id: str) -> Any:
         who = caller(request)
         ticket = ticket_for(who, number)
-        attachment = selectors.attachment_of(ticket, attachment_id, public_only=not who.is_agent)
+        attachment = (
+            selectors.attachment_of(ticket, int(attachment_id), public_only=not who.is_agent)
+            if attachment_id.isdigit() and int(attachment_id) <= inputs.MAX_ID
+            else None
+        )
         if attachment is None:
             raise exceptions.NotFound()
         return uploads.download_response(attachment)
@@ -211,7 +218,8 @@ urlpatterns = [
     path("tickets/", TicketList.as_view(), name="tickets"),
     path("tickets/<str:number>/", TicketDetail.as_view(), name="ticket"),
     path(
-        "tickets/<str:number>/attachments/<int:attachment_id>/",
+        # Any text, so that an id that is no number is this API's 404 (JSON), not the site's.
+        "tickets/<str:number>/attachments/<str:attachment_id>/",
         AttachmentDownload.as_view(),
         name="attachment",
     ),

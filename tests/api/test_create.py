@@ -129,6 +129,14 @@ def test_a_refused_file_refuses_the_ticket_with_the_reason(lab, api, integration
     assert not Ticket.objects.exists()
 
 
+def test_attachments_must_be_files(lab, api, integration):
+    answer = api(key=integration).post(LIST, {**OUTAGE, "attachments": ["text, not a file"]})
+    assert answer.status_code == 400
+    assert answer.json()["fields"] == {
+        "attachments": ["Send each file as a part named “attachments” of a multipart/form-data request."]
+    }
+
+
 @pytest.mark.parametrize(
     ("change", "fields"),
     [
@@ -138,6 +146,7 @@ def test_a_refused_file_refuses_the_ticket_with_the_reason(lab, api, integration
         ({"requester_email": None, "requester_name": ""}, ["requester_email", "requester_name"]),
         ({"help_topic": 999999}, ["help_topic"]),
         ({"priority": "urgent"}, ["priority"]),
+        ({"priority": 2**64}, ["priority"]),
     ],
 )
 def test_bad_fields_are_400_naming_them(lab, api, integration, change, fields):

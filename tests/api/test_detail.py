@@ -99,6 +99,12 @@ def test_files_download_for_agents_and_the_requester_only_from_public_entries(la
             assert answer.json() == {"code": "not_found", "message": "No such ticket."}
 
 
+@pytest.mark.parametrize("attachment", ["-1", "x", str(2**64)])
+def test_a_file_id_that_is_no_id_is_the_apis_404(lab, api, ticket, attachment):
+    answer = api(lab.john).get(url(ticket.number, "attachments", attachment))
+    assert answer.status_code == 404 and answer.json()["code"] == "not_found"
+
+
 def test_an_agent_changes_the_properties_each_becoming_an_event(lab, api, ticket):
     services.ticket_claim(ticket=ticket, actor=lab.john)
     emergency, sev_a = Priority.objects.get(name="Emergency"), SLAPlan.objects.get(name="Sev-A")

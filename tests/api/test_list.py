@@ -141,6 +141,7 @@ def test_next_keeps_the_filters(lab, api, tickets):
     [
         ({"priority": "high"}, "priority"),
         ({"department": "-1"}, "department"),
+        ({"team": str(2**64)}, "team"),
         ({"state": "lost"}, "state"),
         ({"queue": "everything"}, "queue"),
         ({"sort": "random"}, "sort"),
