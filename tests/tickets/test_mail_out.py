@@ -15,8 +15,9 @@ from django.urls import reverse
 from tests.factories import AgentFactory, RequesterFactory
 from tickets import services
 from tickets.mailout import mailids, notifications
-from tickets.models import LifecycleTimers, Ticket
+from tickets.models import LifecycleTimers, Ticket, Webhook, WebhookDelivery
 from tickets.sla import jobs
+from tickets.webhooks import tasks as webhook_tasks
 
 
 def wire(message) -> object:
@@ -130,7 +131,7 @@ MONDAY_10 = datetime(2026, 11, 30, 10, tzinfo=UTC)
 
 
 def test_every_kind_of_mail_says_whether_it_is_automatic(
-    lab, new_ticket, client, time_machine, django_capture_on_commit_callbacks
+    lab, new_ticket, client, time_machine, settings, django_capture_on_commit_callbacks
 ):
     """Each kind of mail, sent as the product sends it. What the help desk sends by itself carries
     ``Auto-Submitted: auto-generated`` and ``X-Auto-Response-Suppress: All``, so that
@@ -149,6 +150,18 @@ def test_every_kind_of_mail_says_whether_it_is_automatic(
     def later(days: float = 0, hours: float = 0) -> None:
         time_machine.move_to(MONDAY_10 + timedelta(days=days, hours=hours), tick=False)
         jobs.run_timers()
+
+    def webhook_fails() -> None:
+        hook = Webhook.objects.create(
+            name="CRM",
+            url="http://127.0.0.1:9/refused-as-private",
+            events=["ticket.created"],
+            secret="s",
+            owner=lab.admin,
+            consecutive_failures=settings.WEBHOOK_DISABLE_AFTER_FAILURES - 1,
+        )
+        sent = WebhookDelivery.objects.create(webhook=hook, event="ticket.created", payload={})
+        webhook_tasks.deliver.delay(sent.pk)
 
     steps: list[tuple[set[str], bool, Callable[[], object]]] = [
         ({"ticket_received", "agent_new_ticket"}, True, lambda: state.update(ticket=new_ticket())),
@@ -244,6 +257,8 @@ def test_every_kind_of_mail_says_whether_it_is_automatic(
         ({"agent_overdue"}, True, lambda: later(hours=4)),
         ({"ticket_reminder"}, True, lambda: later(days=3)),
         ({"ticket_resolved"}, True, lambda: later(days=7)),
+        # A webhook failing once too often is switched off, and its owner told.
+        ({"webhook_disabled"}, True, webhook_fails),
     ]
     walked: set[str] = set()
     for templates, automatic, step in steps:

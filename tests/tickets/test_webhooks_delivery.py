@@ -4,6 +4,10 @@ off and its owner told; the department and event filters; a switched-off hook ge
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -14,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from tests.tickets.webhook_receiver import make_hook, running_receiver
 from tickets import services
 from tickets.models import SLAPlan, Ticket, Webhook, WebhookDelivery
-from tickets.webhooks import actions, events, payload, signing, tasks
+from tickets.webhooks import actions, delivery, events, payload, signing, tasks
 
 Event = Webhook.Event
 Status = WebhookDelivery.Status
@@ -296,3 +300,34 @@ def test_a_ping_and_send_again(lab, receiver, django_capture_on_commit_callbacks
         actions.delivery_send_again(delivery=ping)
     assert [r.json["id"] for r in receiver.received] == [ping.pk, ping.pk]
     assert Ticket.objects.count() == 0
+
+
+def test_a_receiver_answering_a_byte_at_a_time_is_cut_off(lab):
+    """Each byte comes within the timeout, but the whole answer is cut at twice the timeout."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(5)
+    stop = threading.Event()
+
+    def drip() -> None:
+        client, _ = server.accept()
+        with client:
+            client.settimeout(5)
+            client.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"x" * 1000:
+                if stop.wait(0.1):
+                    return
+                with contextlib.suppress(OSError):
+                    client.sendall(bytes([byte]))
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    target = delivery.check(f"http://127.0.0.1:{server.getsockname()[1]}/", allow_private=True)
+    started = time.monotonic()
+    try:
+        with pytest.raises(delivery.Failed, match="Cut off after"):
+            delivery.post(target, b"{}", {}, timeout=0.5)
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()
+    assert time.monotonic() - started < 3

@@ -12,10 +12,12 @@ not followed: a 3xx is a failed try like any other answer outside 2xx.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -186,13 +188,29 @@ class PinnedHTTPSConnection(http.client.HTTPSConnection):
             raise
 
 
+def _cut(connection: http.client.HTTPConnection, cut: threading.Event) -> None:
+    cut.set()
+    if connection.sock is not None:
+        with contextlib.suppress(OSError):
+            connection.sock.shutdown(socket.SHUT_RDWR)
+
+
 def post(target: Target, body: bytes, headers: dict[str, str], *, timeout: float | None = None) -> Response:
-    """POST ``body`` to a checked target. Raises ``Failed`` when no answer came."""
+    """POST ``body`` to a checked target. Raises ``Failed`` when no answer came.
+
+    Each network operation waits at most ``timeout`` (``WEBHOOK_TIMEOUT_SECONDS``), and the whole
+    exchange is cut at twice that, so a receiver that answers a byte at a time cannot hold a
+    worker for long.
+    """
     if timeout is None:
         timeout = settings.WEBHOOK_TIMEOUT_SECONDS
     cls = PinnedHTTPSConnection if target.scheme == "https" else PinnedHTTPConnection
     connection = cls(target, timeout)
+    cut = threading.Event()
+    watchdog = threading.Timer(2 * timeout, _cut, args=(connection, cut))
+    watchdog.daemon = True
     started = time.monotonic()
+    watchdog.start()
     try:
         connection.request(
             "POST",
@@ -208,12 +226,19 @@ def post(target: Target, body: bytes, headers: dict[str, str], *, timeout: float
         answer = connection.getresponse()
         # The answer's body is not used; a little is read so the receiver sees it taken.
         answer.read(1024)
+        if cut.is_set():
+            raise OSError("cut")
         return Response(answer.status, answer.reason, int((time.monotonic() - started) * 1000))
     except Failed:
         raise
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, http.client.HTTPException, ValueError) as exc:
         elapsed = int((time.monotonic() - started) * 1000)
+        if cut.is_set():
+            raise Failed(
+                f"Cut off after {elapsed} ms: the answer took longer than {2 * timeout:g} s."
+            ) from None
         kind = "Timed out" if isinstance(exc, TimeoutError) else "Failed"
         raise Failed(f"{kind} after {elapsed} ms: {exc.__class__.__name__}: {exc}") from None
     finally:
+        watchdog.cancel()
         connection.close()

@@ -128,7 +128,7 @@ def _alert_owner(hook: Webhook, error: str) -> None:
         subject=" ".join(render_to_string("emails/webhook_disabled_subject.txt", context).split()),
         body=render_to_string("emails/webhook_disabled.txt", context),
         to=[owner.email],
-        headers={"Auto-Submitted": "auto-generated"},
+        headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
     )
     message.attach_alternative(render_to_string("emails/webhook_disabled.html", context), "text/html")
     try:
