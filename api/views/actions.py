@@ -240,7 +240,7 @@ def _transition_view(name: str) -> type[Transition]:
     class View(Transition):
         @extend_schema(
             summary=SUMMARIES[name],
-            operation_id=f"tickets_transitions_{name}",
+            operation_id=f"v1_tickets_transitions_{name}",
             parameters=[
                 schema.NUMBER,
                 schema.IF_MATCH,

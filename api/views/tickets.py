@@ -59,7 +59,7 @@ class TicketList(APIView):
         return [CanRead()] if self.request.method == "GET" else [CanWrite()]
 
     @extend_schema(
-        operation_id="tickets_list",
+        operation_id="v1_tickets_list",
         summary="The tickets you may see",
         description="Agents: a console queue, filtered, searched and sorted. Requesters: their own "
         "tickets, newest activity first (only `state` applies). Pages by cursor: follow `next`.",
