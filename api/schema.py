@@ -7,10 +7,11 @@ from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
 
 from api import idempotent
+from api.serializers import tickets as shown
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -36,6 +37,30 @@ def forms_of_a_ticket(result: dict, generator: object, request: object, public: 
         if name.endswith("AsCaller") and "oneOf" in component:
             component["anyOf"] = component.pop("oneOf")
     return result
+
+
+# A ticket in its caller's form (api.present): the agent form, or the requester form, which
+# integrations also get; a detail adds the thread, the log and the allowed transitions.
+TICKET = PolymorphicProxySerializer(
+    "TicketAsCaller",
+    serializers=[shown.AgentTicketSerializer, shown.TicketSerializer],
+    resource_type_field_name=None,
+)
+DETAIL = PolymorphicProxySerializer(
+    "TicketDetailAsCaller",
+    serializers=[shown.AgentTicketDetailSerializer, shown.TicketDetailSerializer, shown.TicketSerializer],
+    resource_type_field_name=None,
+)
+
+
+class TicketPage(serializers.Serializer):
+    results = PolymorphicProxySerializer(
+        "TicketListItemAsCaller",
+        serializers=[shown.AgentTicketSerializer, shown.TicketSerializer],
+        resource_type_field_name=None,
+        many=True,
+    )
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null after the last.")
 
 
 WHAT = {

@@ -20,7 +20,6 @@ from api.idempotent import idempotent
 from api.permissions import CanRead, CanWrite
 from api.serializers import inputs
 from api.serializers import tickets as shown
-from api.views.tickets import DETAIL
 from tickets import services
 from tickets.models import State, ThreadEntry, Ticket
 
@@ -29,7 +28,7 @@ MULTIPART = ("application/json", "multipart/form-data")
 
 class EntryAnswer(serializers.Serializer):
     entry = shown.EntrySerializer()
-    ticket = DETAIL
+    ticket = schema.DETAIL
     follow_up = serializers.BooleanField(
         help_text="The ticket had closed: the message opened `ticket`, a follow-up to it."
     )
@@ -249,7 +248,7 @@ def _transition_view(name: str) -> type[Transition]:
                 schema.REPLAYED,
             ],
             request=None if fields is inputs.NoBody else fields,
-            responses={200: DETAIL, **schema.errors(400, 403, 404, 409, 422)},
+            responses={200: schema.DETAIL, **schema.errors(400, 403, 404, 409, 422)},
         )
         @idempotent
         def post(self, request: Request, number: str) -> Response:

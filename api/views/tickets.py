@@ -7,8 +7,8 @@ from typing import Any
 from django.db import transaction
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
-from rest_framework import exceptions, serializers
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,27 +22,6 @@ from api.serializers import inputs
 from api.serializers import tickets as shown
 from tickets import accounts, selectors, services, uploads
 from tickets.models import Ticket
-
-TICKET = PolymorphicProxySerializer(
-    "TicketAsCaller",
-    serializers=[shown.AgentTicketSerializer, shown.TicketSerializer],
-    resource_type_field_name=None,
-)
-DETAIL = PolymorphicProxySerializer(
-    "TicketDetailAsCaller",
-    serializers=[shown.AgentTicketDetailSerializer, shown.TicketDetailSerializer, shown.TicketSerializer],
-    resource_type_field_name=None,
-)
-
-
-class TicketPageSerializer(serializers.Serializer):
-    results = PolymorphicProxySerializer(
-        "TicketListItemAsCaller",
-        serializers=[shown.AgentTicketSerializer, shown.TicketSerializer],
-        resource_type_field_name=None,
-        many=True,
-    )
-    next = serializers.URLField(allow_null=True, help_text="The next page, or null after the last.")
 
 
 def _filters(data: dict[str, Any]) -> selectors.QueueFilters:
@@ -64,7 +43,7 @@ class TicketList(APIView):
         description="Agents: a console queue, filtered, searched and sorted. Requesters: their own "
         "tickets, newest activity first (only `state` applies). Pages by cursor: follow `next`.",
         parameters=[inputs.TicketListQuery],
-        responses={200: TicketPageSerializer, **schema.errors(400, 403)},
+        responses={200: schema.TicketPage, **schema.errors(400, 403)},
     )
     def get(self, request: Request) -> Response:
         who = caller(request)
@@ -99,7 +78,7 @@ class TicketList(APIView):
             "application/json": inputs.TicketCreateBody,
             "multipart/form-data": inputs.TicketCreateBody,
         },
-        responses={201: TICKET, **schema.errors(400, 403, 422)},
+        responses={201: schema.TICKET, **schema.errors(400, 403, 422)},
     )
     @idempotent
     def post(self, request: Request) -> Response:
@@ -145,7 +124,7 @@ class TicketDetail(APIView):
         description="Agents read every entry and the whole log; requesters the public entries and "
         "when the ticket moved. `allowed_transitions` names what the caller may do now.",
         parameters=[schema.NUMBER, schema.etag(200)],
-        responses={200: DETAIL, **schema.errors(403, 404)},
+        responses={200: schema.DETAIL, **schema.errors(403, 404)},
     )
     def get(self, request: Request, number: str) -> Response:
         who = caller(request)
@@ -157,7 +136,7 @@ class TicketDetail(APIView):
         "(keeping its agent), as the console's property panel does.",
         parameters=[schema.NUMBER, schema.IF_MATCH, schema.etag(200)],
         request=inputs.TicketPatchBody,
-        responses={200: DETAIL, **schema.errors(400, 403, 404, 409)},
+        responses={200: schema.DETAIL, **schema.errors(400, 403, 404, 409)},
     )
     def patch(self, request: Request, number: str) -> Response:
         who = caller(request)
