@@ -95,7 +95,8 @@ def etag(*codes: int) -> OpenApiParameter:
 def location(*codes: int) -> OpenApiParameter:
     return OpenApiParameter(
         "Location", OpenApiTypes.STR, OpenApiParameter.HEADER, response=list(codes),
-        description="The ticket's URL (a follow-up's, when the message opened one).",
+        description="The ticket's URL; a follow-up's when the requester's message or reopening "
+        "found the ticket closed and opened one.",
     )  # fmt: skip
 
 

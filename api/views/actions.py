@@ -245,6 +245,7 @@ def _transition_view(name: str) -> type[Transition]:
                 schema.IF_MATCH,
                 schema.IDEMPOTENCY_KEY,
                 schema.etag(200),
+                schema.location(200),
                 schema.REPLAYED,
             ],
             request=None if fields is inputs.NoBody else fields,
