@@ -2,8 +2,9 @@
 
     {"code": "invalid", "message": "Some fields are not valid.", "fields": {"subject": ["..."]}}
 
-400 invalid / bad_request, 401 unauthenticated, 403 forbidden, 404 not_found (also for a ticket
-the caller may not see: the same body as for one that does not exist), 405, 406, 409 stale or
+400 invalid / bad_request, 401 unauthenticated, 403 forbidden, 404 not_found (for a ticket the
+caller may not see, the same body as for one that does not exist; an unknown path or transition
+says so), 405, 406, 409 stale or
 not_allowed, 413, 415, 422 idempotency_key_reused, 429 rate_limited (with Retry-After).
 """
 
@@ -13,8 +14,11 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from tickets import idempotency, services
@@ -57,6 +61,22 @@ CODES: dict[type[exceptions.APIException], str] = {
 }
 
 
+class NoSuchEndpoint(APIView):
+    """Any path under /api/ that names no endpoint: the API's JSON 404, not the site's page."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+    throttle_classes: list[Any] = []
+
+    @extend_schema(exclude=True)
+    def get(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        raise exceptions.NotFound(
+            "No such endpoint (paths end with a slash); the endpoints are listed at /api/docs/."
+        )
+
+    post = put = patch = delete = options = get
+
+
 def _message(detail: Any) -> str:
     if isinstance(detail, list | tuple):
         return " ".join(_message(d) for d in detail)
@@ -72,7 +92,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = Conflict(str(exc), code="stale")
     elif isinstance(exc, services.TicketActionError):
         exc = Conflict(str(exc))
-    elif isinstance(exc, Http404 | exceptions.NotFound):
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound(NOT_FOUND)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)

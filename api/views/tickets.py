@@ -189,7 +189,7 @@ class AttachmentDownload(APIView):
             else None
         )
         if attachment is None:
-            raise exceptions.NotFound()
+            raise exceptions.NotFound("No such file.")
         return uploads.download_response(attachment)
 
 

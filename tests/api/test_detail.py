@@ -83,6 +83,9 @@ def test_files_download_for_agents_and_the_requester_only_from_public_entries(la
     note = services.ticket_note(ticket=ticket, actor=lab.john, body="Internal", attachments=[png("in.png")])
     public, internal = reply.attachments.get(), note.attachments.get()
 
+    # A note's file is no file to the requester (the same as a missing one); another
+    # requester is told of no ticket at all.
+    missing = {lab.karen: "No such file.", lab.ken: "No such ticket."}
     for user, attachment, status in [
         (lab.john, public, 200),
         (lab.john, internal, 200),
@@ -96,7 +99,7 @@ def test_files_download_for_agents_and_the_requester_only_from_public_entries(la
             assert answer["Content-Disposition"].startswith("attachment")
             assert b"".join(answer.streaming_content).startswith(b"\x89PNG")
         else:
-            assert answer.json() == {"code": "not_found", "message": "No such ticket."}
+            assert answer.json() == {"code": "not_found", "message": missing[user]}
 
 
 @pytest.mark.parametrize("attachment", ["-1", "x", str(2**64)])

@@ -33,3 +33,21 @@ def test_the_docs_page_loads_swagger_ui_from_our_static_files_under_the_csp(clie
     script = client.get("/api/docs/?script=")
     assert script.status_code == 200 and script["Content-Type"].startswith("application/javascript")
     assert "/api/schema/" in script.content.decode()
+
+
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+@pytest.mark.parametrize("path", ["/api/", "/api/v2/tickets/", "/api/v1/tickets", "/api/v1/nothing/"])
+def test_a_path_that_names_no_endpoint_is_the_apis_json_404(client: Client, method, path):
+    response = getattr(client, method)(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "code": "not_found",
+        "message": "No such endpoint (paths end with a slash); the endpoints are listed at /api/docs/.",
+    }
+
+
+def test_an_unknown_transition_says_so(admin_client):
+    response = admin_client.post("/api/v1/tickets/100001/transitions/teleport/")
+    assert response.status_code == 404
+    assert response.json() == {"code": "not_found", "message": "No such transition."}
