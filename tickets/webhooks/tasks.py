@@ -16,6 +16,7 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import InterfaceError, OperationalError
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -29,6 +30,15 @@ logger = logging.getLogger(__name__)
 
 PING = "ping"
 Status = WebhookDelivery.Status
+# The database away for a moment (a restart, a fail-over): the run is tried again later, for
+# about an hour, rather than leaving its delivery pending for good. A try whose POST went out
+# but could not be recorded is sent again; receivers tell repeats by the delivery id.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+DATABASE_TRIES = 15
+
+
+def database_wait(retries: int) -> int:
+    return min(300, 5 * 2**retries)
 
 
 def retry_wait(attempts: int) -> int:
@@ -139,6 +149,15 @@ def _alert_owner(hook: Webhook, error: str) -> None:
 
 @shared_task(name="tickets.tasks.deliver_webhook", bind=True, max_retries=None)
 def deliver(self: Any, delivery_id: int) -> str | None:
+    try:
+        return _deliver(self, delivery_id)
+    except DATABASE_ERRORS as exc:
+        if self.request.retries >= DATABASE_TRIES:
+            raise
+        raise self.retry(exc=exc, countdown=database_wait(self.request.retries)) from None
+
+
+def _deliver(self: Any, delivery_id: int) -> str | None:
     delivery = WebhookDelivery.objects.select_related("webhook__owner").filter(pk=delivery_id).first()
     if delivery is None:
         return None
