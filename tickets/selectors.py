@@ -31,6 +31,7 @@ from tickets.models import (
     ThreadEntry,
     Ticket,
     TicketTransition,
+    display_name,
 )
 
 LIST_RELATED = (
@@ -380,7 +381,7 @@ def canned_response_text(response: CannedResponse, *, ticket: Ticket, agent: Any
         "requester_name": ticket.requester.name,
         "ticket_number": ticket.number or "",
         "subject": ticket.subject,
-        "agent_name": agent.get_full_name() or agent.get_username(),
+        "agent_name": display_name(agent),
     }
     text = response.body
     for key in CANNED_PLACEHOLDERS:

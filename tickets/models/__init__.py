@@ -20,6 +20,7 @@ from tickets.models.config import (
     SLAPlan,
     SLATarget,
     Team,
+    display_name,
 )
 from tickets.models.integrations import (
     ApiKey,
@@ -83,4 +84,5 @@ __all__ = [
     "Webhook",
     "WebhookDelivery",
     "_attachment_path",
+    "display_name",
 ]

@@ -3,6 +3,8 @@ agents' profiles, help topics, canned responses."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -239,7 +241,13 @@ class AgentProfile(models.Model):
     )
 
     def __str__(self) -> str:
-        return self.user.get_full_name() or self.user.get_username()
+        return display_name(self.user)
+
+
+def display_name(user: Any) -> str:
+    """How a person is named everywhere (threads, logs, payloads): their full name, else their
+    user name; "System" for no one (an action of the help desk itself)."""
+    return (user.get_full_name() or user.get_username()) if user is not None else "System"
 
 
 class HelpTopic(models.Model):

@@ -21,6 +21,7 @@ from tickets.models import (
     ThreadEntry,
     Ticket,
     TicketTransition,
+    display_name,
 )
 from tickets.sla import clock
 from tickets.webhooks import events as webhooks
@@ -35,10 +36,6 @@ class TicketConflict(TicketActionError):
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-def display_name(user: Any) -> str:
-    return (user.get_full_name() or user.get_username()) if user is not None else "System"
 
 
 def assignment_label(ticket: Ticket) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from tickets.models import ThreadEntry, Ticket, TicketTransition, WebhookDelivery
+from tickets.models import ThreadEntry, Ticket, TicketTransition, WebhookDelivery, display_name
 
 # What a ticket is read with for a payload: one query.
 TICKET_RELATED = (
@@ -87,7 +87,7 @@ def ticket_representation(ticket: Ticket) -> dict[str, Any]:
         "department": _named(ticket.department),
         "team": _named(ticket.team),
         "assignee": (
-            _named(assignee, assignee.get_full_name() or assignee.get_username())
+            _named(assignee, display_name(assignee))
             if assignee is not None
             else None
         ),
