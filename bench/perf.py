@@ -92,13 +92,12 @@ def measure_size(tickets: int, runs: int) -> Size:
             measure(page, clients[page.who], runs)
             size.pages.append(page)
             progress(page)
-        made, size.tasks_queued = creation_pages(clients["karen"], runs, size.created)
-        for page in made:
+        for page in creation_pages(clients["karen"], runs, size):
             size.pages.append(page)
             progress(page)
         size.floor_end = measure_floor(clients["john"], runs, "end")
         progress(size.floor_end)
-    check_created(size.created)
+    check_created(size)
     size.measure_s = time.perf_counter() - step
     size.load_after = load_average()
     print(

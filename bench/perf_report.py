@@ -100,6 +100,8 @@ def write_json(path: Path, run: dict[str, Any], sizes: list[Size]) -> None:
                 "counts": size.counts,
                 "floor_median_ms": round(size.floor_median, 2),
                 "tasks_queued": size.tasks_queued,
+                "created": {label: size.found_once[label] for label in set(size.created.values())},
+                "refused": [[label, status, n] for (label, status), n in size.refused.items()],
                 "pages": [page_json(size, page) for page in all_pages(size)],
             }
             for size in sizes
@@ -140,6 +142,23 @@ def size_table(size: Size) -> list[str]:
             f"| {page.label} | {page.who} | {page.status} | {rows} | {queries} "
             f"| {page.median:.1f} | {page.p95:.1f} | {ratio} |"
         )
+    return [*lines, "", *creation_check(size)]
+
+
+def creation_check(size: Size) -> list[str]:
+    """Each creation page: its answers, and its tickets found in the database once."""
+    lines = []
+    for page in size.pages:
+        if page.kind != "create":
+            continue
+        made = sum(1 for label in size.created.values() if label == page.label)
+        refused = {status: n for (label, status), n in size.refused.items() if label == page.label}
+        others = ", ".join(f"{n} answered {status}" for status, n in refused.items())
+        lines.append(
+            f"- {page.label}: {made} of {made + sum(refused.values())} answered {page.status}"
+            f"{' (' + others + ')' if others else ''}; in the database once: "
+            f"{size.found_once[page.label]} of {made}."
+        )
     return lines
 
 
@@ -154,10 +173,14 @@ def goals(sizes: list[Size]) -> list[str]:
     for size in sizes:
         slow = grouped((p, f"{size.ratio(p):.1f}×") for p in size.pages if size.ratio(p) > MAX_RATIO)
         many = grouped((p, str(p.queries)) for p in size.pages if p.queries > MAX_QUERIES)
+        failed = grouped((p, str(p.status)) for p in size.pages if p.status not in (200, 201, 302))
         lines.append(
             f"- {size.tickets:,} tickets, {len(size.pages)} pages. Above {MAX_RATIO}× the floor: "
             f"{slow or 'none'}. Above {MAX_QUERIES} queries: {many or 'none'}."
+            + (f" Failed: {failed}." if failed else "")
         )
+        if size.refused or len(size.created) != sum(size.found_once.values()):
+            lines.append(f"  Creation: {' '.join(creation_check(size))}")
     if len(sizes) > 1:
         by_page: dict[tuple[str, str], list[int]] = {}
         for size in sizes:
