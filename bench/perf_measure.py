@@ -39,7 +39,7 @@ USERS = ("john", "jane", "karen@example.com")
 
 @dataclass
 class Size:
-    """One size of the run: its pages in the order measured, the floor's two passes apart."""
+    """One size of the run: its pages in the order measured, the floor's passes apart."""
 
     tickets: int
     seed_s: float = 0.0
@@ -48,6 +48,7 @@ class Size:
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     counts: dict[str, int] = field(default_factory=dict)
     floor_start: Page | None = None
+    floor_between: Page = field(default_factory=lambda: Page("floor (between pages)", "john", FLOOR_URL))
     floor_end: Page | None = None
     pages: list[Page] = field(default_factory=list)
     # Creation: the subjects answered as expected (subject: page), the other answers by page
@@ -58,10 +59,15 @@ class Size:
     tasks_queued: int = 0
 
     @property
+    def floors(self) -> list[Page]:
+        return [
+            page for page in (self.floor_start, self.floor_between, self.floor_end) if page and page.times
+        ]
+
+    @property
     def floor_median(self) -> float:
-        """The median of every floor request of this size, at the start and at the end."""
-        floors = [page for page in (self.floor_start, self.floor_end) if page is not None]
-        return Page("floor", "john", FLOOR_URL, times=[t for page in floors for t in page.times]).median
+        """The median of every floor request of this size: at the start, between pages, at the end."""
+        return Page("floor", "john", FLOOR_URL, times=[t for page in self.floors for t in page.times]).median
 
     def ratio(self, page: Page) -> float:
         return page.median / self.floor_median
@@ -115,6 +121,16 @@ def measure_floor(client: Client, runs: int, when: str) -> Page:
     page = Page(f"floor ({when})", "john", FLOOR_URL, kind="floor")
     measure(page, client, runs)
     return page
+
+
+def floor_sample(page: Page, client: Client) -> None:
+    """One more timed floor request, between two pages: the floor follows the machine's load
+    through the whole size, not only at its ends."""
+    started = time.perf_counter()
+    response = client.get(page.url)
+    page.times.append((time.perf_counter() - started) * 1000)
+    page.status = page.status if page.status not in (0, 200) else response.status_code
+    page.queries = 2
 
 
 def measure_create(
