@@ -38,7 +38,6 @@ from perf_measure import (
 )
 from perf_report import load_average, markdown, run_info, show_load, size_counts, write_json
 
-BENCH = Path(__file__).resolve().parent
 # DEBUG off (no query log while timing, templates as in production), the floor's URLconf,
 # and limits high enough that the bench is never refused.
 BENCH_SETTINGS = {
@@ -125,9 +124,16 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000", help="tickets per size, in order")
     parser.add_argument("--runs", type=int, default=10, help="timed requests per page (default 10)")
     parser.add_argument("--output", type=Path, default=Path("docs/performance.md"), help="the report")
-    parser.add_argument("--json", type=Path, default=BENCH / "results-perf.json", help="the raw figures")
+    # Relative to where the command runs, also when the code under test is a copy (BENCH_SRC).
+    parser.add_argument("--json", type=Path, default=Path("bench/results-perf.json"), help="the raw figures")
+    parser.add_argument(
+        "--load-results",
+        type=Path,
+        default=Path("bench/results-load.md"),
+        help="bench/load.py's figures, included when the file exists",
+    )
     args = parser.parse_args()
-    output, raw = INVOKED_FROM / args.output, INVOKED_FROM / args.json
+    output, raw, load_results = (INVOKED_FROM / path for path in (args.output, args.json, args.load_results))
     sizes = parse_sizes(args.sizes)
     seed.ensure_bench_database()
     if not sizes or args.runs < 1:
@@ -139,7 +145,7 @@ def main() -> None:
     run = {**run_info(args.runs, load_before, started), "commit": commit()}
     write_json(raw, run, measured)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(markdown(run, measured), encoding="utf-8")
+    output.write_text(markdown(run, measured, load_results), encoding="utf-8")
     print(f"Wrote {output} and {raw} in {run['total_s']:.0f} s", file=sys.stderr)
 
 

@@ -16,8 +16,6 @@ from console import Page
 from django.db import connection
 from perf_measure import BROKER_URL, MAX_QUERIES, MAX_RATIO, Size
 
-LOAD_RESULTS = Path(__file__).resolve().parent / "results-load.md"
-
 
 def load_average() -> tuple[float, float, float]:
     one, five, fifteen = os.getloadavg()
@@ -213,17 +211,28 @@ def grouped(found: Iterable[tuple[Page, str]]) -> str:
     return "; ".join(f"{label} ({', '.join(figures)})" for label, figures in by_label.items())
 
 
-def gunicorn_section() -> list[str]:
+def gunicorn_section(load_results: Path) -> list[str]:
     lines = ["## Through gunicorn", ""]
-    if not LOAD_RESULTS.exists():
+    if not load_results.exists():
         return [*lines, "Not measured in this run: see `bench/load.py`."]
-    text = LOAD_RESULTS.read_text(encoding="utf-8").strip()
-    # Its headings go under this section's.
-    text = re.sub(r"^(#+) ", lambda m: "#" * min(len(m[1]) + 2, 6) + " ", text, flags=re.MULTILINE)
-    return [*lines, "From `bench/results-load.md` (`bench/load.py`):", "", text]
+    text = load_results.read_text(encoding="utf-8").strip()
+    return [*lines, "From `bench/results-load.md` (`bench/load.py`):", "", *demoted(text.splitlines())]
 
 
-def markdown(run: dict[str, Any], sizes: list[Size]) -> str:
+def demoted(lines: list[str]) -> list[str]:
+    """Headings two levels down, to sit under this report's section; code blocks left alone."""
+    out, fenced = [], False
+    for line in lines:
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and re.match(r"#+ ", line):
+            hashes = len(line) - len(line.lstrip("#"))
+            line = "#" * min(hashes + 2, 6) + line[hashes:]
+        out.append(line)
+    return out
+
+
+def markdown(run: dict[str, Any], sizes: list[Size], load_results: Path) -> str:
     env = run["machine"]
     sizes_text = ", ".join(f"{size.tickets:,}" for size in sizes)
     lines = [
@@ -280,7 +289,7 @@ def markdown(run: dict[str, Any], sizes: list[Size]) -> str:
     ]
     for size in sizes:
         lines += ["", *size_table(size)]
-    lines += ["", *gunicorn_section(), "", *goals(sizes)]
+    lines += ["", *gunicorn_section(load_results), "", *goals(sizes)]
     return "\n".join(lines) + "\n"
 
 
