@@ -14,6 +14,7 @@ urlpatterns = [
     path("alerts/", alerts.my_alerts, name="alerts"),
     path("tickets/new/", phone.new_ticket, name="new_ticket"),
     path("tickets/<str:number>/", workspace.ticket_detail, name="ticket"),
+    path("tickets/<str:number>/thread/", workspace.thread_older, name="thread_older"),
     path("tickets/<str:number>/properties/", workspace.change_property, name="change_property"),
     path("tickets/<str:number>/compose/", workspace.compose, name="compose"),
     path("tickets/<str:number>/canned/<int:pk>/", workspace.canned_text, name="canned"),

@@ -9,6 +9,7 @@ urlpatterns = [
     path("tickets/new/", tickets.open_ticket, name="open_ticket"),
     path("tickets/", tickets.my_tickets, name="my_tickets"),
     path("tickets/<str:number>/", tickets.ticket_detail, name="ticket"),
+    path("tickets/<str:number>/thread/", tickets.thread_older, name="thread_older"),
     path("tickets/<str:number>/received/", tickets.ticket_received, name="ticket_received"),
     path("tickets/<str:number>/reply/", tickets.ticket_reply, name="ticket_reply"),
     path("tickets/<str:number>/confirm/", tickets.ticket_confirm, name="ticket_confirm"),

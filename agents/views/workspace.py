@@ -14,9 +14,9 @@ from django.views.decorators.http import require_POST
 
 from agents.access import agent_required, ticket_for_agent
 from agents.forms import AssignForm, ComposerForm, EscalateForm, MessageForm, PropertyForm, ReasonForm
-from tickets import selectors, services, uploads
+from tickets import selectors, services, thread_pages, uploads
 from tickets.mailin import store
-from tickets.models import Attachment, State, Ticket
+from tickets.models import Attachment, State, ThreadEntry, Ticket
 from tickets.stages import progress
 
 
@@ -26,6 +26,13 @@ def conflict_message(ticket: Ticket) -> str:
         "This ticket changed since you opened it; nothing was saved. "
         f"It is now {ticket.get_state_display().lower()}, {services.assignment_label(ticket)}."
     )
+
+
+def thread_page(request: HttpRequest, ticket: Ticket) -> thread_pages.ThreadPage:
+    """The opening entry and the newest ones; ``?thread=all`` (the "show older" link without
+    JavaScript) shows every entry."""
+    limit = None if request.GET.get("thread") == "all" else thread_pages.PAGE_SIZE
+    return thread_pages.thread_page_for_agent(ticket, limit=limit)
 
 
 def live_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
@@ -45,7 +52,7 @@ def live_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str
     return {
         "ticket": ticket,
         "steps": progress(ticket, visited, public=False),
-        "thread": selectors.thread_for_agent(ticket),
+        "thread": thread_page(request, ticket),
         "actions": actions,
         "action_names": {a.name for a in actions},
         "can_change": can_change,
@@ -77,6 +84,20 @@ def _page(request: HttpRequest, ticket: Ticket, *, status: int = 200, **extra: A
 @agent_required
 def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
     return _page(request, ticket_for_agent(request, number))
+
+
+@agent_required
+def thread_older(request: HttpRequest, number: str) -> HttpResponse:
+    """The next batch of older entries, for htmx to put in place of the "show older" control."""
+    ticket = ticket_for_agent(request, number)
+    before = request.GET.get("before", "")
+    if not before.isdigit():
+        raise Http404("No such entry.")
+    try:
+        page = thread_pages.thread_page_for_agent(ticket, before=int(before))
+    except ThreadEntry.DoesNotExist:
+        raise Http404("No such entry.") from None
+    return render(request, "agents/_thread_older.html", {"ticket": ticket, "thread": page})
 
 
 def _live(request: HttpRequest, ticket: Ticket, **extra: Any) -> HttpResponse:

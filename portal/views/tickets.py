@@ -12,8 +12,8 @@ from django.views.decorators.http import require_POST
 
 from portal import access, stages
 from portal.forms import OpenTicketForm, ReopenForm, ReplyForm
-from tickets import accounts, selectors, services, throttle, uploads
-from tickets.models import Attachment, State, Ticket
+from tickets import accounts, selectors, services, thread_pages, throttle, uploads
+from tickets.models import Attachment, State, ThreadEntry, Ticket
 from tickets.stages import progress
 
 PAGE_SIZE = 20
@@ -83,7 +83,11 @@ def _ticket_page(request: HttpRequest, ticket: Ticket, status: int = 200, **form
         "ticket": ticket,
         "steps": progress(ticket, visited, public=True),
         "next_step": stages.NEXT_STEP[ticket.state],
-        "thread": selectors.thread_for_requester(ticket),
+        # The opening message and the newest entries; ``?thread=all`` (the "show older" link
+        # without JavaScript) shows every one.
+        "thread": thread_pages.thread_page_for_requester(
+            ticket, limit=None if request.GET.get("thread") == "all" else thread_pages.PAGE_SIZE
+        ),
         "reply_form": forms.get("reply_form") or ReplyForm(),
         "reopen_form": forms.get("reopen_form") or ReopenForm(),
         "is_closed": ticket.state == State.CLOSED,
@@ -94,6 +98,19 @@ def _ticket_page(request: HttpRequest, ticket: Ticket, status: int = 200, **form
 
 def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
     return _ticket_page(request, access.ticket_for_viewer(request, number))
+
+
+def thread_older(request: HttpRequest, number: str) -> HttpResponse:
+    """The next batch of older entries, for htmx to put in place of the "show older" control."""
+    ticket = access.ticket_for_viewer(request, number)
+    before = request.GET.get("before", "")
+    if not before.isdigit():
+        raise Http404("No such entry.")
+    try:
+        page = thread_pages.thread_page_for_requester(ticket, before=int(before))
+    except ThreadEntry.DoesNotExist:
+        raise Http404("No such entry.") from None
+    return render(request, "portal/_thread_older.html", {"ticket": ticket, "thread": page})
 
 
 @require_POST
