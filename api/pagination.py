@@ -18,7 +18,7 @@ from rest_framework import exceptions
 from tickets import selectors
 from tickets.models import Ticket
 
-INT_KEYS = frozenset({"id", "priority__rank"})
+INT_KEYS = frozenset({"id", "priority_rank"})
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ INSERT INTO tickets_ticket (
     first_responded_at, resolved_at, closed_at, reopen_count, state_changed_at, reminded_at,
     created_at, last_activity_at,
     assignee_id, department_id, follow_up_of_id, help_topic_id, priority_id, requester_id, sla_id,
-    team_id)
+    team_id, priority_rank)
 SELECT
     -- Ids (and so numbers) in order of creation, as the help desk hands them out.
     row_number() OVER w, (100000 + row_number() OVER w)::text, subject, source, tier, state, 0,
@@ -36,7 +36,8 @@ SELECT
             AND last_activity_at < now() - %(remind_days)s * interval '1 day'
         THEN last_activity_at + %(remind_days)s * interval '1 day' END,
     created_at, last_activity_at,
-    assignee_id, department_id, NULL, help_topic_id, priority_id, requester_id, sla_id, team_id
+    assignee_id, department_id, NULL, help_topic_id, priority_id, requester_id, sla_id, team_id,
+    (SELECT p.rank FROM tickets_priority AS p WHERE p.id = priority_id)
 FROM (
     SELECT l2.*,
         CASE

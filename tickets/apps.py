@@ -8,6 +8,7 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, once the models are loaded: Django's app loading calls ready() for this.
+        from tickets import catalog
         from tickets.mailin import tasks as mail_in_tasks
         from tickets.mailout import tasks as mail_out_tasks
         from tickets.roles import sync_roles_after_migrate
@@ -17,5 +18,7 @@ class TicketsConfig(AppConfig):
         # Celery's autodiscovery looks for a `tickets.tasks` module; the tasks live beside
         # their concerns instead, so they are registered here, in every process Django starts.
         del mail_in_tasks, mail_out_tasks, timer_tasks, webhook_tasks
+        # The cached configuration tables are dropped when one of them changes.
+        catalog.connect_signals()
         # Like Django's own permissions, the roles exist as soon as the database does.
         post_migrate.connect(sync_roles_after_migrate, sender=self)

@@ -9,15 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from tickets.catalog import attach_related, catalog
 from tickets.models import (
     ACTIVE_STATES,
-    AgentProfile,
     Attachment,
     CannedResponse,
     Department,
@@ -60,12 +60,8 @@ def _agent_scope(user: Any, memberships: Memberships | None = None) -> Q | None:
 
 
 def _memberships(user: Any) -> Memberships:
-    """The agent's department and team ids (one query)."""
-    rows = AgentProfile.objects.filter(user_id=user.pk).values_list("departments", "teams")
-    return (
-        sorted({d for d, _ in rows if d is not None}),
-        sorted({t for _, t in rows if t is not None}),
-    )
+    """The agent's department and team ids (from the cached catalog: no query)."""
+    return catalog().memberships.get(user.pk, ([], []))
 
 
 def tickets_visible_to(user: Any, *, memberships: Memberships | None = None) -> QuerySet[Ticket]:
@@ -110,8 +106,9 @@ def tickets_of_requester(user: Any) -> QuerySet[Ticket]:
 
 # -- the console's queues -----------------------------------------------------------------------
 
-# Closed tickets pile up for ever; their count is only exact up to here ("10000+" beyond).
-COUNT_CAP = 10_000
+# A queue's count is exact up to here, and shown as "1000+" beyond: counting further would
+# read every ticket of a big queue (closed ones pile up for ever) on every page.
+COUNT_CAP = 1_000
 
 QUEUES: dict[str, str] = {
     "unassigned": "Unassigned",
@@ -147,27 +144,53 @@ def queue_filter(user: Any, queue: str, *, now: Any = None, memberships: Members
     }[queue]
 
 
-def queue_counts(user: Any) -> dict[str, int]:
-    """The console's queue sizes for this agent, in two queries whatever the number of tickets.
+def _count_sql(*rows: QuerySet[Any], params: list[Any], alias: str) -> str:
+    """SQL counting the distinct ids of these (capped) querysets; their parameters go to
+    ``params``. A queryset that can match nothing counts 0."""
+    selects = []
+    for i, queryset in enumerate(rows):
+        try:
+            sql, args = queryset.query.sql_with_params()
+        except EmptyResultSet:  # a filter that matches nothing (no teams, no access)
+            continue
+        # The ORM's own SQL with its parameters kept apart; the alias is one of QUEUES' keys.
+        selects.append(f"SELECT * FROM ({sql}) AS {alias}_{i}")  # noqa: S608
+        params.extend(args)
+    if not selects:
+        return "0"
+    return f"(SELECT COUNT(*) FROM ({' UNION '.join(selects)}) AS {alias}_rows)"  # noqa: S608
 
-    The working queues are counted exactly over the open tickets (an index on state keeps
-    that small); closed tickets are counted up to ``COUNT_CAP`` (a value above the cap means
-    "more than").
+
+def queue_counts(user: Any) -> dict[str, int]:
+    """The console's queue sizes for this agent, in one query whatever the number of tickets.
+
+    Each queue is counted up to ``COUNT_CAP`` + 1 rows (a value above the cap means "more
+    than"), each by its own subquery that stops there, so a page costs the same with a
+    thousand tickets or a million.
     """
     memberships = _memberships(user)
     visible = tickets_visible_to(user, memberships=memberships)
     now = timezone.now()
-    counts = visible.filter(state__in=[*ACTIVE_STATES, State.RESOLVED]).aggregate(
-        **{
-            key: Count("pk", filter=queue_filter(user, key, now=now, memberships=memberships))
-            for key in QUEUES
-            if key not in ("closed", "all")
-        },
-        working=Count("pk"),
-    )
-    counts["closed"] = visible.filter(state=State.CLOSED).order_by()[: COUNT_CAP + 1].count()
-    counts["all"] = counts.pop("working") + counts["closed"]
-    return counts
+    parts: list[str] = []
+    params: list[Any] = []
+    for key in QUEUES:
+        if key == "overdue":
+            # Each due time walked in order by its own partial index, up to the cap: the
+            # queue's OR would read every active ticket to find the few overdue among them.
+            active = visible.filter(state__in=ACTIVE_STATES)
+            late = [
+                active.filter(**{f"{due}__lt": now}).order_by(due).values("pk")[: COUNT_CAP + 1]
+                for due in ("resolution_due", "first_response_due")
+            ]
+            parts.append(_count_sql(*late, params=params, alias=key))
+        else:
+            capped = visible.filter(queue_filter(user, key, now=now, memberships=memberships))
+            capped = capped.order_by().values("pk")[: COUNT_CAP + 1]
+            parts.append(_count_sql(capped, params=params, alias=key))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = [min(count, COUNT_CAP + 1) for count in cursor.fetchone()]
+    return dict(zip(QUEUES, row, strict=True))
 
 
 @dataclass(frozen=True)
@@ -190,7 +213,7 @@ SORTS: dict[str, tuple[str, list[Any]]] = {
     "due": ("SLA due, soonest first", [F("resolution_due").asc(nulls_last=True), F("id").asc()]),
     "priority": (
         "Priority, most urgent first",
-        [F("priority__rank").desc(nulls_last=True), F("last_activity_at").desc(), F("id").desc()],
+        [F("priority_rank").desc(), F("last_activity_at").desc(), F("id").desc()],
     ),
     "number": ("Number, newest first", [F("id").desc()]),
 }
@@ -203,10 +226,10 @@ SORT_KEYS: dict[str, tuple[tuple[str, bool], ...]] = {
     "activity": (("last_activity_at", True), ("id", True)),
     "oldest": (("last_activity_at", False), ("id", False)),
     "due": (("resolution_due", False), ("id", False)),
-    "priority": (("priority__rank", True), ("last_activity_at", True), ("id", True)),
+    "priority": (("priority_rank", True), ("last_activity_at", True), ("id", True)),
     "number": (("id", True),),
 }
-NULLS_LAST = frozenset({"resolution_due", "priority__rank"})
+NULLS_LAST = frozenset({"resolution_due"})
 
 
 def sort_position(ticket: Ticket, sort: str) -> list[Any]:
@@ -269,22 +292,29 @@ def _search(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
 
 
 def ticket_queue(
-    user: Any, *, queue: str = "all", filters: QueueFilters = QueueFilters(), sort: str = "activity"
+    user: Any,
+    *,
+    queue: str = "all",
+    filters: QueueFilters = QueueFilters(),
+    sort: str = "activity",
+    related: bool = True,
 ) -> QuerySet[Ticket]:
     """One queue of the console, filtered, searched and sorted; slice it for a page.
 
     Only the requester is joined; the small tables (topics, departments, teams, agents,
-    priorities, plans) come with one short query each for the page's rows. With all of them
-    joined PostgreSQL spent longer planning each queue query than running it, and past eight
-    joins it stops reordering them (bench/README.md).
+    priorities, plans) come with one short query each for the page's rows, or, with
+    ``related=False``, from the cached catalog by ``queue_page``. With all of them joined
+    PostgreSQL spent longer planning each queue query than running it, and past eight joins
+    it stops reordering them (bench/README.md).
     """
     memberships = _memberships(user)
     tickets = (
         tickets_visible_to(user, memberships=memberships)
         .filter(queue_filter(user, queue, memberships=memberships))
         .select_related("requester")
-        .prefetch_related(*(name for name in LIST_RELATED if name != "requester"))
     )
+    if related:
+        tickets = tickets.prefetch_related(*(name for name in LIST_RELATED if name != "requester"))
     for field in ("department", "team", "priority", "help_topic"):
         value = getattr(filters, field)
         if value is not None:
@@ -310,17 +340,24 @@ class FilterChoices:
 
 
 def console_choices() -> FilterChoices:
-    """The options of the console's filters and property fields (a few small tables)."""
-    agents = get_user_model().objects.filter(is_active=True, is_staff=True).order_by("first_name", "username")
-    topics = HelpTopic.objects.filter(is_active=True).select_related("parent__parent")
+    """The options of the console's filters and property fields (from the cached catalog)."""
+    found = catalog()
+    agents = [user for user in found.agents.values() if user.is_active]
+    topics = [topic for topic in found.help_topics.values() if topic.is_active]
     return FilterChoices(
-        departments=list(Department.objects.order_by("name")),
-        teams=list(Team.objects.filter(is_active=True).order_by("name")),
-        agents=list(agents),
-        priorities=list(Priority.objects.order_by("-rank")),
+        departments=sorted(found.departments.values(), key=lambda d: d.name),
+        teams=sorted((t for t in found.teams.values() if t.is_active), key=lambda t: t.name),
+        agents=sorted(agents, key=lambda user: (user.first_name, user.username)),
+        priorities=sorted(found.priorities.values(), key=lambda p: -p.rank),
         help_topics=sorted(topics, key=lambda topic: topic.full_name.lower()),
-        sla_plans=list(SLAPlan.objects.filter(is_active=True).order_by("name")),
+        sla_plans=sorted((p for p in found.sla_plans.values() if p.is_active), key=lambda p: p.name),
     )
+
+
+def queue_page(tickets: QuerySet[Ticket], start: int, stop: int) -> list[Ticket]:
+    """Rows ``start:stop`` of a queue (``ticket_queue(..., related=False)``): one query, the
+    small tables' rows set on each ticket from the cached catalog."""
+    return attach_related(list(tickets[start:stop]))
 
 
 def canned_responses_for(ticket: Ticket) -> QuerySet[CannedResponse]:

@@ -47,11 +47,13 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
         raise Http404("No such queue.")
     choices = selectors.console_choices()
     form = QueueFilterForm(request.GET or None, choices=choices)
-    tickets = selectors.ticket_queue(request.user, queue=key, filters=form.filters(), sort=form.sort_key())
+    tickets = selectors.ticket_queue(
+        request.user, queue=key, filters=form.filters(), sort=form.sort_key(), related=False
+    )
     number = _page_number(request)
     start = (number - 1) * PAGE_SIZE
     # One row more than a page tells whether there is a next page, without counting them all.
-    rows = list(tickets[start : start + PAGE_SIZE + 1])
+    rows = selectors.queue_page(tickets, start, start + PAGE_SIZE + 1)
     query = request.GET.copy()
     query.pop("page", None)
     context = {

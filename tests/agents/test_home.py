@@ -65,6 +65,7 @@ def test_the_console_costs_the_same_queries_with_more_tickets(
 ):
     new_ticket()
     client.force_login(lab.john)
+    client.get(HOME)  # the first page reads the configuration tables into the cache (tickets.catalog)
     with django_assert_max_num_queries(24) as few:
         client.get(HOME)
     for _ in range(10):

@@ -13,6 +13,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
+from tickets import services
 from tickets.models import (
     AgentProfile,
     BusinessHours,
@@ -43,6 +44,11 @@ class PriorityAdmin(admin.ModelAdmin):
     list_filter = ("is_default",)
     search_fields = ("name",)
     ordering = ("rank",)
+
+    def save_model(self, request: Any, obj: Priority, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "rank" in form.changed_data:
+            services.priority_rank_changed(obj)
 
 
 class BusinessHoursWindowInline(admin.TabularInline):

@@ -46,6 +46,7 @@ from tickets.models.thread import (
 )
 from tickets.models.ticket import (
     ACTIVE_STATES,
+    NO_PRIORITY_RANK,
     PUBLIC_STAGE_LABELS,
     Requester,
     State,
@@ -55,6 +56,7 @@ from tickets.models.ticket import (
 # _attachment_path: migration 0001 names it as tickets.models._attachment_path.
 __all__ = [
     "ACTIVE_STATES",
+    "NO_PRIORITY_RANK",
     "AgentProfile",
     "ApiKey",
     "Attachment",

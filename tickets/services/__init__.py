@@ -28,6 +28,7 @@ from tickets.services.bulk import (
     tickets_bulk,
 )
 from tickets.services.intake import (
+    priority_rank_changed,
     requester_get_or_create,
     ticket_create,
     ticket_create_for_contact,
@@ -101,5 +102,6 @@ __all__ = [
     "ticket_start_work",
     "ticket_system_note",
     "ticket_update_properties",
+    "priority_rank_changed",
     "tickets_bulk",
 ]

@@ -262,7 +262,10 @@ def ticket_update_properties(
         if value is _UNSET or getattr(ticket, f"{field}_id") == (value.pk if value else None):
             continue
         old = getattr(ticket, field)
-        setattr(ticket, field, value)
+        if field == "priority":
+            ticket.set_priority(value)
+        else:
+            setattr(ticket, field, value)
         changes.append(f"{display_name(actor)} changed the {label} from {old or '-'} to {value or '-'}")
     if not changes:
         return changes
@@ -272,3 +275,15 @@ def ticket_update_properties(
     for text in changes:
         _add_entry(ticket, kind=ThreadEntry.Kind.EVENT, body=text, actor=actor)
     return changes
+
+
+@transaction.atomic
+def priority_rank_changed(priority: Priority) -> int:
+    """Carry a priority's new rank over to its tickets (the copy the priority sort walks).
+
+    An admin's change of configuration, not a change to any ticket: no version, activity or
+    thread entry moves. Returns how many tickets changed.
+    """
+    return Ticket.objects.filter(priority=priority).exclude(priority_rank=priority.rank).update(
+        priority_rank=priority.rank
+    )

@@ -1,0 +1,155 @@
+"""The small configuration tables every console page reads, read once and kept in the cache.
+
+Departments, teams, priorities, help topics, SLA plans, the agents and their memberships
+change a few times a year and are read by every queue page (its filters, its bulk bar, and
+the names on each row). Reading them took a dozen queries per page; kept in the cache (Redis
+with ``CACHE_URL``, else files shared by every process of the host) they take none.
+
+The copy is dropped whenever one of those rows is saved or deleted, or a membership changes
+(``connect_signals``, from ``TicketsConfig.ready``); writes that send no signal (``update()``,
+``bulk_create``) are caught up within ``CATALOG_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from tickets.models import AgentProfile, Department, HelpTopic, Priority, SLAPlan, Team, Ticket
+
+CATALOG_SECONDS = 300
+_GENERATION_KEY = "tickets:catalog:generation"
+_KEY = "tickets:catalog:{}"
+# What pages show of an agent (no password hash in the cache).
+_AGENT_FIELDS = ("username", "first_name", "last_name", "email", "is_active", "is_staff", "is_superuser")
+
+
+@dataclass
+class Catalog:
+    """Every row of the small tables (inactive ones too: old tickets still name them)."""
+
+    departments: dict[int, Department]
+    teams: dict[int, Team]
+    priorities: dict[int, Priority]
+    help_topics: dict[int, HelpTopic]
+    sla_plans: dict[int, SLAPlan]
+    # Staff accounts (the agents, active or not), and each agent's department and team ids.
+    agents: dict[int, Any]
+    memberships: dict[int, tuple[list[int], list[int]]] = field(default_factory=dict)
+
+
+def _load() -> Catalog:
+    topics = {t.pk: t for t in HelpTopic.objects.select_related("parent__parent")}
+    memberships: dict[int, tuple[set[int], set[int]]] = {}
+    rows = AgentProfile.objects.values_list("user_id", "departments", "teams")
+    for user_id, department_id, team_id in rows:
+        departments, teams = memberships.setdefault(user_id, (set(), set()))
+        if department_id is not None:
+            departments.add(department_id)
+        if team_id is not None:
+            teams.add(team_id)
+    return Catalog(
+        departments={d.pk: d for d in Department.objects.all()},
+        teams={t.pk: t for t in Team.objects.all()},
+        priorities={p.pk: p for p in Priority.objects.all()},
+        help_topics=topics,
+        sla_plans={p.pk: p for p in SLAPlan.objects.all()},
+        agents={u.pk: u for u in get_user_model().objects.filter(is_staff=True).only(*_AGENT_FIELDS)},
+        memberships={k: (sorted(d), sorted(t)) for k, (d, t) in memberships.items()},
+    )
+
+
+def catalog() -> Catalog:
+    """The tables as of the last change (one cache read; the database only after a change)."""
+    generation = cache.get(_GENERATION_KEY)
+    if generation is None:
+        generation = uuid.uuid4().hex
+        cache.add(_GENERATION_KEY, generation, None)
+        generation = cache.get(_GENERATION_KEY) or generation
+    key = _KEY.format(generation)
+    found = cache.get(key)
+    if found is None:
+        found = _load()
+        cache.set(key, found, CATALOG_SECONDS)
+    return found
+
+
+def _new_generation() -> None:
+    cache.set(_GENERATION_KEY, uuid.uuid4().hex, None)
+
+
+def forget(**_: Any) -> None:
+    """Drop the copy: the next read loads the tables again (a new generation, in every process).
+
+    At once, so this transaction reads its own change, and again on commit, so that a page
+    read between the two cannot keep the rows from before it.
+    """
+    _new_generation()
+    transaction.on_commit(_new_generation)
+
+
+def _forget_if_agent(
+    sender: Any, instance: Any, update_fields: Iterable[str] | None = None, **_: Any
+) -> None:
+    # Requesters' accounts are not in the catalog; signing in saves only last_login.
+    if update_fields is not None and set(update_fields) <= {"last_login"}:
+        return
+    if instance.is_staff or _was_agent(instance.pk):
+        forget()
+
+
+def _was_agent(pk: int) -> bool:
+    """Is this account among the cached agents (without loading the catalog)?"""
+    generation = cache.get(_GENERATION_KEY)
+    found = cache.get(_KEY.format(generation)) if generation else None
+    return found is not None and pk in found.agents
+
+
+def connect_signals() -> None:
+    for model in (Department, Team, Priority, HelpTopic, SLAPlan, AgentProfile):
+        post_save.connect(forget, sender=model, dispatch_uid=f"catalog-save-{model.__name__}")
+        post_delete.connect(forget, sender=model, dispatch_uid=f"catalog-delete-{model.__name__}")
+    user = get_user_model()
+    post_save.connect(_forget_if_agent, sender=user, dispatch_uid="catalog-save-user")
+    post_delete.connect(forget, sender=user, dispatch_uid="catalog-delete-user")
+    for relation in (AgentProfile.departments.through, AgentProfile.teams.through):
+        m2m_changed.connect(forget, sender=relation, dispatch_uid=f"catalog-m2m-{relation.__name__}")
+
+
+# The ticket's foreign keys the catalog answers, with the table that holds each.
+_RELATED = {
+    "department": "departments",
+    "team": "teams",
+    "priority": "priorities",
+    "help_topic": "help_topics",
+    "sla": "sla_plans",
+    "assignee": "agents",
+}
+
+
+def attach_related(tickets: list[Ticket], found: Catalog | None = None) -> list[Ticket]:
+    """Set each ticket's department, team, priority, help topic, SLA plan and assignee from
+    the catalog, without a query; a row it lacks (just created, or an assignee who is not
+    staff) is read with one query per kind."""
+    found = found or catalog()
+    for name, table in _RELATED.items():
+        rows: dict[int, Any] = getattr(found, table)
+        descriptor = getattr(Ticket, name)
+        missing = {getattr(t, f"{name}_id") for t in tickets} - set(rows) - {None}
+        if missing:
+            model = descriptor.field.related_model
+            extra = model.objects.filter(pk__in=missing)
+            if name == "help_topic":
+                extra = extra.select_related("parent__parent")
+            rows = {**rows, **{row.pk: row for row in extra}}
+        for ticket in tickets:
+            key = getattr(ticket, f"{name}_id")
+            descriptor.field.set_cached_value(ticket, rows.get(key) if key is not None else None)
+    return tickets
