@@ -52,13 +52,17 @@ class QueueFilterForm(forms.Form):
     sort = forms.ChoiceField(
         choices=[(key, label) for key, (label, _) in selectors.SORTS.items()], required=False
     )
+    # A search's second step: words in every ticket, not only the newest.
+    older = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, choices: selectors.FilterChoices | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if choices is not None:
             use_choices(self, choices)
 
-    def filters(self) -> selectors.QueueFilters:
+    def filters(self, search_from: int | None = None) -> selectors.QueueFilters:
+        """The filters; a search looks for words in tickets from ``search_from`` on unless
+        the agent asked for older tickets too (``older``)."""
         # A malformed value drops that filter only: cleaned_data keeps the valid ones.
         self.is_valid()
         data = getattr(self, "cleaned_data", {})  # an unbound form (no filters) has none
@@ -76,6 +80,7 @@ class QueueFilterForm(forms.Form):
             help_topic=pk("help_topic"),
             source=data.get("source") or None,
             search=data.get("q") or "",
+            search_from=None if data.get("older") else search_from,
         )
 
     def sort_key(self) -> str:

@@ -47,8 +47,10 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
         raise Http404("No such queue.")
     choices = selectors.console_choices()
     form = QueueFilterForm(request.GET or None, choices=choices)
+    searching = bool(request.GET.get("q", "").strip())
+    filters = form.filters(search_from=selectors.search_window() if searching else None)
     tickets = selectors.ticket_queue(
-        request.user, queue=key, filters=form.filters(), sort=form.sort_key(), related=False
+        request.user, queue=key, filters=filters, sort=form.sort_key(), related=False
     )
     number = _page_number(request)
     start = (number - 1) * PAGE_SIZE
@@ -67,6 +69,8 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
         "has_previous": number > 1,
         "query": query.urlencode(),
         "bulk_form": BulkForm(choices=choices),
+        # Words were looked for in the newest tickets only: the page offers all of them.
+        "search_recent": f"{selectors.SEARCH_RECENT:,}" if filters.search_from is not None else None,
     }
     return render(request, "agents/queue.html", context)
 
