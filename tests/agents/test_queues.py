@@ -222,7 +222,8 @@ def test_each_filter_narrows_the_list(client, lab, world, varied, name):
 def test_every_filter_of_the_form_is_tested():
     from agents.forms import QueueFilterForm
 
-    assert set(QueueFilterForm.base_fields) == {*FILTERS, "q", "sort"}
+    # "older" widens a search (tests/agents/test_search_recent.py).
+    assert set(QueueFilterForm.base_fields) == {*FILTERS, "q", "sort", "older"}
 
 
 def test_filters_combine_with_the_queue(client, lab, world, varied):
