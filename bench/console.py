@@ -30,6 +30,12 @@ import django
 # The code under test: this checkout, or the tree BENCH_SRC names (e.g. `git archive HEAD` unpacked).
 ROOT = Path(os.environ.get("BENCH_SRC") or Path(__file__).resolve().parent.parent)
 sys.path.insert(0, str(ROOT))
+if os.environ.get("BENCH_SRC"):
+    # The editable install's finder maps our packages to the checkout: a module the copy lacks
+    # (new in the working tree) would be loaded from there. Only the copy may answer.
+    sys.meta_path[:] = [
+        finder for finder in sys.meta_path if not getattr(finder, "__module__", "").startswith("__editable__")
+    ]
 # Celery puts the working directory first on sys.path when it loads: make that ROOT too.
 INVOKED_FROM = Path.cwd()
 os.chdir(ROOT)
