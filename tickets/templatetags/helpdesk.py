@@ -48,6 +48,13 @@ def due_label(when: datetime | None) -> str:
 
 
 @register.filter
+def ago(when: datetime) -> str:
+    """ "2 h 5 min ago", in the due times' units (and without translation lookups, which
+    took most of a queue row's time with ``timesince``)."""
+    return f"{_duration((timezone.now() - when).total_seconds())} ago"
+
+
+@register.filter
 def is_overdue(when: datetime | None) -> bool:
     return when is not None and when < timezone.now()
 
