@@ -7,9 +7,10 @@ assigned or escalated to them or their team, an overdue ticket they answer for, 
 requester's message; each agent can turn any of them off (``AgentProfile.alert_*``).
 Internal notes and events never go to a requester.
 
-Each message is rendered here from a text and an HTML template in ``templates/emails/`` and
-handed to ``tasks.send_email`` as plain data, so that a mail server that is down delays
-that one message (the task retries) and never the ticket, nor the other recipients.
+Each message is rendered here from a text and an HTML template in ``templates/emails/`` as
+plain data; the ``notify_*`` tasks (``tasks``) send one event's messages over one connection,
+and hand a message that fails to ``tasks.send_email``, so that a mail server that is down
+delays that one message (the task retries) and never the ticket, nor the other recipients.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import contextlib
 import unicodedata
 from collections.abc import Iterable
 from email.utils import formataddr, parseaddr
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -60,18 +62,35 @@ def reply_address() -> str:
     return settings.HELPDESK_REPLY_TO or settings.DEFAULT_FROM_EMAIL
 
 
+class Thread:
+    """The ticket's mail thread, as every message of one event refers to it: read once (one
+    query), however many people the event tells."""
+
+    def __init__(self, ticket: Ticket) -> None:
+        self.ticket = ticket
+
+    @cached_property
+    def references(self) -> list[str]:
+        """The ticket's root and the last message the requester mailed us, which we answer."""
+        references = [mailids.root_id(self.ticket.pk)]
+        inbound = self.ticket.inbound_messages.exclude(message_id="")
+        last = inbound.order_by("-received_at", "-pk").values_list("message_id", flat=True).first()
+        if last is not None and last != references[0]:
+            references.append(last)
+        return references
+
+    def headers(self) -> dict[str, str]:
+        """A fresh signed Message-ID, and the references that put the message in the thread."""
+        return {
+            "Message-ID": mailids.new_id(self.ticket.pk),
+            "In-Reply-To": self.references[-1],
+            "References": " ".join(self.references),
+        }
+
+
 def thread_headers(ticket: Ticket) -> dict[str, str]:
-    """A fresh signed Message-ID, and references that put the message in the ticket's thread:
-    the ticket's root and the last message the requester mailed us, which it answers."""
-    references = [mailids.root_id(ticket.pk)]
-    last = ticket.inbound_messages.exclude(message_id="").order_by("-received_at", "-pk").first()
-    if last is not None and last.message_id != references[0]:
-        references.append(last.message_id)
-    return {
-        "Message-ID": mailids.new_id(ticket.pk),
-        "In-Reply-To": references[-1],
-        "References": " ".join(references),
-    }
+    """The headers of one message about ``ticket`` (``Thread`` for several)."""
+    return Thread(ticket).headers()
 
 
 def render(
@@ -82,15 +101,20 @@ def render(
     automatic: bool = True,
     ticket: Ticket | None = None,
     to_name: str = "",
+    thread: Thread | None = None,
 ) -> Payload:
     """A message as plain data: subject, text and HTML bodies, headers. ``to`` is the address
     the message goes to; ``to_name`` only dresses the To header. A message about a ticket is
-    threaded (``thread_headers``); every message carries our loop marker."""
+    threaded (``thread``, the event's, else read for this message); every message carries our
+    loop marker."""
     context = {"helpdesk_name": settings.HELPDESK_NAME, **context}
     subject = render_to_string(f"{template}_subject.txt", context)
     headers = dict(AUTOMATIC) if automatic else {}
     headers["To"] = address(to_name, to)
-    headers.update(thread_headers(ticket) if ticket is not None else {"Message-ID": mailids.new_plain_id()})
+    if ticket is not None:
+        headers.update((thread or Thread(ticket)).headers())
+    else:
+        headers["Message-ID"] = mailids.new_plain_id()
     headers["X-Loop"] = parseaddr(reply_address())[1]
     return {
         "to": to,
@@ -102,19 +126,27 @@ def render(
     }
 
 
-def deliver(payload: Payload) -> None:
-    message = EmailMultiAlternatives(
+def message(payload: Payload) -> EmailMultiAlternatives:
+    """The payload as a message to send."""
+    built = EmailMultiAlternatives(
         subject=payload["subject"],
         body=payload["text"],
         to=[payload["to"]],
         headers=payload["headers"],
         reply_to=payload.get("reply_to") or None,
     )
-    message.attach_alternative(payload["html"], "text/html")
-    message.send()
+    built.attach_alternative(payload["html"], "text/html")
+    return built
 
 
-def _for_requester(ticket: Ticket, template: str, automatic: bool = True, **context: Any) -> Payload:
+def deliver(payload: Payload) -> None:
+    """Send one message over a connection of its own."""
+    message(payload).send()
+
+
+def _for_requester(
+    ticket: Ticket, template: str, automatic: bool = True, thread: Thread | None = None, **context: Any
+) -> Payload:
     return render(
         ticket.requester.email,
         template,
@@ -122,6 +154,7 @@ def _for_requester(ticket: Ticket, template: str, automatic: bool = True, **cont
         automatic=automatic,
         ticket=ticket,
         to_name=ticket.requester.name,
+        thread=thread,
     )
 
 
@@ -129,14 +162,19 @@ def console_link(ticket: Ticket) -> str:
     return settings.HELPDESK_BASE_URL.rstrip("/") + reverse("agents:ticket", args=[ticket.number])
 
 
-def _for_agents(users: Iterable[Any], template: str, ticket: Ticket, **context: Any) -> list[Payload]:
+def _for_agents(
+    users: Iterable[Any], template: str, ticket: Ticket, thread: Thread | None = None, **context: Any
+) -> list[Payload]:
+    thread = thread or Thread(ticket)
+    link = console_link(ticket)
     return [
         render(
             user.email,
             template,
-            {"ticket": ticket, "agent": user, "link": console_link(ticket), **context},
+            {"ticket": ticket, "agent": user, "link": link, **context},
             ticket=ticket,
             to_name=user.get_full_name(),
+            thread=thread,
         )
         for user in users
     ]
@@ -182,14 +220,15 @@ def _answering_for(ticket: Ticket) -> Q:
 
 def for_transition(log: TicketTransition, *, requester: bool = True, agents: bool = True) -> list[Payload]:
     ticket = log.ticket
+    thread = Thread(ticket)
     mails: list[Payload] = []
     if log.name == "intake":
         if requester:
-            mails.append(_for_requester(ticket, "emails/ticket_received"))
+            mails.append(_for_requester(ticket, "emails/ticket_received", thread=thread))
         if agents:
             created_by = ticket.transitions.filter(name="create").values_list("actor_id", flat=True).first()
             people = agents_to_alert("alert_new_ticket", scope=_department(ticket), exclude=[created_by])
-            mails += _for_agents(people, "emails/agent_new_ticket", ticket)
+            mails += _for_agents(people, "emails/agent_new_ticket", ticket, thread=thread)
     elif log.name in ("close", "cancel"):
         if requester:
             mails.append(_for_requester(ticket, "emails/ticket_closed", transition=log))
