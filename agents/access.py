@@ -32,12 +32,15 @@ def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
 def ticket_for_agent(request: HttpRequest, number: str) -> Ticket:
     """The ticket with this number if this agent may see it; the same 404 otherwise."""
+    # Only the requester and the ticket it follows up are joined: the small tables come from
+    # the cached catalog. With all of them joined, PostgreSQL took 17 ms to plan a query it
+    # ran in 0.6 (at a million tickets).
     ticket = (
-        selectors.ticket_list_for_agent(request.user)
-        .select_related("help_topic__parent__parent", "requester__user", "follow_up_of")
+        selectors.tickets_visible_to(request.user)
+        .select_related("requester__user", "follow_up_of")
         .filter(number=number)
         .first()
     )
     if ticket is None:
         raise Http404("No such ticket.")
-    return ticket
+    return selectors.attach_related([ticket])[0]

@@ -155,6 +155,11 @@ class AssignForm(VersionForm):
         label="Transfer to department",
     )
 
+    def __init__(self, *args: Any, choices: selectors.FilterChoices | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if choices is not None:
+            use_choices(self, choices)
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if not data.get("agent") and not data.get("team"):
@@ -173,19 +178,24 @@ class EscalateForm(VersionForm):
         help_text="What is known and what was tried, for the next tier.",
     )
 
-    def __init__(self, *args: Any, ticket: Ticket, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, ticket: Ticket, choices: selectors.FilterChoices | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         # Only targets above the ticket's tier are offered; the model refuses the others too.
         self.fields["team"].queryset = Team.objects.filter(is_active=True, tier__gt=ticket.tier).order_by(
             "name"
         )
         self.fields["department"].queryset = Department.objects.filter(tier__gt=ticket.tier).order_by("name")
-        # Fetched once: the dialog lists them and the buttons ask whether there are any.
+        # Listed once (from the page's cached choices, else the database): the dialog lists
+        # them and the buttons ask whether there are any.
+        teams = choices.teams if choices is not None else self.fields["team"].queryset
+        departments = choices.departments if choices is not None else self.fields["department"].queryset
         self.fields["team"].choices = [("", "No team")] + [
-            (team.pk, team.name) for team in self.fields["team"].queryset
+            (team.pk, team.name) for team in teams if team.tier > ticket.tier
         ]
         self.fields["department"].choices = [("", "Keep the department")] + [
-            (dept.pk, dept.name) for dept in self.fields["department"].queryset
+            (dept.pk, dept.name) for dept in departments if dept.tier > ticket.tier
         ]
 
     def has_targets(self) -> bool:

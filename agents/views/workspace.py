@@ -41,7 +41,8 @@ def live_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str
     visited = set(selectors.transitions_of(ticket).values_list("target", flat=True))
     version = {"version": ticket.version}
     # Both dialogs have a "team" and a "department": ids of their own, so each label names its field.
-    escalate_form = EscalateForm(initial=version, ticket=ticket, auto_id="escalate-%s")
+    choices = selectors.console_choices()
+    escalate_form = EscalateForm(initial=version, ticket=ticket, choices=choices, auto_id="escalate-%s")
     actions = [
         action
         for action in services.available_actions(ticket=ticket, actor=user)
@@ -57,10 +58,12 @@ def live_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str
         "action_names": {a.name for a in actions},
         "can_change": can_change,
         "can_assign": can_change and any(a.name == "assign" for a in actions),
-        "choices": selectors.console_choices(),
+        "choices": choices,
         "version": ticket.version,
         "assign_form": AssignForm(
-            initial={**version, "agent": ticket.assignee_id, "team": ticket.team_id}, auto_id="assign-%s"
+            initial={**version, "agent": ticket.assignee_id, "team": ticket.team_id},
+            choices=choices,
+            auto_id="assign-%s",
         ),
         "escalate_form": escalate_form,
         "message_form": MessageForm(initial=version),
