@@ -19,9 +19,8 @@ REQUESTER_MOVES = ("close", "reopen")
 def reload(ticket: Ticket) -> Ticket:
     """The ticket as it is now, with what its representation shows (after a write, which may
     have moved it out of the caller's sight: they are answered with what they did)."""
-    return Ticket.objects.select_related(*selectors.LIST_RELATED, "requester__user", "follow_up_of").get(
-        pk=ticket.pk
-    )
+    fresh = Ticket.objects.select_related("requester__user", "follow_up_of").get(pk=ticket.pk)
+    return selectors.attach_related([fresh])[0]
 
 
 def etag(ticket: Ticket) -> str:
