@@ -36,7 +36,16 @@ PUBLIC = {"login", "logout"}
 # Console pages that are about no single ticket: staff only.
 CONSOLE = {"home", "queue", "bulk", "priority_styles", "new_ticket", "alerts"}
 # Pages about one ticket: staff who may see that ticket only.
-PER_TICKET = {"ticket", "change_property", "compose", "canned", "attachment", "original_email", "action"}
+PER_TICKET = {
+    "ticket",
+    "thread_older",
+    "change_property",
+    "compose",
+    "canned",
+    "attachment",
+    "original_email",
+    "action",
+}
 # Per-ticket pages that only take POST (a GET is refused before the ticket is looked up).
 POST_ONLY = {"change_property", "compose", "action"}
 
@@ -136,6 +145,8 @@ def _url(name, ticket, action=None):
         return reverse("agents:canned", args=[ticket.number, canned.pk])
     if name == "action":
         return reverse("agents:action", args=[ticket.number, action])
+    if name == "thread_older":
+        return reverse("agents:thread_older", args=[ticket.number]) + f"?before={ticket.thread.last().pk}"
     return reverse(f"agents:{name}", args=[ticket.number])
 
 
@@ -209,7 +220,7 @@ def test_each_action_request_works_for_an_agent_of_the_department(client, lab, t
 
 def test_the_other_ticket_pages_work_for_an_agent_of_the_department(client, lab, ticket):
     client.force_login(lab.john)
-    for name in ("ticket", "canned", "attachment", "original_email"):
+    for name in ("ticket", "thread_older", "canned", "attachment", "original_email"):
         assert client.get(_url(name, ticket)).status_code == 200, name
     before = ticket.thread.count()
     assert client.post(_url("compose", ticket), _payload(lab, ticket)).status_code == 302

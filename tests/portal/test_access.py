@@ -29,7 +29,15 @@ PUBLIC = {
 # Pages for a signed-in requester, about their own tickets only.
 SIGNED_IN = {"my_tickets"}
 # Pages about one ticket: its requester (or a browser the ticket was granted to) only.
-PER_TICKET = {"ticket", "ticket_received", "ticket_reply", "ticket_confirm", "ticket_reopen", "attachment"}
+PER_TICKET = {
+    "ticket",
+    "thread_older",
+    "ticket_received",
+    "ticket_reply",
+    "ticket_confirm",
+    "ticket_reopen",
+    "attachment",
+}
 
 
 def test_every_portal_url_is_classified():
@@ -45,6 +53,9 @@ def ticket(new_ticket):
 def _url(name, ticket):
     if name == "attachment":
         return reverse("portal:attachment", args=[ticket.number, Attachment.objects.get().pk])
+    if name == "thread_older":
+        message = ticket.thread.filter(is_public=True).last()
+        return reverse("portal:thread_older", args=[ticket.number]) + f"?before={message.pk}"
     return reverse(f"portal:{name}", args=[ticket.number])
 
 
