@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# Django's model backend, with each user's permissions kept in the cache (helpdesk/auth.py).
+AUTHENTICATION_BACKENDS = ["helpdesk.auth.CachedPermissionsBackend"]
 ROOT_URLCONF = "helpdesk.urls"
 WSGI_APPLICATION = "helpdesk.wsgi.application"
 

@@ -121,6 +121,7 @@ def connect_signals() -> None:
     post_delete.connect(forget, sender=user, dispatch_uid="catalog-delete-user")
     for relation in (AgentProfile.departments.through, AgentProfile.teams.through):
         m2m_changed.connect(forget, sender=relation, dispatch_uid=f"catalog-m2m-{relation.__name__}")
+    _connect_permission_signals()
 
 
 # The ticket's foreign keys the catalog answers, with the table that holds each.
@@ -153,3 +154,32 @@ def attach_related(tickets: list[Ticket], found: Catalog | None = None) -> list[
             key = getattr(ticket, f"{name}_id")
             descriptor.field.set_cached_value(ticket, rows.get(key) if key is not None else None)
     return tickets
+
+
+# -- permissions -----------------------------------------------------------------------------
+
+
+def permissions_of(user: Any, load: Any) -> set[str]:
+    """A user's permission names ("tickets.close_ticket"), kept beside the catalog: every
+    console page asks, and Django's backend reads them with two queries per request. ``load``
+    reads them from the database (the backend's own method). Dropped with the catalog, which
+    a change of a user, a group, a membership or a group's permissions drops."""
+    generation = cache.get(_GENERATION_KEY)
+    key = f"tickets:permissions:{generation}:{user.pk}" if generation else None
+    found = cache.get(key) if key else None
+    if found is None:
+        found = load()
+        if key:
+            cache.set(key, found, CATALOG_SECONDS)
+    return found
+
+
+def _connect_permission_signals() -> None:
+    from django.contrib.auth.models import Group, Permission
+
+    user = get_user_model()
+    for relation in (user.groups.through, user.user_permissions.through, Group.permissions.through):
+        m2m_changed.connect(forget, sender=relation, dispatch_uid=f"catalog-perm-m2m-{relation.__name__}")
+    for model in (Group, Permission):
+        post_save.connect(forget, sender=model, dispatch_uid=f"catalog-perm-save-{model.__name__}")
+        post_delete.connect(forget, sender=model, dispatch_uid=f"catalog-perm-delete-{model.__name__}")

@@ -38,7 +38,7 @@ def register_confirm(request: HttpRequest, token: str) -> HttpResponse:
     user = accounts.account_confirm(token)
     if user is None:
         return render(request, "portal/link_invalid.html", status=404)
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
     messages.success(request, "Your e-mail address is confirmed. Here are your tickets.")
     return redirect("portal:my_tickets")
 

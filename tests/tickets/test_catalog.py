@@ -87,3 +87,34 @@ def test_related_rows_come_from_the_catalog_and_missing_ones_are_read(lab, new_t
         attach_related(rows)
     assert rows[0].help_topic.name == "Bulk topic"
     assert len(queries) == 1
+
+
+def _fresh(user):
+    return type(user).objects.get(pk=user.pk)  # a new request's user: no per-object cache
+
+
+def test_permissions_are_read_once_then_from_the_cache(lab):
+    assert _fresh(lab.john).has_perm("tickets.claim_ticket")
+    with CaptureQueriesContext(connection) as queries:
+        user = _fresh(lab.john)
+        assert user.has_perm("tickets.claim_ticket")
+        assert not user.has_perm("tickets.view_all_tickets")
+    assert len(queries) == 1  # the user; no permission query
+
+
+def test_a_role_taken_away_is_seen_at_once(lab):
+    from django.contrib.auth.models import Group
+
+    assert _fresh(lab.john).has_perm("tickets.claim_ticket")
+    lab.john.groups.clear()
+    assert not _fresh(lab.john).has_perm("tickets.claim_ticket")
+    lab.john.groups.add(Group.objects.get(name="Agent"))
+    assert _fresh(lab.john).has_perm("tickets.claim_ticket")
+    Group.objects.get(name="Agent").permissions.clear()
+    assert not _fresh(lab.john).has_perm("tickets.claim_ticket")
+
+
+def test_a_deactivated_account_has_no_permissions(lab):
+    assert _fresh(lab.john).has_perm("tickets.claim_ticket")
+    type(lab.john).objects.filter(pk=lab.john.pk).update(is_active=False)
+    assert not _fresh(lab.john).has_perm("tickets.claim_ticket")
