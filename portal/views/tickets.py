@@ -60,7 +60,10 @@ def open_ticket(request: HttpRequest) -> HttpResponse:
             except services.TicketActionError as exc:
                 form.add_error(None, str(exc))
             else:
-                access.grant(request, ticket)
+                if user is None:
+                    # A guest sees the ticket through the session; an account needs no grant
+                    # (and its session is not written again).
+                    access.grant(request, ticket)
                 return redirect("portal:ticket_received", number=ticket.number)
     return render(request, "portal/open_ticket.html", {"form": form}, status=status)
 

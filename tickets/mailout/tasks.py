@@ -111,7 +111,7 @@ def _send_all(task: Any, payloads: list[dict[str, Any]]) -> int:
     return len(payloads)
 
 
-_TICKET = ("ticket__requester", "ticket__department", "ticket__team", "ticket__assignee")
+_TICKET = ("ticket__requester", "ticket__department", "ticket__team", "ticket__assignee", "ticket__priority")
 
 
 @shared_task(name="tickets.tasks.notify_transition", bind=True, **DATABASE_RETRY)

@@ -5,6 +5,7 @@ transition runner.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -14,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed, has_transition_perm
 
-from tickets import selectors, uploads
+from tickets import markup, selectors, uploads
 from tickets.mailout import tasks
 from tickets.models import (
     Attachment,
@@ -94,6 +95,20 @@ def _save(ticket: Ticket) -> None:
         raise TicketConflict(CONFLICT_MESSAGE) from None
 
 
+def _new_entry(
+    ticket: Ticket, *, kind: str, body: str, actor: Any, author_name: str | None = None
+) -> ThreadEntry:
+    """A thread entry, not yet saved: public if it is a message or a reply."""
+    return ThreadEntry(
+        ticket=ticket,
+        kind=kind,
+        body=body,
+        author=actor,
+        author_name=author_name or display_name(actor),
+        is_public=kind in (ThreadEntry.Kind.MESSAGE, ThreadEntry.Kind.REPLY),
+    )
+
+
 def _add_entry(
     ticket: Ticket,
     *,
@@ -106,14 +121,8 @@ def _add_entry(
     """Add to the thread; ``notify`` names what the entry is to the people it is mailed to
     (a "reply", "question", "resolution" or "reminder" for the requester, a requester's
     "message" for the agents), and the mail goes once the transaction commits."""
-    entry = ThreadEntry.objects.create(
-        ticket=ticket,
-        kind=kind,
-        body=body,
-        author=actor,
-        author_name=author_name or display_name(actor),
-        is_public=kind in (ThreadEntry.Kind.MESSAGE, ThreadEntry.Kind.REPLY),
-    )
+    entry = _new_entry(ticket, kind=kind, body=body, actor=actor, author_name=author_name)
+    entry.save(force_insert=True)
     if notify is not None:
         transaction.on_commit(lambda: tasks.notify_entry.delay(entry.pk, notify), robust=True)
     if kind == ThreadEntry.Kind.REPLY:
@@ -121,6 +130,30 @@ def _add_entry(
     elif kind == ThreadEntry.Kind.MESSAGE:
         webhooks.emit(webhooks.Event.REQUESTER_MESSAGE, ticket, entry=entry)
     return entry
+
+
+@dataclass
+class NewTicketRows:
+    """The log rows and thread entries of a ticket being created, written together when its
+    intake is done: one INSERT per table rather than one per row.
+
+    The ticket's own row needs no lock meanwhile: no other transaction can see it before this
+    one commits."""
+
+    transitions: list[TicketTransition] = field(default_factory=list)
+    entries: list[ThreadEntry] = field(default_factory=list)
+
+    def moves(self) -> list[clock.Move]:
+        """The moves so far, as ``_retarget`` reads them from the log of a saved ticket."""
+        return [clock.Move(log.name, log.target, log.created_at) for log in self.transitions]
+
+    def write(self) -> None:
+        TicketTransition.objects.bulk_create(self.transitions)
+        for entry in self.entries:
+            # bulk_create skips ThreadEntry.save, which derives the stored HTML from the body.
+            entry.body_html = markup.render_markdown(entry.body)
+        ThreadEntry.objects.bulk_create(self.entries)
+        self.transitions, self.entries = [], []
 
 
 def _system_name(actor: Any) -> str | None:
@@ -164,6 +197,7 @@ def _run(
     prepare: Callable[[Ticket], None] | None = None,
     notify_requester: bool = True,
     notify_agents: bool = True,
+    new: NewTicketRows | None = None,
     **kwargs: Any,
 ) -> TicketTransition:
     """Run one lifecycle transition for ``actor`` and leave its log row and thread event.
@@ -171,9 +205,11 @@ def _run(
     ``prepare`` sets fields that follow from the move (first response, say) so that the
     ticket is saved once; the SLA due times are re-computed for every move, because the
     clock stops and starts with the state. ``notify_*=False`` keeps the move's mail from
-    the requester or the agents (a rule that suppresses the auto-response, spam).
+    the requester or the agents (a rule that suppresses the auto-response, spam). ``new``
+    holds the rows of a ticket being created (the intake's moves), written by its creator.
     """
-    _lock_as_shown(ticket)
+    if new is None:
+        _lock_as_shown(ticket)
     method = getattr(ticket, name)
     source = ticket.state
     label = _actor_label(actor, system_rule)
@@ -200,9 +236,10 @@ def _run(
     now = timezone.now()
     ticket.state_changed_at = now
     ticket.reminded_at = None
-    _retarget(ticket, now=now, pending=clock.Move(name, ticket.state, now))
+    pending = clock.Move(name, ticket.state, now)
+    _retarget(ticket, now=now, pending=pending, log=new.moves() if new is not None else None)
     _save(ticket)
-    log = TicketTransition.objects.create(
+    log = TicketTransition(
         ticket=ticket,
         name=name,
         source=source,
@@ -212,7 +249,16 @@ def _run(
         reason=reason,
         created_at=now,
     )
-    _add_entry(ticket, kind=ThreadEntry.Kind.EVENT, body=event(ticket), actor=actor, author_name=label)
+    if new is None:
+        log.save(force_insert=True)
+        _add_entry(ticket, kind=ThreadEntry.Kind.EVENT, body=event(ticket), actor=actor, author_name=label)
+    else:
+        new.transitions.append(log)
+        new.entries.append(
+            _new_entry(
+                ticket, kind=ThreadEntry.Kind.EVENT, body=event(ticket), actor=actor, author_name=label
+            )
+        )
     if notify_requester or notify_agents:
         transaction.on_commit(
             lambda: tasks.notify_transition.delay(log.pk, requester=notify_requester, agents=notify_agents),
@@ -224,18 +270,24 @@ def _run(
     return log
 
 
-def _retarget(ticket: Ticket, *, now: Any, pending: clock.Move | None = None) -> None:
-    """Compute the due times from the transition log (and the move being made, if any).
+def _retarget(
+    ticket: Ticket, *, now: Any, pending: clock.Move | None = None, log: list[clock.Move] | None = None
+) -> None:
+    """Compute the due times from the transition log (and the move being made, if any);
+    ``log`` is the log when the caller has it (a ticket being created), else it is read.
 
     A missed target stays marked as acted on (``*_breached_at``) until its due time moves
     into the future again, so the overdue job acts once on each miss.
     """
-    log = [
-        clock.Move(name, target, at)
-        for name, target, at in ticket.transitions.order_by("created_at", "id").values_list(
-            "name", "target", "created_at"
-        )
-    ]
+    if log is None:
+        log = [
+            clock.Move(name, target, at)
+            for name, target, at in ticket.transitions.order_by("created_at", "id").values_list(
+                "name", "target", "created_at"
+            )
+        ]
+    else:
+        log = list(log)
     if pending is not None:
         log.append(pending)
     first, resolution = clock.due_times_from_log(

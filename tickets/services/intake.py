@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from tickets import routing
+from tickets import catalog, routing
 from tickets.models import (
     Department,
     HelpTopic,
@@ -18,17 +18,20 @@ from tickets.models import (
     Requester,
     SLAPlan,
     State,
+    Team,
     ThreadEntry,
     Ticket,
     TicketTransition,
 )
 from tickets.services._common import (
+    NewTicketRows,
     TicketActionError,
     _add_entry,
     _attach,
     _check_can_see,
     _check_files,
     _lock_as_shown,
+    _new_entry,
     _require_text,
     _retarget,
     _run,
@@ -40,8 +43,7 @@ from tickets.services._common import (
 # -- creation and intake ---------------------------------------------------------------------
 
 
-@transaction.atomic
-def requester_get_or_create(*, email: str, name: str, phone: str = "", user: Any = None) -> Requester:
+def _requester_get_or_create(*, email: str, name: str, phone: str = "", user: Any = None) -> Requester:
     """The requester with this address (any case), created on first contact."""
     email = email.strip()
     requester = Requester.objects.filter(email__iexact=email).first()
@@ -55,8 +57,7 @@ def requester_get_or_create(*, email: str, name: str, phone: str = "", user: Any
     return requester
 
 
-@transaction.atomic
-def ticket_create(
+def _ticket_create(
     *,
     requester: Requester,
     subject: str,
@@ -94,34 +95,41 @@ def ticket_create(
         follow_up_of=follow_up_of,
     )
     author = actor if actor is not None and not actor.is_staff else None
-    TicketTransition.objects.create(
-        ticket=ticket,
-        name="create",
-        source="",
-        target=State.NEW,
-        actor=actor,
-        actor_label=display_name(actor) if actor is not None else requester.name,
+    new = NewTicketRows()
+    new.transitions.append(
+        TicketTransition(
+            ticket=ticket,
+            name="create",
+            source="",
+            target=State.NEW,
+            actor=actor,
+            actor_label=display_name(actor) if actor is not None else requester.name,
+        )
     )
-    message = ThreadEntry.objects.create(
-        ticket=ticket,
-        kind=ThreadEntry.Kind.MESSAGE,
-        body=body,
-        author=author,
-        author_name=requester.name,
-        is_public=True,
+    message = _new_entry(
+        ticket, kind=ThreadEntry.Kind.MESSAGE, body=body, actor=author, author_name=requester.name
     )
+    new.entries.append(message)
     _intake(
         ticket,
+        new=new,
         body=body,
         department=department,
         acknowledge=acknowledge,
         alert_agents=alert_agents,
         priority_hint=priority_hint,
     )
+    new.write()
     # Files are written after intake, whose refusals (no default department) are the ones
     # expected; a rollback later than this leaves an orphan file, never a missing one.
     _attach(message, files)
     return ticket
+
+
+# The services hold their own transaction; the private forms above are their steps inside
+# another service's (a savepoint each would be two more queries, and undo nothing more).
+requester_get_or_create = transaction.atomic(_requester_get_or_create)
+ticket_create = transaction.atomic(_ticket_create)
 
 
 @transaction.atomic
@@ -131,13 +139,14 @@ def ticket_create_for_contact(
     """A ticket from someone known only by their contact details (a guest in the portal, a
     caller on the phone): the requester is found or made in the same transaction, so a ticket
     that is refused leaves no new requester behind."""
-    requester = requester_get_or_create(email=email, name=name, phone=phone)
-    return requester, ticket_create(requester=requester, **ticket)
+    requester = _requester_get_or_create(email=email, name=name, phone=phone)
+    return requester, _ticket_create(requester=requester, **ticket)
 
 
 def _intake(
     ticket: Ticket,
     *,
+    new: NewTicketRows,
     body: str,
     department: Department | None = None,
     acknowledge: bool = True,
@@ -147,7 +156,8 @@ def _intake(
     """Number the ticket and give it its properties: the routing rules' first, then the help
     topic's, then the defaults. A rule may also name an agent (the ticket is assigned) or
     reject the ticket as spam (it is cancelled at once, and nobody is mailed)."""
-    topic = ticket.help_topic
+    config = catalog.catalog()  # the topic's targets and the defaults, without a query
+    topic = _row(config.help_topics, HelpTopic, ticket.help_topic_id)
     rules = routing.evaluate(
         routing.active_rules(),
         routing.Facts(
@@ -161,24 +171,25 @@ def _intake(
     topic = rules.help_topic or topic
     department = (
         rules.department
-        or (topic and topic.department)
+        or (topic and _row(config.departments, Department, topic.department_id))
         or department
-        or Department.objects.filter(is_default=True).first()
+        or _default(config.departments, Department)
     )
     if department is None:
         raise TicketActionError("No default department is configured; an admin must mark one as default.")
     plan = (
         rules.sla
-        or (topic and topic.sla)
-        or department.sla
-        or SLAPlan.objects.filter(is_default=True).first()
+        or (topic and _row(config.sla_plans, SLAPlan, topic.sla_id))
+        or _row(config.sla_plans, SLAPlan, department.sla_id)
+        or _default(config.sla_plans, SLAPlan)
     )
     priority = (
         rules.priority
         or priority_hint
-        or (topic and topic.priority)
-        or Priority.objects.filter(is_default=True).first()
+        or (topic and _row(config.priorities, Priority, topic.priority_id))
+        or _default(config.priorities, Priority)
     )
+    team = rules.team or (topic and _row(config.teams, Team, topic.team_id))
     applied = ", ".join(f"“{name}”" for name in rules.rules)
     _run(
         ticket,
@@ -191,8 +202,9 @@ def _intake(
         department=department,
         priority=priority,
         sla=plan,
-        team=rules.team or (topic.team if topic else None),
+        team=team or None,
         notify_requester=acknowledge and not rules.quiet,
+        new=new,
         notify_agents=alert_agents and not rules.spam,
         event=lambda t: (
             f"Received: department {t.department}, priority {t.priority or '-'}, "
@@ -212,6 +224,7 @@ def _intake(
             notify_requester=False,
             notify_agents=False,
             event=lambda t: f"Rejected as spam by {rule}",
+            new=new,
         )
     elif rules.agent is not None and rules.agent.is_active and rules.agent.is_staff:
         rule = f"routing rule “{rules.set_by['agent']}”"
@@ -224,8 +237,25 @@ def _intake(
             team=ticket.team,
             notify_agents=alert_agents,
             event=lambda t: f"Assigned to {assignment_label(t)} by {rule}",
+            new=new,
         )
 
+
+def _row(rows: dict[int, Any], model: type[Any], pk: int | None) -> Any:
+    """A configuration row from the catalog; one it lacks (written without a signal, not yet
+    caught up) from the database."""
+    if pk is None:
+        return None
+    found = rows.get(pk)
+    return found if found is not None else model.objects.filter(pk=pk).first()
+
+
+def _default(rows: dict[int, Any], model: type[Any]) -> Any:
+    """The row marked as the default (at most one is: a constraint), if any. A catalog that
+    names none is checked against the database (one marked without a signal, by ``update()``,
+    is not in it yet): a ticket is not refused, nor left without a priority, on a stale copy."""
+    found = next((row for row in rows.values() if row.is_default), None)
+    return found if found is not None else model.objects.filter(is_default=True).first()
 
 
 # -- properties ------------------------------------------------------------------------------
@@ -284,6 +314,8 @@ def priority_rank_changed(priority: Priority) -> int:
     An admin's change of configuration, not a change to any ticket: no version, activity or
     thread entry moves. Returns how many tickets changed.
     """
-    return Ticket.objects.filter(priority=priority).exclude(priority_rank=priority.rank).update(
-        priority_rank=priority.rank
+    return (
+        Ticket.objects.filter(priority=priority)
+        .exclude(priority_rank=priority.rank)
+        .update(priority_rank=priority.rank)
     )
