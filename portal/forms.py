@@ -14,14 +14,26 @@ from django.contrib.auth.forms import PasswordResetForm
 
 from tickets import accounts, selectors
 from tickets.models import HelpTopic
-from tickets.web.forms import MultipleFileField, ThrottledSignInForm, TopicChoiceField
+from tickets.web.forms import MultipleFileField, ThrottledSignInForm
+
+
+class _ListedTopicField(forms.ChoiceField):
+    """A help topic from the listed ones (the cached catalog's): no query to check a choice."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.topics: dict[str, HelpTopic] = {}
+
+    def clean(self, value: Any) -> HelpTopic | None:
+        key = super().clean(value)
+        return self.topics.get(key) if key else None
 
 
 class OpenTicketForm(forms.Form):
     name = forms.CharField(label="Your name", max_length=120)
     email = forms.EmailField(label="E-mail address", help_text="We send the ticket number and updates here.")
     phone = forms.CharField(label="Phone (optional)", max_length=40, required=False)
-    help_topic = TopicChoiceField(label="Help topic", queryset=HelpTopic.objects.none(), empty_label=None)
+    help_topic = _ListedTopicField(label="Help topic")
     subject = forms.CharField(label="Subject", max_length=255)
     body = forms.CharField(
         label="Describe the problem",
@@ -34,7 +46,7 @@ class OpenTicketForm(forms.Form):
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         topics = selectors.help_topics_public()
-        self.fields["help_topic"].queryset = HelpTopic.objects.filter(pk__in=[t.pk for t in topics])
+        self.fields["help_topic"].topics = {str(t.pk): t for t in topics}
         # Nested names in alphabetical order, as on the home page.
         self.fields["help_topic"].choices = [("", "Choose a help topic…")] + [
             (t.pk, t.full_name) for t in topics

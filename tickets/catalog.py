@@ -22,7 +22,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from tickets.models import AgentProfile, Department, HelpTopic, Priority, SLAPlan, Team, Ticket
+from tickets.models import AgentProfile, Department, HelpTopic, Priority, SLAPlan, SLATarget, Team, Ticket
 
 CATALOG_SECONDS = 300
 _GENERATION_KEY = "tickets:catalog:generation"
@@ -60,7 +60,7 @@ def _load() -> Catalog:
         teams={t.pk: t for t in Team.objects.all()},
         priorities={p.pk: p for p in Priority.objects.all()},
         help_topics=topics,
-        sla_plans={p.pk: p for p in SLAPlan.objects.all()},
+        sla_plans={p.pk: p for p in SLAPlan.objects.prefetch_related("targets")},
         agents={u.pk: u for u in get_user_model().objects.filter(is_staff=True).only(*_AGENT_FIELDS)},
         memberships={k: (sorted(d), sorted(t)) for k, (d, t) in memberships.items()},
     )
@@ -113,7 +113,7 @@ def _was_agent(pk: int) -> bool:
 
 
 def connect_signals() -> None:
-    for model in (Department, Team, Priority, HelpTopic, SLAPlan, AgentProfile):
+    for model in (Department, Team, Priority, HelpTopic, SLAPlan, SLATarget, AgentProfile):
         post_save.connect(forget, sender=model, dispatch_uid=f"catalog-save-{model.__name__}")
         post_delete.connect(forget, sender=model, dispatch_uid=f"catalog-delete-{model.__name__}")
     user = get_user_model()

@@ -425,7 +425,7 @@ def priorities() -> list[Priority]:
 
 def help_topics_public() -> list[HelpTopic]:
     """Active public topics, named with their parents ("Report a Problem / Access Issue")."""
-    topics = HelpTopic.objects.filter(is_active=True, is_public=True).select_related("parent__parent")
+    topics = [t for t in catalog().help_topics.values() if t.is_active and t.is_public]
     return sorted(topics, key=lambda topic: topic.full_name.lower())
 
 

@@ -111,7 +111,10 @@ def clock_for(plan: SLAPlan) -> WallClock | BusinessClock:
 def target_hours(plan: SLAPlan, priority: Priority | None) -> tuple[int | None, int]:
     """(first-response hours, resolution hours): the plan's target for this priority, or its own."""
     if priority is not None:
-        target = plan.targets.filter(priority=priority).first()
+        if "targets" in getattr(plan, "_prefetched_objects_cache", {}):  # the catalog's plans
+            target = next((t for t in plan.targets.all() if t.priority_id == priority.pk), None)
+        else:
+            target = plan.targets.filter(priority=priority).first()
         if target is not None:
             return target.first_response_hours, target.grace_hours
     return plan.first_response_hours, plan.grace_hours
