@@ -199,7 +199,8 @@ def report(
             else f"**Not empty {queue['drain_seconds']:.0f} s after the last scenario: {queue['left']:,} "
             f"left** ({queue['drain_rate']:.1f} tasks/s meanwhile)."
         )
-        + " Each ticket made queues a notification task, and each notification a task per mail.",
+        + " Each ticket made queues one notification task, which renders the event's mails and"
+        + " sends them over one connection (a refused one is retried alone, as a task of its own).",
         "",
     ]
     return "\n".join(lines)
