@@ -89,6 +89,13 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The help desk's queries are short and return a page: PostgreSQL's parallel workers and
+    # JIT compilation cost milliseconds to start that such a query never earns back (a
+    # search by number spent 10 of its 15 ms starting two workers; bench/README.md).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "options", env_str("DATABASE_PG_OPTIONS", "-c max_parallel_workers_per_gather=0 -c jit=off")
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

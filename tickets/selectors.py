@@ -13,6 +13,7 @@ from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from tickets.catalog import attach_related, catalog
@@ -278,8 +279,8 @@ def search_window() -> int | None:
 def _search(tickets: QuerySet[Ticket], text: str, search_from: int | None = None) -> QuerySet[Ticket]:
     """Number, subject, requester or any thread text (notes too: only agents search).
 
-    On PostgreSQL the subject and thread are matched with full-text search over GIN
-    indexes (migration 0002); SQLite, the embedded default, matches substrings. Each kind
+    On PostgreSQL the subject, thread and requester's name are matched with full-text search
+    over GIN indexes (migrations 0002, 0013); SQLite, the embedded default, matches substrings. Each kind
     of match is its own list of ids, answered by its own index, and the queue keeps the
     tickets in their union: an OR across joined tables would let PostgreSQL use none of
     the indexes and compute the text vector of every visible ticket.
@@ -287,12 +288,17 @@ def _search(tickets: QuerySet[Ticket], text: str, search_from: int | None = None
     text = text.strip()[:200]
     if not text:
         return tickets
-    people = Requester.objects.filter(Q(email__iexact=text) | Q(name__icontains=text)).values("pk")
+    # An address by the unique index on its lower case; a name by its words (PostgreSQL, over
+    # a GIN index) or a substring (SQLite): matched in the database's 10,000s of requesters,
+    # a name's LIKE '%...%' read them all on every search.
+    addresses = Requester.objects.alias(address=Lower("email")).filter(address=text.lower())
     if connection.vendor == "postgresql":
         query = SearchQuery(text, config="simple", search_type="websearch")
+        named = Requester.objects.annotate(fts=SearchVector("name", config="simple")).filter(fts=query)
         subjects = Ticket.objects.annotate(fts=SearchVector("subject", config="simple")).filter(fts=query)
         bodies = ThreadEntry.objects.annotate(fts=SearchVector("body", config="simple")).filter(fts=query)
     else:
+        named = Requester.objects.filter(name__icontains=text)
         subjects = Ticket.objects.filter(subject__icontains=text)
         bodies = ThreadEntry.objects.filter(body__icontains=text)
     if search_from is not None:
@@ -303,7 +309,8 @@ def _search(tickets: QuerySet[Ticket], text: str, search_from: int | None = None
     matches = [
         subjects.order_by().values("pk"),
         bodies.order_by().values("ticket_id"),
-        Ticket.objects.filter(requester__in=people).order_by().values("pk"),
+        Ticket.objects.filter(requester__in=addresses.order_by().values("pk")).order_by().values("pk"),
+        Ticket.objects.filter(requester__in=named.order_by().values("pk")).order_by().values("pk"),
     ]
     number = text.lstrip("#")
     if number.isdigit():

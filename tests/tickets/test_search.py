@@ -31,6 +31,16 @@ def test_search_finds_number_subject_requester_and_thread_text(lab, tickets):
     assert _numbers(lab.john, "nothing-like-this") == set()
 
 
+def test_a_requester_is_found_by_name_and_by_address_in_any_case(lab, tickets, new_ticket):
+    printer, vpn = tickets
+    gus = services.requester_get_or_create(email="Gus.Grant@Example.org", name="Gus Grant")
+    his = new_ticket(subject="Monitor flickers", requester=gus)
+    assert _numbers(lab.john, "Karen") == {printer.number, vpn.number}
+    assert _numbers(lab.john, "grant") == {his.number}
+    assert _numbers(lab.john, "KAREN@EXAMPLE.COM") == {printer.number, vpn.number}
+    assert _numbers(lab.john, "gus.grant@example.org") == {his.number}
+
+
 def test_search_never_reaches_beyond_what_the_agent_sees(lab, tickets, stranger):
     assert _numbers(stranger, "printer") == set()
 
@@ -41,6 +51,8 @@ def test_on_postgresql_the_search_uses_full_text_indexes(lab, tickets):
     assert "to_tsvector" in sql and "websearch_to_tsquery" in sql
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT indexname FROM pg_indexes WHERE indexname IN ('ticket_subject_fts', 'thread_body_fts')"
+            "SELECT indexname FROM pg_indexes"
+            " WHERE indexname IN ('ticket_subject_fts', 'thread_body_fts', 'requester_name_fts')"
         )
-        assert {row[0] for row in cursor.fetchall()} == {"ticket_subject_fts", "thread_body_fts"}
+        found = {row[0] for row in cursor.fetchall()}
+        assert found == {"ticket_subject_fts", "thread_body_fts", "requester_name_fts"}
