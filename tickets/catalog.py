@@ -135,25 +135,48 @@ _RELATED = {
 }
 
 
-def attach_related(tickets: list[Ticket], found: Catalog | None = None) -> list[Ticket]:
-    """Set each ticket's department, team, priority, help topic, SLA plan and assignee from
-    the catalog, without a query; a row it lacks (just created, or an assignee who is not
-    staff) is read with one query per kind."""
+def attach(objects: list[Any], fields: dict[str, str], found: Catalog | None = None) -> list[Any]:
+    """Set the foreign keys ``fields`` names (field → the catalog's table) on each object
+    from the catalog, without a query; rows it lacks (just created without a signal, or an
+    assignee who is not staff) are read with one query per field."""
+    if not objects:
+        return objects
     found = found or catalog()
-    for name, table in _RELATED.items():
+    for name, table in fields.items():
         rows: dict[int, Any] = getattr(found, table)
-        descriptor = getattr(Ticket, name)
-        missing = {getattr(t, f"{name}_id") for t in tickets} - set(rows) - {None}
+        field = type(objects[0])._meta.get_field(name)
+        missing = {getattr(o, field.attname) for o in objects} - set(rows) - {None}
         if missing:
-            model = descriptor.field.related_model
-            extra = model.objects.filter(pk__in=missing)
-            if name == "help_topic":
+            extra = field.related_model.objects.filter(pk__in=missing)
+            if field.related_model is HelpTopic:
                 extra = extra.select_related("parent__parent")
             rows = {**rows, **{row.pk: row for row in extra}}
-        for ticket in tickets:
-            key = getattr(ticket, f"{name}_id")
-            descriptor.field.set_cached_value(ticket, rows.get(key) if key is not None else None)
-    return tickets
+        for obj in objects:
+            key = getattr(obj, field.attname)
+            field.set_cached_value(obj, rows.get(key) if key is not None else None)
+    return objects
+
+
+def attach_related(tickets: list[Ticket], found: Catalog | None = None) -> list[Ticket]:
+    """Each ticket's department, team, priority, help topic, SLA plan and assignee."""
+    return attach(tickets, _RELATED, found)
+
+
+def row(rows: dict[int, Any], model: type[Any], pk: int | None) -> Any:
+    """One row of a catalog table; one it lacks (written without a signal, not yet caught
+    up) from the database."""
+    if pk is None:
+        return None
+    found = rows.get(pk)
+    return found if found is not None else model.objects.filter(pk=pk).first()
+
+
+def default(rows: dict[int, Any], model: type[Any]) -> Any:
+    """The row of a table marked as the default (at most one is: a constraint), if any. A
+    catalog that names none is checked against the database (one marked by ``update()``,
+    without a signal, is not in it yet): nothing is refused on a stale copy."""
+    found = next((r for r in rows.values() if r.is_default), None)
+    return found if found is not None else model.objects.filter(is_default=True).first()
 
 
 # -- permissions -----------------------------------------------------------------------------

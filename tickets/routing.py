@@ -116,13 +116,6 @@ _TARGETS = {
 
 def active_rules() -> list[RoutingRule]:
     """The active rules in order, with their conditions (two queries, one while no rule is
-    active); what they set comes from the catalog (a row it lacks is read when used)."""
+    active); what they set comes from the catalog."""
     rules = list(RoutingRule.objects.filter(is_active=True).prefetch_related("conditions"))
-    if rules:
-        config = catalog.catalog()
-        for rule in rules:
-            for name, table in _TARGETS.items():
-                row = getattr(config, table).get(getattr(rule, f"{name}_id"))
-                if row is not None:
-                    RoutingRule._meta.get_field(name).set_cached_value(rule, row)
-    return rules
+    return catalog.attach(rules, _TARGETS)

@@ -157,7 +157,7 @@ def _intake(
     topic's, then the defaults. A rule may also name an agent (the ticket is assigned) or
     reject the ticket as spam (it is cancelled at once, and nobody is mailed)."""
     config = catalog.catalog()  # the topic's targets and the defaults, without a query
-    topic = _row(config.help_topics, HelpTopic, ticket.help_topic_id)
+    topic = catalog.row(config.help_topics, HelpTopic, ticket.help_topic_id)
     rules = routing.evaluate(
         routing.active_rules(),
         routing.Facts(
@@ -171,25 +171,25 @@ def _intake(
     topic = rules.help_topic or topic
     department = (
         rules.department
-        or (topic and _row(config.departments, Department, topic.department_id))
+        or (topic and catalog.row(config.departments, Department, topic.department_id))
         or department
-        or _default(config.departments, Department)
+        or catalog.default(config.departments, Department)
     )
     if department is None:
         raise TicketActionError("No default department is configured; an admin must mark one as default.")
     plan = (
         rules.sla
-        or (topic and _row(config.sla_plans, SLAPlan, topic.sla_id))
-        or _row(config.sla_plans, SLAPlan, department.sla_id)
-        or _default(config.sla_plans, SLAPlan)
+        or (topic and catalog.row(config.sla_plans, SLAPlan, topic.sla_id))
+        or catalog.row(config.sla_plans, SLAPlan, department.sla_id)
+        or catalog.default(config.sla_plans, SLAPlan)
     )
     priority = (
         rules.priority
         or priority_hint
-        or (topic and _row(config.priorities, Priority, topic.priority_id))
-        or _default(config.priorities, Priority)
+        or (topic and catalog.row(config.priorities, Priority, topic.priority_id))
+        or catalog.default(config.priorities, Priority)
     )
-    team = rules.team or (topic and _row(config.teams, Team, topic.team_id))
+    team = rules.team or (topic and catalog.row(config.teams, Team, topic.team_id))
     applied = ", ".join(f"“{name}”" for name in rules.rules)
     _run(
         ticket,
@@ -239,23 +239,6 @@ def _intake(
             event=lambda t: f"Assigned to {assignment_label(t)} by {rule}",
             new=new,
         )
-
-
-def _row(rows: dict[int, Any], model: type[Any], pk: int | None) -> Any:
-    """A configuration row from the catalog; one it lacks (written without a signal, not yet
-    caught up) from the database."""
-    if pk is None:
-        return None
-    found = rows.get(pk)
-    return found if found is not None else model.objects.filter(pk=pk).first()
-
-
-def _default(rows: dict[int, Any], model: type[Any]) -> Any:
-    """The row marked as the default (at most one is: a constraint), if any. A catalog that
-    names none is checked against the database (one marked without a signal, by ``update()``,
-    is not in it yet): a ticket is not refused, nor left without a priority, on a stale copy."""
-    found = next((row for row in rows.values() if row.is_default), None)
-    return found if found is not None else model.objects.filter(is_default=True).first()
 
 
 # -- properties ------------------------------------------------------------------------------
