@@ -18,10 +18,10 @@ escalate overdue tickets to Online Banking. Every first run gets a fresh copy of
   (``jobs.sla_parts``, ``jobs.timer_parts``) before the first run (1,000 due) and in the
   steady state.
 
-Times are taken with DEBUG off (override_settings) and nothing recording queries; the per-ticket
-figures come from wrapping services.ticket_mark_overdue, which marks every target a ticket
-missed (the time from one call to the next within the SLA watch's pass: the lock, the marking,
-the escalation, the commit and what runs on commit).
+Times are taken with DEBUG off (override_settings) and nothing recording queries; the per-batch
+figures come from wrapping services.tickets_mark_overdue, which marks a batch of locked tickets
+(the time from one call to the next within the SLA watch's pass: the marking, the escalations,
+the commit, what runs on commit and the next batch's lock).
 Writes markdown to stdout and to bench/results-timers.md. The seeded database is left in place
 (rerun with ``--no-seed`` within 12 hours of seeding: after that, waiting tickets fall due).
 """

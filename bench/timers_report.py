@@ -176,41 +176,37 @@ def first_run_table(runs: list[FirstRun]) -> list[str]:
     return lines
 
 
-OUTCOMES = {
-    "alert": "alert only (plan alerts)",
-    "escalated": "alert and escalation",
-    "refused": "alert, escalation refused (note)",
-}
-
-
-def outcome_table(runs: list[FirstRun]) -> list[str]:
+def batch_table(runs: list[FirstRun]) -> list[str]:
     lines = [
-        "| Mode | Outcome of the mark | Targets missed | Tickets | Median ms | p95 ms | Mean ms "
-        "| Queries (median) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| Mode | Batches | Tickets per batch (median) | Escalated / refused | Median ms per batch "
+        "| p95 ms per batch | Mean ms per ticket | Queries per batch (median) |",
+        "|---|---:|---:|---|---:|---:|---:|---:|",
     ]
-    timed = {run.mode: run for run in runs if not run.captured}
     captured = {run.mode: run for run in runs if run.captured}
-    for mode, run in timed.items():
-        for outcome, label in OUTCOMES.items():
-            for size in (1, 2):
 
-                def chosen(mark: Mark, outcome: str = outcome, size: int = size) -> bool:
-                    return mark.outcome == outcome and len(mark.targets) == size
+    def batches(run: FirstRun) -> dict[int, list[Mark]]:
+        grouped: dict[int, list[Mark]] = {}
+        for mark in run.marks:
+            grouped.setdefault(mark.part, []).append(mark)
+        return grouped
 
-                own = [mark.seconds for mark in run.marks if chosen(mark)]
-                if not own:
-                    continue
-                counted = (
-                    [mark.queries for mark in captured[mode].marks if chosen(mark)]
-                    if mode in captured
-                    else []
-                )
-                queries = f"{statistics.median(counted):.0f}" if counted else ""
-                lines.append(
-                    f"| {mode} | {label} | {size} | {len(own):,} | {ms(statistics.median(own))} "
-                    f"| {ms(p95(own))} | {ms(statistics.mean(own))} | {queries} |"
-                )
+    for run in runs:
+        if run.captured or not run.marks:
+            continue
+        grouped = batches(run)
+        spans = [sum(mark.seconds for mark in marks) for marks in grouped.values()]
+        outcomes = Counter(mark.outcome for mark in run.marks)
+        counted = (
+            [sum(mark.queries for mark in marks) for marks in batches(captured[run.mode]).values()]
+            if run.mode in captured
+            else []
+        )
+        queries = f"{statistics.median(counted):.0f}" if counted else ""
+        lines.append(
+            f"| {run.mode} | {len(grouped):,} | {statistics.median([len(m) for m in grouped.values()]):.0f} "
+            f"| {outcomes['escalated']:,} / {outcomes['refused']:,} | {ms(statistics.median(spans))} "
+            f"| {ms(p95(spans))} | {ms(sum(spans) / len(run.marks))} | {queries} |"
+        )
     return lines
 
 
@@ -277,12 +273,13 @@ def section(measured: Measured, steady_runs: int) -> list[str]:
         "",
         *first_run_table(runs),
         "",
-        "Per mark (one ticket, every target it missed: one, or both for an open ticket late on its "
-        "first response too): the time from one `ticket_mark_overdue` call to the next in the SLA "
-        "watch's pass: the next ticket's lock, the marking, the escalation, the commit and what runs "
-        "on commit (enqueueing, or rendering and sending the mail).",
+        "Per batch (`jobs.CHUNK` tickets locked and marked in one transaction by "
+        "`services.tickets_mark_overdue`): the time from one batch's call to the next in the SLA "
+        "watch's pass (or to its end): the marks, the entries, the escalations (one by one, through "
+        "the state machine), the commit and what runs on commit (enqueueing, or rendering and "
+        "sending the mail), and the next batch's lock.",
         "",
-        *outcome_table(runs),
+        *batch_table(runs),
         "",
     ]
     if queued is not None:

@@ -136,71 +136,57 @@ def problems_logged() -> Iterator[Problems]:
         root.removeHandler(handler)
 
 
-TARGETS = ("first_response", "resolution")
-
-
-def missed_targets(ticket: Ticket, now: datetime) -> tuple[str, ...]:
-    """The targets ``services.ticket_mark_overdue`` will mark on this ticket (all it missed)."""
-    return tuple(
-        target
-        for target in TARGETS
-        if getattr(ticket, f"{target}_due") is not None
-        and getattr(ticket, f"{target}_due") <= now
-        and getattr(ticket, f"{target}_breached_at") is None
-    )
-
-
 @dataclass
 class Mark:
-    """One call of services.ticket_mark_overdue: one ticket, every target it missed (one or two)."""
+    """One ticket of a batch of services.tickets_mark_overdue, with every target it missed (one
+    or two); ``seconds`` and ``queries`` are its batch's, shared out over the batch's tickets."""
 
     ticket: int
     targets: tuple[str, ...]
     outcome: str  # alert, escalated, refused (the plan escalates, the ticket cannot)
-    started: float
-    queries_before: int
-    part: int = 0  # the pass of jobs._each it belongs to (0: the SLA watch)
+    part: int  # the batch it belongs to, in the order of the SLA watch's pass
+    batch_size: int
     seconds: float = 0.0
-    queries: int = 0
+    queries: float = 0.0
 
 
 @contextmanager
 def per_ticket(count_queries: Callable[[], int]) -> Iterator[list[Mark]]:
-    """Record each mark_overdue call and the end of each pass of jobs._each; afterwards each
-    mark gets the time (and queries) up to the next mark of its pass, or to the pass's end."""
+    """Record each batch of tickets_mark_overdue and the end of the SLA watch; afterwards each
+    batch gets the time (and queries) up to the next batch, or to the watch's end: the lock of
+    its tickets, the marking, the escalations, the commit and what runs on commit."""
     escalates = dict(SLAPlan.objects.values_list("pk", "on_overdue"))
     marks: list[Mark] = []
+    starts: list[tuple[float, int]] = []
     ends: list[tuple[float, int]] = []
-    mark_overdue, each = services.ticket_mark_overdue, jobs._each
+    mark_batch, watch = services.tickets_mark_overdue, jobs.sla_watch
 
-    def timed_mark(*, ticket: Ticket, now: datetime) -> Any:
-        mark = Mark(ticket.pk, missed_targets(ticket, now), "alert", time.perf_counter(), count_queries())
-        mark.part = len(ends)
-        marks.append(mark)
-        result = mark_overdue(ticket=ticket, now=now)
-        if escalates.get(ticket.sla_id) == SLAPlan.OnOverdue.ESCALATE:
-            mark.outcome = "refused" if result is None else "escalated"
+    def timed_batch(*, tickets: Any, now: datetime) -> Any:
+        starts.append((time.perf_counter(), count_queries()))
+        result = mark_batch(tickets=tickets, now=now)
+        for one in result:
+            outcome = "alert"
+            if escalates.get(one.ticket.sla_id) == SLAPlan.OnOverdue.ESCALATE:
+                outcome = "refused" if one.escalation is None else "escalated"
+            marks.append(Mark(one.ticket.pk, tuple(one.missed), outcome, len(starts) - 1, len(result)))
         return result
 
-    def timed_each(*args: Any, **kwargs: Any) -> int:
-        done = each(*args, **kwargs)
+    def timed_watch(*args: Any, **kwargs: Any) -> Any:
+        done = watch(*args, **kwargs)
         ends.append((time.perf_counter(), count_queries()))
         return done
 
     with (
-        mock.patch.object(services, "ticket_mark_overdue", timed_mark),
-        mock.patch.object(jobs, "_each", timed_each),
+        mock.patch.object(services, "tickets_mark_overdue", timed_batch),
+        mock.patch.object(jobs, "sla_watch", timed_watch),
     ):
         yield marks
-    for mark, after in zip(marks, [*marks[1:], None], strict=True):
-        if after is not None and after.part == mark.part:
-            mark.seconds, mark.queries = (
-                after.started - mark.started,
-                after.queries_before - mark.queries_before,
-            )
-        elif mark.part < len(ends):
-            end, queries = ends[mark.part]
-            mark.seconds, mark.queries = end - mark.started, queries - mark.queries_before
+    bounds = [*starts[1:], *ends[:1]]
+    for mark in marks:
+        if mark.part < len(bounds):
+            (started, before), (finished, after) = starts[mark.part], bounds[mark.part]
+            mark.seconds = (finished - started) / mark.batch_size
+            mark.queries = (after - before) / mark.batch_size
 
 
 @dataclass

@@ -13,6 +13,7 @@ class TicketsConfig(AppConfig):
         from tickets.mailout import tasks as mail_out_tasks
         from tickets.roles import sync_roles_after_migrate
         from tickets.sla import tasks as timer_tasks
+        from tickets.webhooks import listeners as webhook_listeners
         from tickets.webhooks import tasks as webhook_tasks
 
         # Celery's autodiscovery looks for a `tickets.tasks` module; the tasks live beside
@@ -20,5 +21,6 @@ class TicketsConfig(AppConfig):
         del mail_in_tasks, mail_out_tasks, timer_tasks, webhook_tasks
         # The cached configuration tables are dropped when one of them changes.
         catalog.connect_signals()
+        webhook_listeners.connect_signals()
         # Like Django's own permissions, the roles exist as soon as the database does.
         post_migrate.connect(sync_roles_after_migrate, sender=self)

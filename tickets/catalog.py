@@ -13,7 +13,7 @@ The copy is dropped whenever one of those rows is saved or deleted, or a members
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,8 +25,6 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from tickets.models import AgentProfile, Department, HelpTopic, Priority, SLAPlan, SLATarget, Team, Ticket
 
 CATALOG_SECONDS = 300
-_GENERATION_KEY = "tickets:catalog:generation"
-_KEY = "tickets:catalog:{}"
 # What pages show of an agent (no password hash in the cache).
 _AGENT_FIELDS = ("username", "first_name", "last_name", "email", "is_active", "is_staff", "is_superuser")
 
@@ -60,39 +58,71 @@ def _load() -> Catalog:
         teams={t.pk: t for t in Team.objects.all()},
         priorities={p.pk: p for p in Priority.objects.all()},
         help_topics=topics,
-        sla_plans={p.pk: p for p in SLAPlan.objects.prefetch_related("targets")},
+        sla_plans={
+            p.pk: p
+            for p in SLAPlan.objects.select_related(
+                "escalate_to_team", "escalate_to_department"
+            ).prefetch_related("targets")
+        },
         agents={u.pk: u for u in get_user_model().objects.filter(is_staff=True).only(*_AGENT_FIELDS)},
         memberships={k: (sorted(d), sorted(t)) for k, (d, t) in memberships.items()},
     )
 
 
+class CachedCopy:
+    """A copy of some rows kept in the cache under a generation: every process reads the same
+    copy, ``forget`` starts a new generation (so every process loads the rows again), and a
+    copy is kept ``seconds`` at most, for writes that send no signal."""
+
+    def __init__(self, name: str, load: Callable[[], Any], seconds: int = CATALOG_SECONDS) -> None:
+        self.name, self.load, self.seconds = name, load, seconds
+        self.generation_key = f"{name}:generation"
+
+    def generation(self) -> str | None:
+        return cache.get(self.generation_key)
+
+    def get(self) -> Any:
+        """The copy as of the last change (one cache read; the database only after a change)."""
+        generation = self.generation()
+        if generation is None:
+            cache.add(self.generation_key, uuid.uuid4().hex, None)
+            generation = self.generation()
+        key = f"{self.name}:{generation}"
+        found = cache.get(key)
+        if found is None:
+            found = self.load()
+            cache.set(key, found, self.seconds)
+        return found
+
+    def peek(self) -> Any:
+        """The copy if one is kept, without loading it."""
+        generation = self.generation()
+        return cache.get(f"{self.name}:{generation}") if generation else None
+
+    def _new_generation(self) -> None:
+        cache.set(self.generation_key, uuid.uuid4().hex, None)
+
+    def forget(self, **_: Any) -> None:
+        """Drop the copy: the next read loads the rows again (a new generation, in every process).
+
+        At once, so this transaction reads its own change, and again on commit, so that a page
+        read between the two cannot keep the rows from before it.
+        """
+        self._new_generation()
+        transaction.on_commit(self._new_generation)
+
+
+_CATALOG = CachedCopy("tickets:catalog", _load)
+
+
 def catalog() -> Catalog:
     """The tables as of the last change (one cache read; the database only after a change)."""
-    generation = cache.get(_GENERATION_KEY)
-    if generation is None:
-        generation = uuid.uuid4().hex
-        cache.add(_GENERATION_KEY, generation, None)
-        generation = cache.get(_GENERATION_KEY) or generation
-    key = _KEY.format(generation)
-    found = cache.get(key)
-    if found is None:
-        found = _load()
-        cache.set(key, found, CATALOG_SECONDS)
-    return found
-
-
-def _new_generation() -> None:
-    cache.set(_GENERATION_KEY, uuid.uuid4().hex, None)
+    return _CATALOG.get()
 
 
 def forget(**_: Any) -> None:
-    """Drop the copy: the next read loads the tables again (a new generation, in every process).
-
-    At once, so this transaction reads its own change, and again on commit, so that a page
-    read between the two cannot keep the rows from before it.
-    """
-    _new_generation()
-    transaction.on_commit(_new_generation)
+    """Drop the catalog (see ``CachedCopy.forget``)."""
+    _CATALOG.forget()
 
 
 def _forget_if_agent(
@@ -107,8 +137,7 @@ def _forget_if_agent(
 
 def _was_agent(pk: int) -> bool:
     """Is this account among the cached agents (without loading the catalog)?"""
-    generation = cache.get(_GENERATION_KEY)
-    found = cache.get(_KEY.format(generation)) if generation else None
+    found = _CATALOG.peek()
     return found is not None and pk in found.agents
 
 
@@ -187,7 +216,7 @@ def permissions_of(user: Any, load: Any) -> set[str]:
     console page asks, and Django's backend reads them with two queries per request. ``load``
     reads them from the database (the backend's own method). Dropped with the catalog, which
     a change of a user, a group, a membership or a group's permissions drops."""
-    generation = cache.get(_GENERATION_KEY)
+    generation = _CATALOG.generation()
     key = f"tickets:permissions:{generation}:{user.pk}" if generation else None
     found = cache.get(key) if key else None
     if found is None:

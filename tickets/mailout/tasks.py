@@ -132,10 +132,26 @@ def notify_entry(self: Any, entry_id: int, purpose: str) -> int:
 
 @shared_task(name="tickets.tasks.notify_overdue", bind=True, **DATABASE_RETRY)
 def notify_overdue(self: Any, ticket_id: int, targets: list[str], recipient_ids: list[int]) -> int:
+    """One ticket's overdue alert (tasks queued before ``notify_overdue_each`` took over)."""
     ticket = Ticket.objects.select_related("requester", "department", "team").filter(pk=ticket_id).first()
     if ticket is None:
         return 0
     return _send_all(self, notifications.for_overdue(ticket, targets, recipient_ids))
+
+
+@shared_task(name="tickets.tasks.notify_overdue_each", bind=True, **DATABASE_RETRY)
+def notify_overdue_each(self: Any, alerts: list[tuple[int, list[str], list[int]]]) -> int:
+    """The SLA watch's alerts for a batch of tickets, (ticket id, targets missed, recipient
+    ids) each: one task and one connection for the batch, each message retried alone if refused."""
+    ids = [ticket_id for ticket_id, _, _ in alerts]
+    tickets = Ticket.objects.select_related("requester", "department", "team").in_bulk(ids)
+    payloads = [
+        payload
+        for ticket_id, targets, recipient_ids in alerts
+        if ticket_id in tickets
+        for payload in notifications.for_overdue(tickets[ticket_id], targets, recipient_ids)
+    ]
+    return _send_all(self, payloads)
 
 
 @shared_task(name="tickets.tasks.send_ticket_link", bind=True, **DATABASE_RETRY)

@@ -286,6 +286,13 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         self.priority = priority
         self.priority_rank = priority.rank if priority is not None else NO_PRIORITY_RANK
 
+    def stored_as(self, **fields: Any) -> None:
+        """This copy after a queryset ``update()`` stored ``fields`` on its row and raised its
+        version by one (a batch that holds the rows' locks writes them so, not row by row)."""
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self.version = self._saved_version = self._saved_version + 1
+
     @property
     def loaded_version(self) -> int:
         """The version this copy was loaded (or last saved) at."""
@@ -440,5 +447,3 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     )
     def cancel(self, *, at: Any) -> None:
         self.closed_at = at
-
-

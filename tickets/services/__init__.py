@@ -60,8 +60,10 @@ from tickets.services.thread import (
 from tickets.services.timers import (
     OVERDUE_LABELS,
     SLA_WATCH,
+    OverdueMark,
     ticket_mark_overdue,
     ticket_remind_requester,
+    tickets_mark_overdue,
 )
 
 __all__ = [
@@ -91,6 +93,8 @@ __all__ = [
     "ticket_ensure_unchanged",
     "ticket_escalate",
     "ticket_mark_overdue",
+    "tickets_mark_overdue",
+    "OverdueMark",
     "ticket_note",
     "ticket_receive_reply",
     "ticket_remind_requester",

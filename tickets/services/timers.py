@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
+from tickets import markup
 from tickets.mailout import notifications, tasks
 from tickets.models import (
     SLAPlan,
@@ -16,7 +21,7 @@ from tickets.models import (
     Ticket,
     TicketTransition,
 )
-from tickets.services._common import TicketActionError, _add_entry, _lock_as_shown, _save
+from tickets.services._common import TicketActionError, _add_entry, _lock_as_shown, _new_entry, _save
 from tickets.services.moves import ticket_escalate
 from tickets.webhooks import events as webhooks
 
@@ -31,33 +36,88 @@ def _missed(ticket: Ticket, target: str, now: Any) -> bool:
     return due is not None and due <= now and getattr(ticket, f"{target}_breached_at") is None
 
 
+@dataclass
+class OverdueMark:
+    """One ticket the SLA watch marked: the targets it missed, and its escalation if any."""
+
+    ticket: Ticket
+    missed: list[str]
+    escalation: TicketTransition | None = None
+
+
 @transaction.atomic
 def ticket_mark_overdue(*, ticket: Ticket, now: Any) -> TicketTransition | None:
-    """The ticket missed its first-response or resolution target (or both): mark each missed
-    target acted on, alert the assignee, the team lead and the department manager once, and
-    escalate the ticket when its SLA plan says so (the plan is the rule named in the log).
-    Returns the escalation, if there was one."""
+    """The ticket missed its first-response or resolution target (or both): see
+    ``tickets_mark_overdue``. Returns the escalation, if there was one."""
     _lock_as_shown(ticket)
-    missed = [target for target in OVERDUE_LABELS if _missed(ticket, target, now)]
-    if not missed:
+    marks = tickets_mark_overdue(tickets=[ticket], now=now)
+    if not marks:
         raise TicketActionError("This ticket is not overdue.")
-    late = []
-    for target in missed:
-        was_due = f"{timezone.localtime(getattr(ticket, f'{target}_due')):%d %b %Y, %H:%M}"
-        late.append(f"the {OVERDUE_LABELS[target]} was due {was_due}")
-        setattr(ticket, f"{target}_breached_at", now)
-    _save(ticket)
-    for text in late:
-        _add_entry(
-            ticket,
-            kind=ThreadEntry.Kind.EVENT,
-            body=f"Overdue: {text}",
-            actor=None,
-            author_name=f"system: {SLA_WATCH}",
-        )
-    ticket_id, recipients = ticket.pk, notifications.overdue_recipients(ticket)
-    transaction.on_commit(lambda: tasks.notify_overdue.delay(ticket_id, missed, recipients), robust=True)
-    webhooks.emit(webhooks.Event.OVERDUE, ticket, overdue={"targets": missed})
+    return marks[0].escalation
+
+
+@transaction.atomic
+def tickets_mark_overdue(*, tickets: Sequence[Ticket], now: Any) -> list[OverdueMark]:
+    """Tickets that missed their first-response or resolution target (or both): mark each missed
+    target acted on, alert each ticket's assignee, team lead and department manager once, and
+    escalate the ticket when its SLA plan says so (the plan is the rule named in the log).
+    Tickets that missed nothing are left as they are.
+
+    The caller holds the tickets' row locks and read them under those locks in its transaction
+    (``jobs.sla_watch``, or ``ticket_mark_overdue``'s version check), so the marks are written a
+    few statements per batch rather than a save and an entry per ticket; escalations are moves,
+    one by one through the state machine."""
+    marks = [
+        OverdueMark(t, missed)
+        for t in tickets
+        if (missed := [g for g in OVERDUE_LABELS if _missed(t, g, now)])
+    ]
+    if not marks:
+        return []
+    stamp = timezone.now()
+    batches: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for mark in marks:
+        batches[tuple(mark.missed)].append(mark.ticket.pk)
+    for missed, ids in batches.items():
+        breached = {f"{target}_breached_at": now for target in missed}
+        Ticket.objects.filter(pk__in=ids).update(version=F("version") + 1, last_activity_at=stamp, **breached)
+    entries, lates, rendered = [], [], {}
+    for mark in marks:
+        ticket = mark.ticket
+        late = [
+            f"the {OVERDUE_LABELS[target]} was due "
+            f"{timezone.localtime(getattr(ticket, f'{target}_due')):%d %b %Y, %H:%M}"
+            for target in mark.missed
+        ]
+        lates.append(late)
+        ticket.stored_as(last_activity_at=stamp, **{f"{target}_breached_at": now for target in mark.missed})
+        for text in late:
+            entry = _new_entry(
+                ticket,
+                kind=ThreadEntry.Kind.EVENT,
+                body=f"Overdue: {text}",
+                actor=None,
+                author_name=f"system: {SLA_WATCH}",
+            )
+            # bulk_create skips ThreadEntry.save, which stores the HTML; many bodies are alike.
+            if entry.body not in rendered:
+                rendered[entry.body] = markup.render_markdown(entry.body)
+            entry.body_html = rendered[entry.body]
+            entries.append(entry)
+    ThreadEntry.objects.bulk_create(entries)
+    alerts = [(m.ticket.pk, m.missed, notifications.overdue_recipients(m.ticket)) for m in marks]
+    transaction.on_commit(lambda: tasks.notify_overdue_each.delay(alerts), robust=True)
+    webhooks.emit_each(
+        webhooks.Event.OVERDUE, [(m.ticket, {"overdue": {"targets": m.missed}}) for m in marks]
+    )
+    for mark, late in zip(marks, lates, strict=True):
+        mark.escalation = _escalate_if_planned(mark.ticket, late)
+    return marks
+
+
+def _escalate_if_planned(ticket: Ticket, late: list[str]) -> TicketTransition | None:
+    """Escalate an overdue ticket whose plan says so; a ticket that cannot be escalated gets a
+    note saying why, and the alert stands."""
     plan = ticket.sla
     if plan is None or plan.on_overdue != SLAPlan.OnOverdue.ESCALATE:
         return None

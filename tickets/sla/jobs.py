@@ -20,13 +20,15 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from tickets import idempotency, services
+from tickets import catalog, idempotency, services
 from tickets.models import ACTIVE_STATES, LifecycleTimers, State, Ticket
 
 logger = logging.getLogger(__name__)
 
 # Tickets one part of the job takes on in a run; the rest wait for the next minute.
 BATCH = 2_000
+# Tickets the SLA watch marks in one transaction (their row locks are held until it commits).
+CHUNK = 100
 
 REMINDER_TIMER = "timer “awaiting-user reminder”"
 EXPIRY_TIMER = "timer “awaiting-user expiry”"
@@ -116,10 +118,33 @@ def sla_parts(now: datetime, report: Report) -> list[Part]:
 
 
 def sla_watch(now: datetime, report: Report) -> None:
-    """Tickets that missed a target; a ticket that missed both is marked (and alerted) once."""
+    """Tickets that missed a target; a ticket that missed both is marked (and alerted) once.
+
+    The tickets are marked ``CHUNK`` at a time, each chunk in one transaction that locks its
+    tickets (in id order; those another run or an agent holds are skipped and wait for the
+    next run) and checks again that they are overdue. A chunk that fails is rolled back and
+    its tickets are marked one by one, so one bad ticket holds up no other."""
     first, resolution = sla_parts(now, report)
+    condition = first.condition | resolution.condition
     ids = sorted(set(first.candidates()) | set(resolution.candidates()))
-    report.overdue += _each(ids, first.condition | resolution.condition, first.act)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        try:
+            with transaction.atomic():
+                locked = (
+                    Ticket.objects.select_for_update(skip_locked=True, of=("self",))
+                    .filter(condition, pk__in=chunk)
+                    .select_related("requester")
+                    .order_by("pk")
+                )
+                tickets = catalog.attach_related(list(locked))
+                marks = services.tickets_mark_overdue(tickets=tickets, now=now)
+        except Exception:
+            logger.exception("SLA watch: a batch of %s tickets failed; marking them one by one", len(chunk))
+            report.overdue += _each(chunk, condition, first.act)
+            continue
+        report.overdue += len(marks)
+        report.escalated += sum(mark.escalation is not None for mark in marks)
 
 
 def timer_parts(timers: LifecycleTimers, now: datetime) -> dict[str, Part]:

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tickets.models import Webhook, WebhookDelivery
-from tickets.webhooks import payload, tasks
+from tickets.webhooks import listeners, payload, tasks
 
 
 def _queue(delivery: WebhookDelivery) -> None:
@@ -36,6 +36,7 @@ def webhook_switch_on(*, webhook: Webhook) -> None:
     Webhook.objects.filter(pk=webhook.pk).update(
         is_active=True, consecutive_failures=0, disabled_at=None, disabled_reason=""
     )
+    listeners.forget()
     webhook.refresh_from_db()
 
 

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tickets.models import Webhook, WebhookDelivery
-from tickets.webhooks import payload, signing
+from tickets.webhooks import listeners, payload, signing
 from tickets.webhooks.delivery import ERROR_LENGTH, Failed, Refused, check, post
 
 logger = logging.getLogger(__name__)
@@ -117,6 +117,7 @@ def _count_failure(hook: Webhook, error: str, *, now: datetime) -> bool:
     )
     hook.is_active, hook.disabled_at, hook.disabled_reason = False, now, reason
     if switched:
+        listeners.forget()
         _alert_owner(hook, error)
     return True
 
