@@ -15,7 +15,7 @@ WORK = [
     "escalate_ticket",
     "close_ticket",
 ]
-SUPERVISE = [*WORK, "supervise_ticket"]
+SUPERVISE = [*WORK, "supervise_ticket", "view_reports"]
 EVERYTHING = [*SUPERVISE, "view_all_tickets"]
 
 ROLES: dict[str, list[str]] = {

@@ -151,6 +151,7 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
             ("close_ticket", "Close and cancel tickets"),
             ("supervise_ticket", "Act on visible tickets assigned to others"),
             ("view_all_tickets", "See the tickets of every department"),
+            ("view_reports", "View lifecycle reports"),
         ]
         indexes = [
             # The queues: each filters on one of these and orders by last activity.
