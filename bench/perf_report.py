@@ -221,6 +221,46 @@ def gunicorn_section(load_results: Path) -> list[str]:
     return [*lines, "From `bench/results-load.md` (`bench/load.py`):", "", *demoted(text.splitlines())]
 
 
+def timers_section(timer_results: Path) -> list[str]:
+    """The periodic job's first run after 1,000 tickets went overdue, per dataset, from
+    ``bench/results-timers.md`` (``bench/timers.py``, a run of its own)."""
+    lines = ["## The periodic job (SLA watch)", ""]
+    if not timer_results.exists():
+        return [*lines, "Not measured: see `bench/timers.py`."]
+    text = timer_results.read_text(encoding="utf-8").splitlines()
+    measured = next(
+        (line.split(" on ", 1)[-1].rstrip(":") for line in text if line.startswith("Measured by")), "?"
+    )
+    lines += [
+        f"From `bench/results-timers.md` (`bench/timers.py`, run on {measured}): the first run of "
+        "`jobs.run_timers()` with 1,000 overdue tickets to mark, on a fresh copy of each dataset "
+        "(queued: tasks published to a broker, as in production; inline: mail rendered and sent in "
+        "the job's process). Goal: at most 2 s queued.",
+        "",
+    ]
+    for dataset, table in _first_run_tables(text):
+        lines += [f"### {dataset}", "", *table, ""]
+    return lines
+
+
+def _first_run_tables(text: list[str]) -> list[tuple[str, list[str]]]:
+    """(dataset heading, the first table under its "First run" heading) for each dataset."""
+    found: list[tuple[str, list[str]]] = []
+    dataset, table, state = "", [], "looking"
+    for line in text:
+        if line.startswith("## "):
+            dataset, state = line[3:], "looking"
+        elif line.startswith("### First run"):
+            table, state = [], "before table"
+        elif state in ("before table", "in table") and line.startswith("|"):
+            table.append(line)
+            state = "in table"
+        elif state == "in table":
+            found.append((dataset, table))
+            state = "looking"
+    return found
+
+
 def demoted(lines: list[str]) -> list[str]:
     """Headings two levels down, to sit under this report's section; code blocks left alone."""
     out, fenced = [], False
@@ -293,7 +333,8 @@ def markdown(run: dict[str, Any], sizes: list[Size], load_results: Path) -> str:
     ]
     for size in sizes:
         lines += ["", *size_table(size)]
-    lines += ["", *gunicorn_section(load_results), "", *goals(sizes)]
+    timers = timers_section(load_results.with_name("results-timers.md"))
+    lines += ["", *gunicorn_section(load_results), "", *timers, "", *goals(sizes)]
     return "\n".join(lines) + "\n"
 
 
