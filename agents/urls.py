@@ -9,6 +9,7 @@ urlpatterns = [
     path("login/", auth.SignInView.as_view(), name="login"),
     path("logout/", auth.SignOutView.as_view(), name="logout"),
     path("queues/<str:key>/", queues.queue, name="queue"),
+    path("queues/<str:key>/export.csv", queues.queue_export, name="queue_export"),
     path("bulk/", queues.bulk, name="bulk"),
     path("priorities.css", queues.priority_styles, name="priority_styles"),
     path("alerts/", alerts.my_alerts, name="alerts"),

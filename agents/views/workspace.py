@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from agents.access import agent_required, ticket_for_agent
@@ -17,6 +18,8 @@ from agents.forms import AssignForm, ComposerForm, EscalateForm, MessageForm, Pr
 from tickets import selectors, services, thread_pages, uploads
 from tickets.mailin import store
 from tickets.models import Attachment, State, ThreadEntry, Ticket
+from tickets.reports import history
+from tickets.reports.types import StageVisit
 from tickets.stages import progress
 
 
@@ -35,10 +38,38 @@ def thread_page(request: HttpRequest, ticket: Ticket) -> thread_pages.ThreadPage
     return thread_pages.thread_page_for_agent(ticket, limit=limit)
 
 
+# The timeline's badges in Bootstrap's colours: the header's ``state-badge`` is the page's one
+# badge of the ticket's state (the browser tests find it by that class).
+STAGE_BADGES = {
+    State.OPEN: "text-bg-info",
+    State.ASSIGNED: "text-bg-primary",
+    State.IN_PROGRESS: "text-bg-primary",
+    State.AWAITING_USER: "text-bg-warning",
+    State.ESCALATED: "text-bg-danger",
+    State.RESOLVED: "text-bg-success",
+    State.CLOSED: "text-bg-dark",
+}
+
+
+def lifecycle_rows(visits: list[StageVisit]) -> list[dict[str, Any]]:
+    """The timeline's stays with their lengths in words (the current one's so far)."""
+    now = timezone.now()
+    return [
+        {
+            "visit": visit,
+            "spent": history.duration_words((visit.left_at or now) - visit.entered_at),
+            "badge": STAGE_BADGES.get(visit.state, "text-bg-secondary"),
+        }
+        for visit in visits
+    ]
+
+
 def live_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
     """What the part of the page that changes after each action needs."""
     user = request.user
-    visited = set(selectors.transitions_of(ticket).values_list("target", flat=True))
+    # The timeline's one read of the log also tells the strip which stages were reached.
+    visits = history.timeline(ticket)
+    visited = {visit.state for visit in visits}
     version = {"version": ticket.version}
     # Both dialogs have a "team" and a "department": ids of their own, so each label names its field.
     choices = selectors.console_choices()
@@ -69,6 +100,7 @@ def live_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str
         "message_form": MessageForm(initial=version),
         "reason_form": ReasonForm(initial=version),
         "assignment": services.assignment_label(ticket),
+        "lifecycle": lifecycle_rows(visits),
         **extra,
     }
 
