@@ -129,6 +129,12 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     reopen_count = models.PositiveSmallIntegerField(default=0)
+    # Whether the first response, and the last resolve, came by the due time the SLA clock had
+    # set when each happened (None: no target). Stored by the services as they happen, so the
+    # reports count them without replaying the log; ``manage.py rebuild_reports`` recomputes
+    # them from the log (tickets.reports.sla).
+    first_response_met = models.BooleanField(null=True, blank=True, editable=False)
+    resolution_met = models.BooleanField(null=True, blank=True, editable=False)
     # When the overdue job found a due time missed; cleared when the target moves into the
     # future again, so each miss is acted on once (tickets.sla.jobs).
     first_response_breached_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -234,6 +240,17 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
                 fields=["state_changed_at", "id"],
                 condition=Q(state=State.RESOLVED),
                 name="ticket_close_timer",
+            ),
+            # The reports (tickets.reports): the tickets created, first answered and resolved in
+            # a period, each read from its own index.
+            models.Index(fields=["created_at"], name="ticket_created"),
+            models.Index(
+                fields=["first_responded_at"],
+                condition=Q(first_responded_at__isnull=False),
+                name="ticket_first_responded",
+            ),
+            models.Index(
+                fields=["resolved_at"], condition=Q(resolved_at__isnull=False), name="ticket_resolved"
             ),
         ]
         constraints = [

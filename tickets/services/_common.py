@@ -234,6 +234,8 @@ def _run(
     if prepare is not None:
         prepare(ticket)
     now = timezone.now()
+    if name == "resolve":
+        _mark_resolution(ticket, at=now)
     ticket.state_changed_at = now
     ticket.reminded_at = None
     pending = clock.Move(name, ticket.state, now)
@@ -303,10 +305,22 @@ def _retarget(
 
 
 def _mark_first_response(ticket: Ticket, *, at: Any) -> None:
-    """The first public reply meets the first-response target."""
+    """The first public reply meets the first-response target, or misses it: its due time is
+    the one the clock set at the last move (it runs until a first response: asking the
+    requester and resolving are first responses); None when there is no target."""
     if ticket.first_responded_at is None:
         ticket.first_responded_at = at
+        due = ticket.first_response_due
+        ticket.first_response_met = None if due is None else at <= due
         ticket.first_response_due = None
+
+
+def _mark_resolution(ticket: Ticket, *, at: Any) -> None:
+    """A resolve met the resolution target if it came by the due time the clock set at the
+    last move; with the clock stopped (awaiting the requester) a target not yet missed has no
+    due time, and is met. Every plan has a resolution target; no plan, no target."""
+    due = ticket.resolution_due
+    ticket.resolution_met = None if ticket.sla_id is None else (due is None or at <= due)
 
 
 def ticket_ensure_unchanged(ticket: Ticket, *, version: int | None) -> None:

@@ -1,0 +1,379 @@
+"""The dashboard's figures, computed from the tickets and their transition log in a fixed
+number of queries whatever the number of tickets.
+
+Every figure counts the tickets the user may see that match the filters
+(``filters.report_tickets``), over the period ``[start, end)``; which time of a ticket puts it
+in the period is said beside each figure. Durations are wall time. Medians and 90th
+percentiles are by nearest rank (the smallest duration with at least half, or 90 %, of them at
+or below it): PostgreSQL's ``percentile_disc`` computes them in the database; elsewhere
+(SQLite) the durations are read and ranked here, with the same arithmetic.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.postgres.fields import ArrayField
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Case,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from tickets.catalog import catalog
+from tickets.models import ACTIVE_STATES, HelpTopic, State, Team, Ticket, TicketTransition, display_name
+from tickets.reports import sla
+from tickets.reports.filters import in_period, report_tickets
+from tickets.reports.types import Dashboard, DayCount, LoadRow, Period, Rate, ReportFilters, Spread, StageTime
+
+# The cuts of a Spread: the median and the 90th percentile.
+CUTS = (0.5, 0.9)
+SLOWEST_TOPICS = 10
+# The moves the rates and the trend count.
+REOPEN, RESOLVE, CLOSE, CANCEL = "reopen", "resolve", "close", "cancel"
+
+
+def dashboard(user: Any, period: Period, filters: ReportFilters, *, now: datetime | None = None) -> Dashboard:
+    """Every figure of the dashboard for ``user`` (see each function below for its definition).
+
+    ``now`` is when "now" is for the figures about the present (the funnel's current stages,
+    the open load): the database as it is read; it is accepted so that a page can name the
+    moment it shows, and defaults to the current time."""
+    tickets = report_tickets(user, filters)
+    created = _created(tickets, period)
+    moves = _moves(tickets, period)
+    resolved = resolved_tickets(tickets, period)
+    return Dashboard(
+        period=period,
+        filters=filters,
+        funnel=funnel(created),
+        stage_times=stage_times(tickets, period),
+        **dict(zip(("waiting_on_requester", "with_desk"), waiting_and_desk(resolved), strict=True)),
+        attainment=sla.attainment(user, period, filters),
+        rates=rates(created, moves),
+        trend=trend(period, created, moves),
+        **load(tickets, resolved),
+    )
+
+
+# -- the spreads ---------------------------------------------------------------------------------
+
+
+class _Cuts(Aggregate):
+    """PostgreSQL: the durations at each of ``CUTS`` by nearest rank, from one sort."""
+
+    function = "percentile_disc"
+    template = (
+        "%(function)s(ARRAY[" + ", ".join(map(str, CUTS)) + "]) WITHIN GROUP (ORDER BY %(expressions)s)"
+    )
+
+    def __init__(self, expression: Any, **extra: Any) -> None:
+        super().__init__(expression, output_field=ArrayField(DurationField()), **extra)
+
+
+def nearest_rank(ordered: list[timedelta], fraction: float) -> timedelta:
+    """The smallest value with at least ``fraction`` of ``ordered`` at or below it (the
+    arithmetic of PostgreSQL's ``percentile_disc``: the value at position ceil(fraction * n))."""
+    return ordered[max(1, math.ceil(fraction * len(ordered))) - 1]
+
+
+def spread(durations: Iterable[timedelta]) -> Spread:
+    ordered = sorted(durations)
+    if not ordered:
+        return Spread(0, None, None)
+    median, p90 = (nearest_rank(ordered, cut) for cut in CUTS)
+    return Spread(len(ordered), median, p90)
+
+
+def spreads(rows: QuerySet[Any], key: str | None, values: list[str]) -> dict[Any, list[Spread]]:
+    """For each value of ``key`` (None: all the rows together), the Spread of each annotation
+    named in ``values``. One query."""
+    if connection.vendor == "postgresql":
+        aggregates = {f"cuts_{n}": _Cuts(name) for n, name in enumerate(values)}
+        if key is None:
+            found = [{key: None, **rows.aggregate(count=Count("pk"), **aggregates)}]
+        else:
+            found = list(rows.values(key).annotate(count=Count("pk"), **aggregates).order_by())
+        return {
+            row[key]: [
+                Spread(row["count"], *(row[f"cuts_{n}"] or (None, None))) for n in range(len(values))
+            ]
+            for row in found
+            if row["count"]
+        }
+    durations: dict[Any, list[list[timedelta]]] = defaultdict(lambda: [[] for _ in values])
+    for row in rows.values_list(*([key] if key else []), *values).order_by():
+        found_key, found = (row[0], row[1:]) if key else (None, row)
+        for lists, duration in zip(durations[found_key], found, strict=True):
+            lists.append(duration)
+    return {found_key: [spread(lists) for lists in each] for found_key, each in durations.items()}
+
+
+def _duration(later: Any, earlier: Any) -> ExpressionWrapper:
+    return ExpressionWrapper(later - earlier, output_field=DurationField())
+
+
+# -- tickets created in the period ---------------------------------------------------------------
+
+
+def _local_day(field: str) -> TruncDate:
+    return TruncDate(field, tzinfo=timezone.get_current_timezone())
+
+
+def _created(tickets: QuerySet[Ticket], period: Period) -> list[dict[str, Any]]:
+    """The tickets created in the period, counted by local day and current state, with how many
+    of them were escalated and how many are follow-ups. One query."""
+    return list(
+        tickets.filter(**in_period("created_at", period))
+        .annotate(day=_local_day("created_at"))
+        .values("day", "state")
+        .annotate(
+            count=Count("pk"),
+            escalated=Count("pk", filter=Q(tier__gt=1)),
+            follow_ups=Count("follow_up_of_id"),
+        )
+        .order_by()
+    )
+
+
+def funnel(created: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
+    """The tickets created in the period, by the stage they are in now: all eight stages, in
+    lifecycle order, with their labels."""
+    counts: dict[str, int] = defaultdict(int)
+    for row in created:
+        counts[row["state"]] += row["count"]
+    return [(state.value, state.label, counts[state.value]) for state in State]
+
+
+# -- moves made in the period ----------------------------------------------------------------------
+
+
+def _moves(tickets: QuerySet[Ticket], period: Period) -> dict[tuple[date, str], int]:
+    """The reopen, resolve, close and cancel moves made in the period, by local day. One query."""
+    rows = (
+        TicketTransition.objects.filter(
+            ticket__in=tickets, name__in=[REOPEN, RESOLVE, CLOSE, CANCEL], **in_period("created_at", period)
+        )
+        .annotate(day=_local_day("created_at"))
+        .values("day", "name")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    return {(row["day"], row["name"]): row["count"] for row in rows}
+
+
+def stage_times(tickets: QuerySet[Ticket], period: Period) -> list[StageTime]:
+    """For each of the eight stages, the stays in it that ended in the period: a stay begins
+    with the move into the stage (a new ticket is in ``new`` from its creation) and ends with
+    the next move into a different stage; a move that keeps the stage (a claim, an assignment
+    or another escalation while escalated) does not end it. Their number, median and 90th
+    percentile. A stay in ``closed`` never ends. One query."""
+    changes = TicketTransition.objects.exclude(source="").exclude(source=F("target"))
+    began = Subquery(
+        changes.filter(ticket_id=OuterRef("ticket_id"))
+        .filter(
+            Q(created_at__lt=OuterRef("created_at"))
+            | Q(created_at=OuterRef("created_at"), pk__lt=OuterRef("pk"))
+        )
+        .order_by("-created_at", "-pk")
+        .values("created_at")[:1]
+    )
+    stays = (
+        changes.filter(ticket__in=tickets, **in_period("created_at", period))
+        .annotate(began=Coalesce(began, F("ticket__created_at")))
+        .annotate(took=_duration(F("created_at"), F("began")))
+    )
+    found = spreads(stays, "source", ["took"])
+    return [
+        StageTime(state.value, state.label, found.get(state.value, [Spread(0, None, None)])[0])
+        for state in State
+    ]
+
+
+# -- tickets resolved in the period --------------------------------------------------------------
+
+
+def resolved_tickets(tickets: QuerySet[Ticket], period: Period) -> QuerySet[Ticket]:
+    """The tickets resolved in the period: resolved or closed now, their last resolve
+    (``resolved_at``) in the period; a ticket reopened since is not resolved until it is
+    resolved again. Each with its resolution time (creation to that resolve) and its time
+    awaiting the requester before it (every stay in ``awaiting_user``: it cannot come back to
+    that stage without a reopen)."""
+    waiting = Subquery(
+        TicketTransition.objects.filter(ticket_id=OuterRef("pk"))
+        .filter(Q(source=State.AWAITING_USER) | Q(target=State.AWAITING_USER))
+        .values("ticket_id")
+        .annotate(
+            total=Sum(
+                # Each stay: the move out of the stage less the move into it.
+                _signed_since(OuterRef("created_at")),
+                output_field=DurationField(),
+            )
+        )
+        .values("total")
+    )
+    return (
+        tickets.filter(**in_period("resolved_at", period))
+        .annotate(resolution=_duration(F("resolved_at"), F("created_at")))
+        .annotate(waiting=Coalesce(waiting, Value(timedelta(0)), output_field=DurationField()))
+        .annotate(desk=_duration(F("resolution"), F("waiting")))
+    )
+
+
+def _signed_since(start: Any) -> Any:
+    """A move's time after ``start``: plus for a move out of ``awaiting_user``, minus for one
+    into it."""
+    after = _duration(F("created_at"), start)
+    return Case(
+        When(source=State.AWAITING_USER, then=after),
+        default=_duration(start, F("created_at")),
+        output_field=DurationField(),
+    )
+
+
+def waiting_and_desk(resolved: QuerySet[Ticket]) -> tuple[Spread, Spread]:
+    """Of the tickets resolved in the period, per ticket from its creation to its resolve: the
+    time it spent awaiting the requester, and the rest (with the desk). One query."""
+    found = spreads(resolved, None, ["waiting", "desk"]).get(None)
+    return (found[0], found[1]) if found else (Spread(0, None, None), Spread(0, None, None))
+
+
+# -- rates and the trend -------------------------------------------------------------------------
+
+
+def rates(created: list[dict[str, Any]], moves: dict[tuple[date, str], int]) -> list[Rate]:
+    """Reopen: reopen moves in the period over resolve moves in the period. Escalation: tickets
+    created in the period that were escalated at least once (their tier is above 1: each
+    escalation raises it and nothing lowers it) over the tickets created in the period.
+    Follow-up: tickets created in the period as follow-ups of a closed ticket over the tickets
+    created in the period."""
+    by_name: dict[str, int] = defaultdict(int)
+    for (_, name), count in moves.items():
+        by_name[name] += count
+    total = sum(row["count"] for row in created)
+    return [
+        Rate(
+            "reopen",
+            "Reopen rate",
+            by_name[REOPEN],
+            by_name[RESOLVE],
+            "Reopen moves made in the period, over the resolve moves made in the period.",
+        ),
+        Rate(
+            "escalation",
+            "Escalation rate",
+            sum(row["escalated"] for row in created),
+            total,
+            "Tickets created in the period and escalated at least once, over the tickets created in it.",
+        ),
+        Rate(
+            "follow_up",
+            "Follow-up rate",
+            sum(row["follow_ups"] for row in created),
+            total,
+            "Tickets created in the period as follow-ups of a closed ticket, over the tickets created in it.",
+        ),
+    ]
+
+
+def trend(
+    period: Period, created: list[dict[str, Any]], moves: dict[tuple[date, str], int]
+) -> list[DayCount]:
+    """For each local day the period touches: the tickets created that day, and the moves into
+    ``closed`` made that day (closed, or cancelled), both within the period."""
+    made: dict[date, int] = defaultdict(int)
+    for row in created:
+        made[row["day"]] += row["count"]
+    return [
+        DayCount(day, made[day], moves.get((day, CLOSE), 0) + moves.get((day, CANCEL), 0))
+        for day in period.days()
+    ]
+
+
+# -- teams, agents and help topics ---------------------------------------------------------------
+
+
+def load(tickets: QuerySet[Ticket], resolved: QuerySet[Ticket]) -> dict[str, list[LoadRow]]:
+    """Per team and per agent (each staff user who is an assignee), sorted by name: its active
+    tickets now (open, assigned, awaiting the requester, in progress, escalated) assigned to it,
+    the tickets resolved in the period whose team (assignee) it is now, and their median
+    resolution time (creation to the resolve, nearest rank); only rows with something to show.
+    ``slowest_topics``: the help topics of the tickets resolved in the period, by median
+    resolution time, slowest first, ten at most. Four queries."""
+    active: dict[str, dict[int, int]] = {"team_id": defaultdict(int), "assignee_id": defaultdict(int)}
+    active["help_topic_id"] = defaultdict(int)
+    rows = (
+        tickets.filter(state__in=ACTIVE_STATES)
+        .values("team_id", "assignee_id", "help_topic_id")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        for key, counts in active.items():
+            if row[key] is not None:
+                counts[row[key]] += row["count"]
+    table: dict[str, list[LoadRow]] = {}
+    for key in ("team_id", "assignee_id", "help_topic_id"):
+        medians = {k: s[0] for k, s in spreads(resolved, key, ["resolution"]).items() if k is not None}
+        names = _names(key, set(active[key]) | set(medians))
+        table[key] = sorted(
+            (
+                LoadRow(
+                    pk,
+                    name,
+                    active[key].get(pk, 0),
+                    medians[pk].count if pk in medians else 0,
+                    medians[pk].median if pk in medians else None,
+                )
+                for pk, name in names.items()
+            ),
+            key=lambda row: (row.name.lower(), row.key_id),
+        )
+    topics = [row for row in table["help_topic_id"] if row.median_resolution is not None]
+    topics.sort(key=lambda row: (-row.median_resolution, row.name.lower()))
+    return {
+        "teams": table["team_id"],
+        "agents": table["assignee_id"],
+        "slowest_topics": topics[:SLOWEST_TOPICS],
+    }
+
+
+def _names(key: str, ids: set[int]) -> dict[int, str]:
+    """The names of these teams, agents or help topics, from the catalog (rows it lacks, made
+    without a signal or an assignee no longer staff, from the database)."""
+    table, model = {
+        "team_id": ("teams", Team),
+        "assignee_id": ("agents", get_user_model()),
+        "help_topic_id": ("help_topics", HelpTopic),
+    }[key]
+    rows = dict(getattr(catalog(), table))
+    if missing := ids - set(rows):
+        found = model.objects.filter(pk__in=missing)
+        if model is HelpTopic:
+            found = found.select_related("parent__parent")
+        rows.update((row.pk, row) for row in found)
+    return {pk: _name(rows[pk]) for pk in ids if pk in rows}
+
+
+def _name(row: Any) -> str:
+    if isinstance(row, HelpTopic):
+        return row.full_name
+    return str(row) if isinstance(row, Team) else display_name(row)

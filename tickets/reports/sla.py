@@ -1,0 +1,272 @@
+"""SLA attainment: the outcomes the services stored as each target was reached, counted; the
+replay of a ticket's transition log that recomputes them (the data migration that filled them,
+``manage.py rebuild_reports``, the tests); and the what-if, the same replay under another plan.
+
+When the first response is made (a public reply, a question to the requester, a resolve) and
+at each resolve, the services compare the moment with the due time the SLA clock
+(``tickets.sla.clock``) had set at the ticket's last move, and store ``first_response_met`` /
+``resolution_met`` on the ticket in the same transaction (None when there is no target; a new
+resolve after a reopen overwrites the resolution's). The replay computes the same due time from
+the moves made before, so the two agree.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db.models import Count, Q
+
+from tickets import catalog
+from tickets.models import Priority, SLAPlan, Ticket, TicketTransition
+from tickets.reports.filters import in_period, report_tickets
+from tickets.reports.types import Attainment, Period, ReportFilters, WhatIf
+from tickets.sla import clock
+
+FIRST_RESPONSE, RESOLUTION = "first_response", "resolution"
+LABELS = {FIRST_RESPONSE: "First response", RESOLUTION: "Resolution"}
+BATCH = 1000
+
+
+def attainment(user: Any, period: Period, filters: ReportFilters) -> list[Attainment]:
+    """First response: the tickets first answered in the period (``first_responded_at``);
+    resolution: the tickets resolved in the period (resolved or closed now, their last resolve
+    in it). Each counted met when it was reached by its due time as the ticket's SLA clock
+    computed it (business hours, and the pauses while awaiting the requester, honoured);
+    tickets with no target are not counted. One query."""
+    first, resolved = Q(**in_period("first_responded_at", period)), Q(**in_period("resolved_at", period))
+    found = report_tickets(user, filters).filter(first | resolved).aggregate(
+        n_first_met=Count("pk", filter=first & Q(first_response_met=True)),
+        n_first_missed=Count("pk", filter=first & Q(first_response_met=False)),
+        n_resolution_met=Count("pk", filter=resolved & Q(resolution_met=True)),
+        n_resolution_missed=Count("pk", filter=resolved & Q(resolution_met=False)),
+    )
+    return [
+        Attainment(FIRST_RESPONSE, LABELS[FIRST_RESPONSE], found["n_first_met"], found["n_first_missed"]),
+        Attainment(
+            RESOLUTION, LABELS[RESOLUTION], found["n_resolution_met"], found["n_resolution_missed"]
+        ),
+    ]
+
+
+# -- the replay ----------------------------------------------------------------------------------
+
+
+def replayed_outcomes(
+    plan: SLAPlan | None,
+    *,
+    priority: Priority | None,
+    created_at: datetime,
+    first_responded_at: datetime | None,
+    log: Sequence[clock.Move],
+) -> tuple[bool | None, bool | None]:
+    """(first response met, resolution met) of a ticket under ``plan``, from its whole log in
+    order, as the services stored them when each happened.
+
+    First response: the due time the clock had from the moves made up to the response (the
+    move that made it, a question or a resolve, left out: the clock runs until a first
+    response, so no earlier move stopped it); None without a due time (no target). Resolution:
+    the due time from the moves before the last resolve; met with none (the clock stopped
+    short of it while the requester was awaited); None without a plan, or never resolved.
+    """
+    first = None
+    if first_responded_at is not None:
+        before = [m for m in log if m.at <= first_responded_at and m.target not in clock.PAUSED_STATES]
+        due = clock.due_times_from_log(plan, priority=priority, created_at=created_at, log=before)[0]
+        first = None if due is None else first_responded_at <= due
+    resolution = None
+    last = max((n for n, move in enumerate(log) if move.name == "resolve"), default=None)
+    if last is not None and plan is not None:
+        due = clock.due_times_from_log(plan, priority=priority, created_at=created_at, log=log[:last])[1]
+        resolution = due is None or log[last].at <= due
+    return first, resolution
+
+
+def _priority(pk: int | None, found: dict[int, Priority]) -> Priority | None:
+    """The clock reads only a priority's id (to pick the plan's target for it)."""
+    if pk is None:
+        return None
+    if pk not in found:
+        found[pk] = Priority(pk=pk)
+    return found[pk]
+
+
+def _plans(plan_model: Any, using: str) -> dict[int, Any]:
+    """Every plan with its targets and calendar, read once (the clock then reads nothing)."""
+    return {
+        plan.pk: plan
+        for plan in plan_model.objects.using(using)
+        .select_related("business_hours")
+        .prefetch_related("targets", "business_hours__windows", "business_hours__holidays")
+    }
+
+
+def _logs(transition_model: Any, using: str, ids: list[int]) -> dict[int, list[clock.Move]]:
+    logs: dict[int, list[clock.Move]] = defaultdict(list)
+    rows = (
+        transition_model.objects.using(using)
+        .filter(ticket_id__in=ids)
+        .order_by("ticket_id", "created_at", "id")
+        .values_list("ticket_id", "name", "target", "created_at")
+    )
+    for ticket_id, name, target, at in rows:
+        logs[ticket_id].append(clock.Move(name, target, at))
+    return logs
+
+
+@dataclass
+class Rebuilt:
+    tickets: int = 0
+    changed: int = 0
+
+
+def rebuild_outcomes(
+    *,
+    ticket_model: Any = Ticket,
+    transition_model: Any = TicketTransition,
+    plan_model: Any = SLAPlan,
+    using: str = DEFAULT_DB_ALIAS,
+    batch: int = BATCH,
+    progress: Any = None,
+) -> Rebuilt:
+    """Replay every ticket's log and store the outcomes that differ, ``batch`` tickets at a
+    time, each batch in its own transaction (the models are parameters for the data migration,
+    which passes its historical ones). ``progress(rebuilt)`` is called after each batch."""
+    plans, priorities, done, last = _plans(plan_model, using), {}, Rebuilt(), 0
+    tickets = ticket_model.objects.using(using).order_by("pk")
+    while True:
+        chunk = list(
+            tickets.filter(pk__gt=last).values_list(
+                "pk", "sla_id", "priority_id", "created_at", "first_responded_at",
+                "first_response_met", "resolution_met",
+            )[:batch]
+        )
+        if not chunk:
+            return done
+        logs = _logs(transition_model, using, [row[0] for row in chunk])
+        changes: dict[tuple[bool | None, bool | None], list[int]] = defaultdict(list)
+        for pk, sla_id, priority_id, created_at, first_at, *stored in chunk:
+            outcome = replayed_outcomes(
+                plans.get(sla_id),
+                priority=_priority(priority_id, priorities),
+                created_at=created_at,
+                first_responded_at=first_at,
+                log=logs[pk],
+            )
+            if outcome != tuple(stored):
+                changes[outcome].append(pk)
+        with transaction.atomic(using=using):
+            # Derived columns, not a change of the ticket: no version, no activity.
+            for (first, resolution), ids in changes.items():
+                ticket_model.objects.using(using).filter(pk__in=ids).update(
+                    first_response_met=first, resolution_met=resolution
+                )
+        done.tickets += len(chunk)
+        done.changed += sum(len(ids) for ids in changes.values())
+        last = chunk[-1][0]
+        if progress is not None:
+            progress(done)
+
+
+# -- what if -------------------------------------------------------------------------------------
+
+
+def what_if(
+    user: Any,
+    period: Period,
+    filters: ReportFilters,
+    *,
+    plan: SLAPlan,
+    first_response_hours: int | None = None,
+    resolution_hours: int | None = None,
+) -> WhatIf:
+    """The attainment the tickets of ``attainment`` (first answered / resolved in the period)
+    would have had under ``plan``: each ticket's log replayed with the plan's calendar and its
+    hours for the ticket's priority, or the hours given instead (for every priority), met or
+    missed as the clock would have computed it. ``actual`` is what they had (their stored
+    outcomes). Two queries, and one per thousand tickets for their logs."""
+    tickets = report_tickets(user, filters)
+    rows = list(
+        tickets.filter(Q(**in_period("first_responded_at", period)) | Q(**in_period("resolved_at", period)))
+        .values_list(
+            "pk", "priority_id", "created_at", "first_responded_at", "first_response_met",
+            "resolved_at", "resolution_met",
+        )
+        .order_by("pk")
+    )
+    plan = SLAPlan.objects.select_related("business_hours").prefetch_related(
+        "targets", "business_hours__windows", "business_hours__holidays"
+    ).get(pk=plan.pk)
+    hours: dict[int | None, SLAPlan] = {}
+    actual: dict[str, list[bool | None]] = {FIRST_RESPONSE: [], RESOLUTION: []}
+    replayed: dict[str, list[bool | None]] = {FIRST_RESPONSE: [], RESOLUTION: []}
+    for start in range(0, len(rows), BATCH):
+        chunk = rows[start : start + BATCH]
+        logs = _logs(TicketTransition, DEFAULT_DB_ALIAS, [row[0] for row in chunk])
+        for pk, priority_id, created_at, first_at, first_met, resolved_at, resolution_met in chunk:
+            if priority_id not in hours:
+                hours[priority_id] = _with_hours(plan, priority_id, first_response_hours, resolution_hours)
+            first, resolution = replayed_outcomes(
+                hours[priority_id],
+                priority=None,
+                created_at=created_at,
+                first_responded_at=first_at,
+                log=logs[pk],
+            )
+            if first_at is not None and period.start <= first_at < period.end:
+                actual[FIRST_RESPONSE].append(first_met)
+                replayed[FIRST_RESPONSE].append(first)
+            if resolved_at is not None and period.start <= resolved_at < period.end:
+                actual[RESOLUTION].append(resolution_met)
+                replayed[RESOLUTION].append(resolution)
+    return WhatIf(
+        plan_name=plan.name,
+        first_response_hours=(
+            plan.first_response_hours if first_response_hours is None else first_response_hours
+        ),
+        resolution_hours=plan.grace_hours if resolution_hours is None else resolution_hours,
+        actual=[_counted(target, actual[target]) for target in (FIRST_RESPONSE, RESOLUTION)],
+        replayed=[_counted(target, replayed[target]) for target in (FIRST_RESPONSE, RESOLUTION)],
+        tickets=len(rows),
+        notes=_notes(plan, first_response_hours, resolution_hours),
+    )
+
+
+def _with_hours(plan: SLAPlan, priority_id: int | None, first: int | None, resolution: int | None) -> SLAPlan:
+    """An unsaved plan with ``plan``'s calendar and the hours that apply to a ticket of this
+    priority: those given, else the plan's target for the priority, else its own."""
+    own_first, own_resolution = clock.target_hours(plan, Priority(pk=priority_id) if priority_id else None)
+    return SLAPlan(
+        name=plan.name,
+        schedule=plan.schedule,
+        business_hours=plan.business_hours,
+        first_response_hours=first if first is not None else own_first,
+        grace_hours=resolution if resolution is not None else own_resolution,
+    )
+
+
+def _counted(target: str, outcomes: list[bool | None]) -> Attainment:
+    return Attainment(target, LABELS[target], outcomes.count(True), outcomes.count(False))
+
+
+def _notes(plan: SLAPlan, first: int | None, resolution: int | None) -> list[str]:
+    calendar = plan.business_hours if plan.schedule == SLAPlan.Schedule.BUSINESS_HOURS else None
+    notes = [
+        f"Counted on the calendar “{calendar}” ({calendar.time_zone}), the clock stopped while the "
+        "requester was awaited."
+        if calendar is not None
+        else "Counted 24/7, the clock stopped while the requester was awaited."
+    ]
+    targets, priorities = list(plan.targets.all()), catalog.catalog().priorities
+    if targets and (first is None or resolution is None):
+        notes.append(
+            f"{plan.name} has its own hours for some priorities ("
+            + ", ".join(str(catalog.row(priorities, Priority, t.priority_id)) for t in targets)
+            + "): those apply to the tickets of those priorities where no hours were given."
+        )
+    notes.append("Tickets with no target under the plan are not counted.")
+    return notes
