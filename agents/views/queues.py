@@ -8,17 +8,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from agents.access import agent_required, is_agent
+from agents.access import agent_required
 from agents.forms import BulkForm, QueueFilterForm
 from tickets import selectors, services
 from tickets.models import Priority, Ticket, display_name
@@ -88,6 +86,7 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
         "bulk_form": BulkForm(choices=choices),
         # Words were looked for in the newest tickets only: the page offers all of them.
         "search_recent": f"{selectors.SEARCH_RECENT:,}" if filters.search_from is not None else None,
+        "can_export": request.user.has_perm(EXPORT_PERMISSION),
     }
     return render(request, "agents/queue.html", context)
 
@@ -95,9 +94,9 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
 # An export is one streamed query; past this many rows it says where it stopped.
 EXPORT_CAP = 10_000
 EXPORT_BATCH = 500
-# Who may export a queue: whoever may read it (a View Only agent too: the file holds what
-# the queue's pages show them).
-EXPORT_PERMISSION = "tickets.view_ticket"
+# Who may export a queue: the agents who work tickets, supervisors and admins. A View Only
+# agent reads the queue's pages but takes no export (issue 17: no export for View Only).
+EXPORT_PERMISSION = "tickets.work_ticket"
 EXPORT_HEADER = [
     "Number",
     "Subject",
@@ -151,13 +150,12 @@ def _export_rows(tickets: QuerySet[Ticket]) -> Iterator[list[Any]]:
         yield [f"Only the first {EXPORT_CAP:,} tickets are here: narrow the filters for the rest."]
 
 
+@agent_required
 def queue_export(request: HttpRequest, key: str) -> HttpResponse:
     """The queue as CSV, with the page's filters, search and sort: the tickets this user may
-    see, at most ``EXPORT_CAP``, streamed. Anyone signed in who is not such an agent is
-    refused (403), not sent to sign in again."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path(), reverse("agents:login"))
-    if not (is_agent(request.user) and request.user.has_perm(EXPORT_PERMISSION)):
+    see, at most ``EXPORT_CAP``, streamed. Anyone but staff is sent to sign in, as on every
+    console page; an agent without ``EXPORT_PERMISSION`` is refused (403)."""
+    if not request.user.has_perm(EXPORT_PERMISSION):
         raise PermissionDenied("You may not export tickets.")
     if key not in selectors.QUEUES:
         raise Http404("No such queue.")

@@ -69,10 +69,11 @@ def test_an_anonymous_visitor_is_sent_to_the_console_sign_in(client, lab, ticket
     assert ticket.subject not in response.content.decode()
 
 
-def test_a_requester_is_refused(client, lab, ticket):
+def test_a_requester_is_sent_to_the_console_sign_in(client, lab, ticket):
     client.force_login(lab.karen)
     response = client.get(export_url())
-    assert response.status_code == 403
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("agents:login") + "?next=")
     assert ticket.subject not in response.content.decode()
 
 
@@ -83,11 +84,16 @@ def test_a_staff_user_without_the_view_permission_is_refused(client, lab, ticket
     assert client.get(export_url()).status_code == 403
 
 
-def test_a_view_only_agent_exports_what_the_queue_shows_them(client, lab, ticket, hidden):
-    """The export needs what the queue page needs: a View Only agent reads the same rows there."""
+def test_a_view_only_agent_reads_the_queue_but_takes_no_export(client, lab, ticket, hidden):
+    """Issue 17: a View Only agent is refused every export; the queue page offers none."""
     client.force_login(AgentFactory(username="viewer", role="View Only", departments=[lab.support]))
-    numbers = [row[0] for row in read_csv(client.get(export_url()))[1:]]
-    assert numbers == [ticket.number]
+    assert client.get(export_url()).status_code == 403
+    page = client.get(reverse("agents:queue", args=["all"]))
+    assert page.status_code == 200 and b"queue-export" not in page.content
+
+
+def test_the_queue_page_offers_the_export_to_an_agent(john):
+    assert b"queue-export" in john.get(reverse("agents:queue", args=["all"])).content
 
 
 @pytest.mark.parametrize("who", ["john", "jane"])
