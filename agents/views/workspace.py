@@ -45,7 +45,7 @@ STAGE_BADGES = {
     State.ASSIGNED: "text-bg-primary",
     State.IN_PROGRESS: "text-bg-primary",
     State.AWAITING_USER: "text-bg-warning",
-    State.ESCALATED: "text-bg-danger",
+    State.ESCALATED: "text-bg-escalated",  # static/helpdesk.css: the header's purple
     State.RESOLVED: "text-bg-success",
     State.CLOSED: "text-bg-dark",
 }
