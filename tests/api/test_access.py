@@ -25,6 +25,8 @@ ENDPOINTS = [
     ("get", "/api/v1/departments/"),
     ("get", "/api/v1/teams/"),
     ("get", "/api/v1/sla-plans/"),
+    ("get", "/api/v1/reports/dashboard/"),
+    ("get", "/api/v1/reports/what-if/"),
 ]
 # The ticket's reads and writes, and what a "create only" or "read" key gets from each.
 TICKET_READS = [("get", ()), ("get", ("attachments", "1"))]
