@@ -1,6 +1,6 @@
 from django.urls import path
 
-from agents.views import actions, alerts, auth, phone, queues, workspace
+from agents.views import actions, alerts, auth, phone, queues, reports, workspace
 
 app_name = "agents"
 
@@ -13,6 +13,9 @@ urlpatterns = [
     path("bulk/", queues.bulk, name="bulk"),
     path("priorities.css", queues.priority_styles, name="priority_styles"),
     path("alerts/", alerts.my_alerts, name="alerts"),
+    path("reports/", reports.dashboard, name="reports"),
+    path("reports/export/<str:table>.csv", reports.export, name="reports_export"),
+    path("reports/what-if/", reports.what_if, name="reports_what_if"),
     path("tickets/new/", phone.new_ticket, name="new_ticket"),
     path("tickets/<str:number>/", workspace.ticket_detail, name="ticket"),
     path("tickets/<str:number>/thread/", workspace.thread_older, name="thread_older"),

@@ -1,0 +1,166 @@
+"""The reports' GET forms: the period picker and the filters of the dashboard, its CSV exports
+and the SLA what-if. Unlike a queue's filters, a malformed value is an error shown on the page:
+a figure silently computed over other tickets than the ones asked for would mislead."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from tickets import selectors
+from tickets.models import SLAPlan, Ticket
+from tickets.reports.types import Period, ReportFilters
+
+PERIODS = [("7", "Last 7 days"), ("30", "Last 30 days"), ("90", "Last 90 days"), ("custom", "From… to…")]
+DEFAULT_PERIOD = "30"
+# A custom range is at most a year and a day: the trend has a bar per day.
+MAX_DAYS = 366
+# The what-if's edited targets: up to a year.
+MAX_HOURS = 8760
+
+
+def _people(user: Any) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+class ReportForm(forms.Form):
+    """Which tickets the figures are about: a period and the filters. Its choices come from the
+    cached catalog (``selectors.console_choices``), so neither rendering nor checking them costs
+    a query; a value not among them is refused."""
+
+    period = forms.ChoiceField(label="Period", choices=PERIODS, required=False)
+    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(
+        label="To (included)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    department = forms.TypedChoiceField(label="Department", coerce=int, required=False, empty_value=None)
+    team = forms.TypedChoiceField(label="Team", coerce=int, required=False, empty_value=None)
+    agent = forms.TypedChoiceField(label="Agent", coerce=int, required=False, empty_value=None)
+    help_topic = forms.TypedChoiceField(label="Help topic", coerce=int, required=False, empty_value=None)
+    priority = forms.TypedChoiceField(label="Priority", coerce=int, required=False, empty_value=None)
+    source = forms.ChoiceField(
+        label="Source", choices=[("", "Any source"), *Ticket.Source.choices], required=False
+    )
+
+    FILTERS = ("department", "team", "agent", "help_topic", "priority", "source")
+
+    def __init__(self, *args: Any, choices: selectors.FilterChoices, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        options = {
+            "department": ("Any department", [(d.pk, d.name) for d in choices.departments]),
+            "team": ("Any team", [(t.pk, t.name) for t in choices.teams]),
+            "agent": ("Any agent", [(u.pk, _people(u)) for u in choices.agents]),
+            "help_topic": ("Any help topic", [(t.pk, t.full_name) for t in choices.help_topics]),
+            "priority": ("Any priority", [(p.pk, p.name) for p in choices.priorities]),
+        }
+        for name, (empty, rows) in options.items():
+            self.fields[name].choices = [("", empty), *rows]
+
+    def clean_period(self) -> str:
+        return self.cleaned_data.get("period") or DEFAULT_PERIOD
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("period") != "custom":
+            return data
+        start, end = data.get("start"), data.get("end")
+        if "start" in self.errors or "end" in self.errors:
+            return data
+        if start is None or end is None:
+            raise forms.ValidationError("A custom period needs both its first and its last day.")
+        if end < start:
+            raise forms.ValidationError("The period's last day is before its first.")
+        if (end - start).days + 1 > MAX_DAYS:
+            raise forms.ValidationError(f"A custom period is at most {MAX_DAYS} days.")
+        if start > timezone.localdate():
+            raise forms.ValidationError("The period starts in the future.")
+        return data
+
+    def period_value(self, now: datetime | None = None) -> Period:
+        """The period asked for (the form is valid): the last days up to now, or whole local
+        days from the first to the last one given, up to now at most."""
+        now = now or timezone.now()
+        data = self.cleaned_data
+        if data["period"] != "custom":
+            return Period.last_days(int(data["period"]), now)
+        return Period(_midnight(data["start"]), min(_midnight(data["end"] + timedelta(days=1)), now))
+
+    def filters_value(self) -> ReportFilters:
+        data = self.cleaned_data
+        return ReportFilters(
+            department_id=data.get("department"),
+            team_id=data.get("team"),
+            agent_id=data.get("agent"),
+            help_topic_id=data.get("help_topic"),
+            priority_id=data.get("priority"),
+            source=data.get("source") or "",
+        )
+
+    def filter_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.FILTERS]
+
+    def date_fields(self) -> list[forms.BoundField]:
+        return [self["start"], self["end"]]
+
+    def chosen_period(self) -> str:
+        """The period as the select shows it: as sent, else the default."""
+        values = self.data if self.is_bound else self.initial
+        return str(values.get("period") or DEFAULT_PERIOD)
+
+    def chosen_filters(self) -> list[tuple[str, str]]:
+        """The filters in use, as (field label, choice label), for the page's heading."""
+        if not self.is_valid():
+            return []
+        chosen = []
+        for name in self.FILTERS:
+            value = self.cleaned_data.get(name)
+            if value not in (None, ""):
+                labels = {str(key): label for key, label in self.fields[name].choices}
+                chosen.append((self.fields[name].label, labels.get(str(value), str(value))))
+        return chosen
+
+
+def _midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _hours(hours: int | None) -> str:
+    return f"{hours} h" if hours is not None else "none"
+
+
+def plan_label(plan: SLAPlan) -> str:
+    """A plan with its targets, so that the hours it would replace are known before editing."""
+    schedule = "business hours" if plan.schedule == SLAPlan.Schedule.BUSINESS_HOURS else "24/7"
+    first = _hours(plan.first_response_hours)
+    return f"{plan.name} (first response {first}, resolution {plan.grace_hours} h, {schedule})"
+
+
+class WhatIfForm(ReportForm):
+    """The what-if: an SLA plan, optionally with its hours edited, over a period and filters."""
+
+    plan = forms.ModelChoiceField(SLAPlan.objects.filter(is_active=True), label="SLA plan", empty_label=None)
+    first_response_hours = forms.IntegerField(
+        label="First response (hours)",
+        required=False,
+        min_value=1,
+        max_value=MAX_HOURS,
+        help_text="Blank: the plan's own.",
+    )
+    resolution_hours = forms.IntegerField(
+        label="Resolution (hours)",
+        required=False,
+        min_value=1,
+        max_value=MAX_HOURS,
+        help_text="Blank: the plan's own.",
+    )
+
+    def __init__(self, *args: Any, choices: selectors.FilterChoices, **kwargs: Any) -> None:
+        super().__init__(*args, choices=choices, **kwargs)
+        # Listed from the catalog; the chosen one is read from the database when checked.
+        self.fields["plan"].choices = [(plan.pk, plan_label(plan)) for plan in choices.sla_plans]
+        default = next((plan for plan in choices.sla_plans if plan.is_default), None)
+        if default is not None:
+            self.fields["plan"].initial = default.pk
