@@ -34,7 +34,9 @@ LOGIN = "/agents/login/"
 # Pages anyone may open.
 PUBLIC = {"login", "logout"}
 # Console pages that are about no single ticket: staff only.
-CONSOLE = {"home", "queue", "bulk", "priority_styles", "new_ticket", "alerts"}
+CONSOLE = {"home", "queue", "queue_export", "bulk", "priority_styles", "new_ticket", "alerts"}
+# The reports: staff with "view reports" only (tests/agents/test_reports_access.py).
+CONSOLE |= {"reports", "reports_export", "reports_what_if"}
 # Pages about one ticket: staff who may see that ticket only.
 PER_TICKET = {
     "ticket",
@@ -155,6 +157,7 @@ def _console_urls(ticket):
     urls = [
         reverse("agents:home"),
         reverse("agents:queue", args=["all"]),
+        reverse("agents:queue_export", args=["all"]),
         reverse("agents:bulk"),
         reverse("agents:priority_styles"),
         reverse("agents:new_ticket"),
