@@ -4,7 +4,7 @@ a figure silently computed over other tickets than the ones asked for would misl
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -12,14 +12,11 @@ from django.utils import timezone
 
 from tickets import selectors
 from tickets.models import SLAPlan, Ticket
-from tickets.reports.types import Period, ReportFilters
+from tickets.reports.types import DEFAULT_DAYS, LAST_DAYS, MAX_TARGET_HOURS, Period, ReportFilters
 
-PERIODS = [("7", "Last 7 days"), ("30", "Last 30 days"), ("90", "Last 90 days"), ("custom", "From… to…")]
-DEFAULT_PERIOD = "30"
-# A custom range is at most a year and a day: the trend has a bar per day.
-MAX_DAYS = 366
-# The what-if's edited targets: up to a year.
-MAX_HOURS = 8760
+PERIODS = [*((str(days), f"Last {days} days") for days in LAST_DAYS), ("custom", "From… to…")]
+DEFAULT_PERIOD = str(DEFAULT_DAYS)
+MAX_HOURS = MAX_TARGET_HOURS
 
 
 def _people(user: Any) -> str:
@@ -71,12 +68,9 @@ class ReportForm(forms.Form):
             return data
         if start is None or end is None:
             raise forms.ValidationError("A custom period needs both its first and its last day.")
-        if end < start:
-            raise forms.ValidationError("The period's last day is before its first.")
-        if (end - start).days + 1 > MAX_DAYS:
-            raise forms.ValidationError(f"A custom period is at most {MAX_DAYS} days.")
-        if start > timezone.localdate():
-            raise forms.ValidationError("The period starts in the future.")
+        problem = Period.range_problem(start, end, timezone.localdate())
+        if problem is not None:
+            raise forms.ValidationError(problem[1])
         return data
 
     def period_value(self, now: datetime | None = None) -> Period:
@@ -86,7 +80,7 @@ class ReportForm(forms.Form):
         data = self.cleaned_data
         if data["period"] != "custom":
             return Period.last_days(int(data["period"]), now)
-        return Period(_midnight(data["start"]), min(_midnight(data["end"] + timedelta(days=1)), now))
+        return Period.whole_days(data["start"], data["end"], now)
 
     def filters_value(self) -> ReportFilters:
         data = self.cleaned_data
@@ -121,10 +115,6 @@ class ReportForm(forms.Form):
                 labels = {str(key): label for key, label in self.fields[name].choices}
                 chosen.append((self.fields[name].label, labels.get(str(value), str(value))))
         return chosen
-
-
-def _midnight(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def _hours(hours: int | None) -> str:

@@ -5,7 +5,7 @@ percentages with one decimal (null when nothing was counted), times and days ISO
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -14,17 +14,19 @@ from rest_framework import serializers
 from api.serializers.inputs import MAX_ID, Id
 from tickets import selectors
 from tickets.models import SLAPlan, Ticket
-from tickets.reports.types import Period, ReportFilters
+from tickets.reports.types import (
+    DEFAULT_DAYS,
+    LAST_DAYS,
+    MAX_RANGE_DAYS,
+    MAX_TARGET_HOURS,
+    Period,
+    ReportFilters,
+)
 
-DAYS = (7, 30, 90)
-DEFAULT_DAYS = 30
-# As the console's reports form (agents/reports_forms.py): the same parameters name the same
-# period, so the API and the page show the same numbers. A custom range is at most a year and
-# a day (the trend has a row per day); edited what-if hours up to a year.
-MAX_RANGE_DAYS = 366
-MAX_HOURS = 8760
-# No help desk has tickets from before; far earlier dates overflow a datetime in some zones.
-EARLIEST = date(2000, 1, 1)
+# The periods and bounds are the domain's (tickets.reports.types), as for the console's form:
+# the same parameters name the same period, so the API and the page show the same numbers.
+DAYS = LAST_DAYS
+MAX_HOURS = MAX_TARGET_HOURS
 
 
 # -- what the endpoints accept -------------------------------------------------------------------
@@ -73,14 +75,9 @@ class ReportQuery(serializers.Serializer):
             errors["from"] = ["This field is required with to."]
         elif start is not None:
             end = end if end is not None else timezone.localdate()
-            if start < EARLIEST:
-                errors["from"] = [f"Give a date from {EARLIEST.isoformat()} on."]
-            elif start > timezone.localdate():
-                errors["from"] = ["The period starts in the future."]
-            elif end < start:
-                errors["to"] = ["The period's last day is before its first."]
-            elif (end - start).days + 1 > MAX_RANGE_DAYS:
-                errors["to"] = [f"A custom period is at most {MAX_RANGE_DAYS} days."]
+            problem = Period.range_problem(start, end, timezone.localdate())
+            if problem is not None:
+                errors[{"first": "from", "last": "to"}[problem[0]]] = [problem[1]]
             data["to"] = end
         if errors:
             raise serializers.ValidationError(errors)
@@ -92,7 +89,7 @@ class ReportQuery(serializers.Serializer):
         data = self.validated_data
         if data.get("from") is None:
             return Period.last_days(int(data.get("days") or DEFAULT_DAYS), now)
-        return Period(_midnight(data["from"]), min(_midnight(data["to"] + timedelta(days=1)), now))
+        return Period.whole_days(data["from"], data["to"], now)
 
     def filters(self) -> ReportFilters:
         data = self.validated_data
@@ -104,10 +101,6 @@ class ReportQuery(serializers.Serializer):
             priority_id=data.get("priority"),
             source=data.get("source") or "",
         )
-
-
-def _midnight(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def _unknown(data: dict[str, Any]) -> dict[str, list[str]]:

@@ -19,13 +19,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from agents.reports_forms import MAX_DAYS, ReportForm, WhatIfForm
+from agents.reports_forms import ReportForm, WhatIfForm
 from agents.templatetags import charts
 from agents.views.reports import TABLES
 from tickets import selectors, services
 from tickets.models import SLAPlan, State, Ticket
 from tickets.reports import figures, sla
 from tickets.reports.types import (
+    MAX_RANGE_DAYS,
     Attainment,
     Dashboard,
     DayCount,
@@ -330,7 +331,7 @@ def test_a_custom_period_is_whole_local_days_both_included(lab, settings):
 
 BOTH_DAYS = "A custom period needs both its first and its last day."
 BACKWARDS = "The period's last day is before its first."
-TOO_LONG = f"A custom period is at most {MAX_DAYS} days."
+TOO_LONG = f"A custom period is at most {MAX_RANGE_DAYS} days."
 FUTURE = "The period starts in the future."
 
 

@@ -11,7 +11,15 @@ or moves made in the period.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+
+# The periods the console and the API offer, and the bounds of a custom one (one rule for both
+# doors, so that the same parameters name the same tickets there).
+LAST_DAYS = (7, 30, 90)
+DEFAULT_DAYS = 30
+MAX_RANGE_DAYS = 366  # a year and a day: the trend has a bar per day
+EARLIEST_DAY = date(2000, 1, 1)  # no help desk has older tickets; earlier dates overflow some zones
+MAX_TARGET_HOURS = 8760  # the what-if's edited targets: up to a year
 
 
 @dataclass(frozen=True)
@@ -24,6 +32,30 @@ class Period:
     @classmethod
     def last_days(cls, days: int, now: datetime) -> Period:
         return cls(now - timedelta(days=days), now)
+
+    @classmethod
+    def whole_days(cls, first: date, last: date, now: datetime) -> Period:
+        """Local days from ``first`` to ``last``, both included, up to ``now`` at most."""
+        from django.utils import timezone
+
+        def midnight(day: date) -> datetime:
+            return timezone.make_aware(datetime.combine(day, time.min))
+
+        return cls(midnight(first), min(midnight(last + timedelta(days=1)), now))
+
+    @staticmethod
+    def range_problem(first: date, last: date, today: date) -> tuple[str, str] | None:
+        """Why the days from ``first`` to ``last`` cannot be a period: (the end at fault,
+        "first" or "last", and what to say), or None when they can."""
+        if first < EARLIEST_DAY:
+            return "first", f"Give a date from {EARLIEST_DAY.isoformat()} on."
+        if first > today:
+            return "first", "The period starts in the future."
+        if last < first:
+            return "last", "The period's last day is before its first."
+        if (last - first).days + 1 > MAX_RANGE_DAYS:
+            return "last", f"A custom period is at most {MAX_RANGE_DAYS} days."
+        return None
 
     def days(self) -> list[date]:
         """The local dates the period touches, in order (the trend's x axis)."""
