@@ -27,6 +27,7 @@ from django.db.models import (
     DurationField,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     OuterRef,
     Q,
     QuerySet,
@@ -41,7 +42,7 @@ from django.utils import timezone
 from tickets.catalog import catalog
 from tickets.models import ACTIVE_STATES, HelpTopic, State, Team, Ticket, TicketTransition, display_name
 from tickets.reports import sla
-from tickets.reports.filters import in_period, report_tickets
+from tickets.reports.filters import ROWS, in_period, report_tickets
 from tickets.reports.types import Dashboard, DayCount, LoadRow, Period, Rate, ReportFilters, Spread, StageTime
 
 # The cuts of a Spread: the median and the 90th percentile.
@@ -56,7 +57,8 @@ def dashboard(user: Any, period: Period, filters: ReportFilters, *, now: datetim
 
     ``now`` is when "now" is for the figures about the present (the funnel's current stages,
     the open load): the database as it is read; it is accepted so that a page can name the
-    moment it shows, and defaults to the current time."""
+    moment it shows, and defaults to the current time. Ten queries, whatever the number of
+    tickets (the catalog and the user's permissions come from the cache)."""
     tickets = report_tickets(user, filters)
     created = _created(tickets, period)
     moves = _moves(tickets, period)
@@ -103,15 +105,28 @@ def spread(durations: Iterable[timedelta]) -> Spread:
     return Spread(len(ordered), median, p90)
 
 
-def spreads(rows: QuerySet[Any], key: str | None, values: list[str]) -> dict[Any, list[Spread]]:
-    """For each value of ``key`` (None: all the rows together), the Spread of each annotation
-    named in ``values``. One query."""
+def spreads(
+    rows: QuerySet[Any],
+    key: str | None,
+    values: list[Any],
+    *,
+    counted: Q | None = None,
+    keys: list[Any] | None = None,
+) -> dict[Any, list[Spread]]:
+    """For each value of ``key`` (None: all the rows together), the Spread of each of
+    ``values`` (durations: annotations' names or expressions; a row's NULL is not counted, and
+    ``counted`` says which rows have them). One query. ``keys``, the values ``key`` can take
+    when they are few and known, lets PostgreSQL aggregate each apart (``FILTER``) rather than
+    sort every row into groups first."""
+    if connection.vendor == "postgresql" and key is not None and keys is not None:
+        return _spreads_apart(rows, key, values, counted, keys)
     if connection.vendor == "postgresql":
-        aggregates = {f"cuts_{n}": _Cuts(name) for n, name in enumerate(values)}
+        aggregates = {f"cuts_{n}": _Cuts(value) for n, value in enumerate(values)}
+        count = Count(ROWS, filter=counted)
         if key is None:
-            found = [{key: None, **rows.aggregate(count=Count("pk"), **aggregates)}]
+            found = [{key: None, **rows.aggregate(count=count, **aggregates)}]
         else:
-            found = list(rows.values(key).annotate(count=Count("pk"), **aggregates).order_by())
+            found = list(rows.values(key).annotate(count=count, **aggregates).order_by())
         return {
             row[key]: [
                 Spread(row["count"], *(row[f"cuts_{n}"] or (None, None))) for n in range(len(values))
@@ -120,11 +135,38 @@ def spreads(rows: QuerySet[Any], key: str | None, values: list[str]) -> dict[Any
             if row["count"]
         }
     durations: dict[Any, list[list[timedelta]]] = defaultdict(lambda: [[] for _ in values])
-    for row in rows.values_list(*([key] if key else []), *values).order_by():
+    expressions = {f"_value_{n}": value for n, value in enumerate(values) if not isinstance(value, str)}
+    columns = [value if isinstance(value, str) else f"_value_{n}" for n, value in enumerate(values)]
+    named = rows.annotate(**expressions)
+    for row in named.values_list(*([key] if key else []), *columns).order_by():
         found_key, found = (row[0], row[1:]) if key else (None, row)
         for lists, duration in zip(durations[found_key], found, strict=True):
-            lists.append(duration)
-    return {found_key: [spread(lists) for lists in each] for found_key, each in durations.items()}
+            if duration is not None:
+                lists.append(duration)
+    return {
+        found_key: [spread(lists) for lists in each]
+        for found_key, each in durations.items()
+        if any(each)
+    }
+
+
+def _spreads_apart(
+    rows: QuerySet[Any], key: str, values: list[Any], counted: Q | None, keys: list[Any]
+) -> dict[Any, list[Spread]]:
+    aggregates: dict[str, Aggregate] = {}
+    for k, known in enumerate(keys):
+        group = Q(**{key: known})
+        aggregates[f"count_{k}"] = Count(ROWS, filter=group & counted if counted is not None else group)
+        for n, value in enumerate(values):
+            aggregates[f"cuts_{k}_{n}"] = _Cuts(value, filter=group)
+    found = rows.aggregate(**aggregates)
+    return {
+        known: [
+            Spread(found[f"count_{k}"], *(found[f"cuts_{k}_{n}"] or (None, None))) for n in range(len(values))
+        ]
+        for k, known in enumerate(keys)
+        if found[f"count_{k}"]
+    }
 
 
 def _duration(later: Any, earlier: Any) -> ExpressionWrapper:
@@ -146,8 +188,8 @@ def _created(tickets: QuerySet[Ticket], period: Period) -> list[dict[str, Any]]:
         .annotate(day=_local_day("created_at"))
         .values("day", "state")
         .annotate(
-            count=Count("pk"),
-            escalated=Count("pk", filter=Q(tier__gt=1)),
+            count=Count("*"),
+            escalated=Count(ROWS, filter=Q(tier__gt=1)),
             follow_ups=Count("follow_up_of_id"),
         )
         .order_by()
@@ -166,18 +208,29 @@ def funnel(created: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
 # -- moves made in the period ----------------------------------------------------------------------
 
 
+def _moved_in(tickets: QuerySet[Ticket], period: Period, **moves: Any) -> QuerySet[Ticket]:
+    """The tickets joined to their moves made in the period (one row per move), the moves
+    narrowed by ``moves`` (lookups on TicketTransition).
+
+    Every move saves its ticket, which stamps ``last_activity_at``: a ticket with a move in the
+    period was active since it began, a bound that lets the database read the tickets by their
+    activity index rather than every ticket the user may see."""
+    return tickets.filter(last_activity_at__gte=period.start).filter(
+        **in_period("transitions__created_at", period),
+        **{f"transitions__{lookup}": value for lookup, value in moves.items()},
+    )
+
+
 def _moves(tickets: QuerySet[Ticket], period: Period) -> dict[tuple[date, str], int]:
     """The reopen, resolve, close and cancel moves made in the period, by local day. One query."""
     rows = (
-        TicketTransition.objects.filter(
-            ticket__in=tickets, name__in=[REOPEN, RESOLVE, CLOSE, CANCEL], **in_period("created_at", period)
-        )
-        .annotate(day=_local_day("created_at"))
-        .values("day", "name")
-        .annotate(count=Count("pk"))
+        _moved_in(tickets, period, name__in=[REOPEN, RESOLVE, CLOSE, CANCEL])
+        .annotate(day=_local_day("transitions__created_at"))
+        .values("day", "transitions__name")
+        .annotate(count=Count("*"))
         .order_by()
     )
-    return {(row["day"], row["name"]): row["count"] for row in rows}
+    return {(row["day"], row["transitions__name"]): row["count"] for row in rows}
 
 
 def stage_times(tickets: QuerySet[Ticket], period: Period) -> list[StageTime]:
@@ -186,22 +239,33 @@ def stage_times(tickets: QuerySet[Ticket], period: Period) -> list[StageTime]:
     the next move into a different stage; a move that keeps the stage (a claim, an assignment
     or another escalation while escalated) does not end it. Their number, median and 90th
     percentile. A stay in ``closed`` never ends. One query."""
-    changes = TicketTransition.objects.exclude(source="").exclude(source=F("target"))
+    moved = "transitions__created_at"
+    # The move into the stage that ends here: the last move before this one, in the log's order,
+    # that changed the stage (the creation's row, from no stage, is not one).
     began = Subquery(
-        changes.filter(ticket_id=OuterRef("ticket_id"))
-        .filter(
-            Q(created_at__lt=OuterRef("created_at"))
-            | Q(created_at=OuterRef("created_at"), pk__lt=OuterRef("pk"))
-        )
+        TicketTransition.objects.filter(ticket_id=OuterRef("transitions__ticket_id"))
+        .exclude(source="")
+        .exclude(source=F("target"))
+        .filter(created_at__lte=OuterRef(moved))
+        .filter(Q(created_at__lt=OuterRef(moved)) | Q(pk__lt=OuterRef("transitions__pk")))
         .order_by("-created_at", "-pk")
         .values("created_at")[:1]
     )
-    stays = (
-        changes.filter(ticket__in=tickets, **in_period("created_at", period))
-        .annotate(began=Coalesce(began, F("ticket__created_at")))
-        .annotate(took=_duration(F("created_at"), F("began")))
+    ends_a_stay = ~Q(transitions__source="") & ~Q(transitions__source=F("transitions__target"))
+    took = Case(
+        # Nothing moves a ticket into "new": its stay there began with the ticket.
+        When(transitions__source=State.NEW, then=_duration(F(moved), F("created_at"))),
+        When(ends_a_stay, then=_duration(F(moved), Coalesce(began, F("created_at")))),
+        output_field=DurationField(),
     )
-    found = spreads(stays, "source", ["took"])
+    states = [state.value for state in State]
+    found = spreads(
+        _moved_in(tickets, period, source__in=states),
+        "transitions__source",
+        [took],
+        counted=ends_a_stay,
+        keys=states,
+    )
     return [
         StageTime(state.value, state.label, found.get(state.value, [Spread(0, None, None)])[0])
         for state in State
@@ -214,45 +278,37 @@ def stage_times(tickets: QuerySet[Ticket], period: Period) -> list[StageTime]:
 def resolved_tickets(tickets: QuerySet[Ticket], period: Period) -> QuerySet[Ticket]:
     """The tickets resolved in the period: resolved or closed now, their last resolve
     (``resolved_at``) in the period; a ticket reopened since is not resolved until it is
-    resolved again. Each with its resolution time (creation to that resolve) and its time
-    awaiting the requester before it (every stay in ``awaiting_user``: it cannot come back to
-    that stage without a reopen)."""
-    waiting = Subquery(
-        TicketTransition.objects.filter(ticket_id=OuterRef("pk"))
-        .filter(Q(source=State.AWAITING_USER) | Q(target=State.AWAITING_USER))
-        .values("ticket_id")
-        .annotate(
-            total=Sum(
-                # Each stay: the move out of the stage less the move into it.
-                _signed_since(OuterRef("created_at")),
-                output_field=DurationField(),
-            )
-        )
-        .values("total")
-    )
-    return (
-        tickets.filter(**in_period("resolved_at", period))
-        .annotate(resolution=_duration(F("resolved_at"), F("created_at")))
-        .annotate(waiting=Coalesce(waiting, Value(timedelta(0)), output_field=DurationField()))
-        .annotate(desk=_duration(F("resolution"), F("waiting")))
-    )
-
-
-def _signed_since(start: Any) -> Any:
-    """A move's time after ``start``: plus for a move out of ``awaiting_user``, minus for one
-    into it."""
-    after = _duration(F("created_at"), start)
-    return Case(
-        When(source=State.AWAITING_USER, then=after),
-        default=_duration(start, F("created_at")),
-        output_field=DurationField(),
+    resolved again. Each with its resolution time (creation to that resolve)."""
+    return tickets.filter(**in_period("resolved_at", period)).annotate(
+        resolution=_duration(F("resolved_at"), F("created_at"))
     )
 
 
 def waiting_and_desk(resolved: QuerySet[Ticket]) -> tuple[Spread, Spread]:
     """Of the tickets resolved in the period, per ticket from its creation to its resolve: the
-    time it spent awaiting the requester, and the rest (with the desk). One query."""
-    found = spreads(resolved, None, ["waiting", "desk"]).get(None)
+    time it spent awaiting the requester (every stay in ``awaiting_user``: a resolved ticket
+    cannot go back to it without a reopen), and the rest (with the desk). One query."""
+    moves = Q(transitions__source=State.AWAITING_USER) | Q(transitions__target=State.AWAITING_USER)
+    leaves, enters = Q(awaiting__source=State.AWAITING_USER), Q(awaiting__isnull=False)
+    per_ticket = (
+        resolved.alias(awaiting=FilteredRelation("transitions", condition=moves))
+        .values("pk", "resolution")
+        .annotate(
+            # Each stay: the move out of the stage less the move into it.
+            waiting=Coalesce(
+                Sum(
+                    Case(
+                        When(leaves, then=_duration(F("awaiting__created_at"), F("created_at"))),
+                        When(enters, then=_duration(F("created_at"), F("awaiting__created_at"))),
+                        output_field=DurationField(),
+                    )
+                ),
+                Value(timedelta(0)),
+                output_field=DurationField(),
+            )
+        )
+    )
+    found = spreads(per_ticket, None, ["waiting", _duration(F("resolution"), F("waiting"))]).get(None)
     return (found[0], found[1]) if found else (Spread(0, None, None), Spread(0, None, None))
 
 
@@ -323,7 +379,7 @@ def load(tickets: QuerySet[Ticket], resolved: QuerySet[Ticket]) -> dict[str, lis
     rows = (
         tickets.filter(state__in=ACTIVE_STATES)
         .values("team_id", "assignee_id", "help_topic_id")
-        .annotate(count=Count("pk"))
+        .annotate(count=Count("*"))
         .order_by()
     )
     for row in rows:

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Value
 
 from tickets import selectors
 from tickets.catalog import catalog
 from tickets.models import Ticket
 from tickets.reports.types import Period, ReportFilters
+
+# What a report counts rows with: a constant, so that an index holding the columns a figure
+# reads is enough (COUNT(id) would read the table for each row's id).
+ROWS = Value(1)
 
 
 def topic_with_subtopics(topic_id: int) -> list[int]:

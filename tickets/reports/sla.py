@@ -23,7 +23,7 @@ from django.db.models import Count, Q
 
 from tickets import catalog
 from tickets.models import Priority, SLAPlan, Ticket, TicketTransition
-from tickets.reports.filters import in_period, report_tickets
+from tickets.reports.filters import ROWS, in_period, report_tickets
 from tickets.reports.types import Attainment, Period, ReportFilters, WhatIf
 from tickets.sla import clock
 
@@ -37,20 +37,20 @@ def attainment(user: Any, period: Period, filters: ReportFilters) -> list[Attain
     resolution: the tickets resolved in the period (resolved or closed now, their last resolve
     in it). Each counted met when it was reached by its due time as the ticket's SLA clock
     computed it (business hours, and the pauses while awaiting the requester, honoured);
-    tickets with no target are not counted. One query."""
-    first, resolved = Q(**in_period("first_responded_at", period)), Q(**in_period("resolved_at", period))
-    found = report_tickets(user, filters).filter(first | resolved).aggregate(
-        n_first_met=Count("pk", filter=first & Q(first_response_met=True)),
-        n_first_missed=Count("pk", filter=first & Q(first_response_met=False)),
-        n_resolution_met=Count("pk", filter=resolved & Q(resolution_met=True)),
-        n_resolution_missed=Count("pk", filter=resolved & Q(resolution_met=False)),
-    )
+    tickets with no target are not counted. Two queries, each read from the index of its time."""
+    tickets = report_tickets(user, filters)
     return [
-        Attainment(FIRST_RESPONSE, LABELS[FIRST_RESPONSE], found["n_first_met"], found["n_first_missed"]),
-        Attainment(
-            RESOLUTION, LABELS[RESOLUTION], found["n_resolution_met"], found["n_resolution_missed"]
-        ),
+        _attained(tickets, period, FIRST_RESPONSE, "first_responded_at", "first_response_met"),
+        _attained(tickets, period, RESOLUTION, "resolved_at", "resolution_met"),
     ]
+
+
+def _attained(tickets: Any, period: Period, target: str, reached: str, met: str) -> Attainment:
+    found = tickets.filter(**in_period(reached, period)).aggregate(
+        n_met=Count(ROWS, filter=Q(**{met: True})),
+        n_missed=Count(ROWS, filter=Q(**{met: False})),
+    )
+    return Attainment(target, LABELS[target], found["n_met"], found["n_missed"])
 
 
 # -- the replay ----------------------------------------------------------------------------------
