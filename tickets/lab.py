@@ -13,12 +13,14 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 
 from tickets import services
 from tickets.mailin import store
 from tickets.mailout import mailids
 from tickets.models import (
     AgentProfile,
+    Article,
     BusinessHours,
     BusinessHoursWindow,
     CannedResponse,
@@ -199,7 +201,97 @@ def load_configuration() -> Lab:
         # End users sign in to the portal with their e-mail address.
         people[first], _ = _user(email, email=email, first=first, last="")
         services.requester_get_or_create(email=email, name=first, user=people[first])
-    return Lab(admin, jane, john, people["Karen"], people["Ken"], support, sysadmins, online_banking)
+    lab = Lab(admin, jane, john, people["Karen"], people["Ken"], support, sysadmins, online_banking)
+    load_articles(lab)
+    return lab
+
+
+# The knowledge base: slug, title, topics, audience, status, body (Markdown).
+ARTICLES = [
+    (
+        "reset-your-password",
+        "Reset your password",
+        ["Password Reset", "Report a Problem / Access Issue"],
+        Article.Audience.PUBLIC,
+        Article.Status.PUBLISHED,
+        "Forgot your password, or was it locked after too many attempts? You can reset it yourself "
+        "in two minutes.\n\n"
+        "1. Open the sign-in page and choose **Forgot your password?**\n"
+        "2. Enter the e-mail address you sign in with.\n"
+        "3. Open the link in the mail we send you (it works for one hour) and choose a new password "
+        "of at least 12 characters.\n\n"
+        "No mail after ten minutes? Look in your spam folder. If the account is locked, wait 15 "
+        "minutes before you try again. Still stuck? Open a ticket under *Password Reset*.",
+    ),
+    (
+        "online-banking-is-down",
+        "Online banking is down: what to do",
+        ["Report a Problem / Business Critical Outage"],
+        Article.Audience.PUBLIC,
+        Article.Status.PUBLISHED,
+        "When mobile or online banking does not load or you cannot log in:\n\n"
+        "- Check the service status page first: a known outage is shown there with its next update.\n"
+        "- Try once more from another network (Wi-Fi or mobile data) to rule out your connection.\n"
+        "- Urgent payments can still be made by phone banking or at a branch.\n\n"
+        "If the status page shows no outage and others cannot log in either, open a ticket under "
+        "*Report a Problem / Business Critical Outage* with the time it started and the error you "
+        "see. Do not send passwords or card numbers.",
+    ),
+    (
+        "request-new-equipment",
+        "Request new equipment",
+        ["Equipment Request"],
+        Article.Audience.PUBLIC,
+        Article.Status.PUBLISHED,
+        "Laptops, monitors, headsets and phones are ordered through the help desk.\n\n"
+        "Open a ticket under *Equipment Request* with:\n\n"
+        "- what you need and why (a new hire, a broken device, a replacement);\n"
+        "- who it is for and the date it is needed by;\n"
+        "- your manager's approval.\n\n"
+        "Standard equipment arrives within five working days; a new hire's laptop is ready on their "
+        "first day when asked for a week ahead.",
+    ),
+    (
+        "escalation-checklist-for-banking-outages",
+        "Escalation checklist for banking outages",
+        ["Report a Problem / Business Critical Outage"],
+        Article.Audience.AGENTS,
+        Article.Status.PUBLISHED,
+        "Before escalating an online banking outage to SysAdmins:\n\n"
+        "1. Confirm it with a second report or the monitoring dashboard.\n"
+        "2. Set the SLA plan to **Sev-A** and the priority to **Emergency**.\n"
+        "3. Assign the ticket to the **Online Banking** team and page the on-call lead.\n"
+        "4. Post the first public update within 15 minutes, then every hour.\n"
+        "5. After the fix, link the incident report in an internal note before resolving.",
+    ),
+    (
+        "set-up-the-vpn-on-a-home-computer",
+        "Set up the VPN on a home computer",
+        ["Personal Computer Issues"],
+        Article.Audience.PUBLIC,
+        Article.Status.DRAFT,
+        "Draft: the steps for the new VPN client, to be checked with SysAdmins before publishing.",
+    ),
+]
+
+
+def load_articles(lab: Lab) -> None:
+    """The lab's knowledge base: found by slug, written when missing (a second run adds none)."""
+    for slug, title, topics, audience, status, body in ARTICLES:
+        published = status == Article.Status.PUBLISHED
+        article, created = Article.objects.get_or_create(
+            slug=slug,
+            defaults={
+                "title": title,
+                "body": body,
+                "audience": audience,
+                "status": status,
+                "author": lab.jane,
+                "last_reviewed": timezone.localdate() if published else None,
+            },
+        )
+        if created:
+            article.help_topics.set([lab.topic(name) for name in topics])
 
 
 def _requester(user: Any) -> Any:

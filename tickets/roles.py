@@ -1,4 +1,5 @@
-"""Roles are Django groups carrying ticket permissions; these four are always there."""
+"""Roles are Django groups carrying ticket (and knowledge base) permissions; these four are
+always there."""
 
 from typing import Any
 
@@ -6,8 +7,11 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 VIEW = ["view_ticket"]
+# The knowledge base: agents write drafts; publishing and archiving are a supervisor's.
+DRAFT_ARTICLES = ["view_article", "add_article", "change_article"]
 WORK = [
     *VIEW,
+    *DRAFT_ARTICLES,
     "change_ticket",
     "assign_ticket",
     "claim_ticket",
@@ -15,7 +19,7 @@ WORK = [
     "escalate_ticket",
     "close_ticket",
 ]
-SUPERVISE = [*WORK, "supervise_ticket", "view_reports"]
+SUPERVISE = [*WORK, "supervise_ticket", "view_reports", "publish_article"]
 EVERYTHING = [*SUPERVISE, "view_all_tickets"]
 
 ROLES: dict[str, list[str]] = {
@@ -28,10 +32,12 @@ ROLES: dict[str, list[str]] = {
 
 @transaction.atomic
 def roles_sync() -> None:
-    """Create the roles and give each exactly its ticket permissions (idempotent)."""
+    """Create the roles and give each exactly its permissions (idempotent)."""
     perms = {
         p.codename: p
-        for p in Permission.objects.filter(content_type__app_label="tickets", content_type__model="ticket")
+        for p in Permission.objects.filter(
+            content_type__app_label="tickets", content_type__model__in=["ticket", "article"]
+        )
     }
     for name, codenames in ROLES.items():
         group, _ = Group.objects.get_or_create(name=name)

@@ -3,6 +3,6 @@ moved through the services (``tickets``); mail in is watched and replayed (``mai
 (``apikeys``) and outgoing webhooks with their deliveries (``webhooks``)."""
 
 # Importing the modules registers their ModelAdmins (Django's autodiscovery imports this package).
-from tickets.admin import apikeys, config, mail, tickets, webhooks
+from tickets.admin import apikeys, config, kb, mail, tickets, webhooks
 
-__all__ = ["apikeys", "config", "mail", "tickets", "webhooks"]
+__all__ = ["apikeys", "config", "kb", "mail", "tickets", "webhooks"]

@@ -28,6 +28,10 @@ from tickets.models.integrations import (
     Webhook,
     WebhookDelivery,
 )
+from tickets.models.kb import (
+    Article,
+    ArticleDay,
+)
 from tickets.models.mail import (
     InboundMessage,
     Mailbox,
@@ -59,6 +63,8 @@ __all__ = [
     "NO_PRIORITY_RANK",
     "AgentProfile",
     "ApiKey",
+    "Article",
+    "ArticleDay",
     "Attachment",
     "BusinessHours",
     "BusinessHoursWindow",
