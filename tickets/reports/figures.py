@@ -39,7 +39,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from tickets.catalog import catalog
+from tickets.catalog import Catalog, catalog
 from tickets.models import ACTIVE_STATES, HelpTopic, State, Team, Ticket, TicketTransition, display_name
 from tickets.reports import sla
 from tickets.reports.filters import ROWS, in_period, report_tickets
@@ -69,7 +69,7 @@ def dashboard(user: Any, period: Period, filters: ReportFilters, *, now: datetim
         funnel=funnel(created),
         stage_times=stage_times(tickets, period),
         **dict(zip(("waiting_on_requester", "with_desk"), waiting_and_desk(resolved), strict=True)),
-        attainment=sla.attainment(user, period, filters),
+        attainment=sla.attainment_of(tickets, period),
         rates=rates(created, moves),
         trend=trend(period, created, moves),
         **load(tickets, resolved),
@@ -387,9 +387,10 @@ def load(tickets: QuerySet[Ticket], resolved: QuerySet[Ticket]) -> dict[str, lis
             if row[key] is not None:
                 counts[row[key]] += row["count"]
     table: dict[str, list[LoadRow]] = {}
+    found = catalog()
     for key in ("team_id", "assignee_id", "help_topic_id"):
         medians = {k: s[0] for k, s in spreads(resolved, key, ["resolution"]).items() if k is not None}
-        names = _names(key, set(active[key]) | set(medians))
+        names = _names(key, set(active[key]) | set(medians), found)
         table[key] = sorted(
             (
                 LoadRow(
@@ -412,7 +413,7 @@ def load(tickets: QuerySet[Ticket], resolved: QuerySet[Ticket]) -> dict[str, lis
     }
 
 
-def _names(key: str, ids: set[int]) -> dict[int, str]:
+def _names(key: str, ids: set[int], found: Catalog) -> dict[int, str]:
     """The names of these teams, agents or help topics, from the catalog (rows it lacks, made
     without a signal or an assignee no longer staff, from the database)."""
     table, model = {
@@ -420,12 +421,12 @@ def _names(key: str, ids: set[int]) -> dict[int, str]:
         "assignee_id": ("agents", get_user_model()),
         "help_topic_id": ("help_topics", HelpTopic),
     }[key]
-    rows = dict(getattr(catalog(), table))
+    rows = dict(getattr(found, table))
     if missing := ids - set(rows):
-        found = model.objects.filter(pk__in=missing)
+        extra = model.objects.filter(pk__in=missing)
         if model is HelpTopic:
-            found = found.select_related("parent__parent")
-        rows.update((row.pk, row) for row in found)
+            extra = extra.select_related("parent__parent")
+        rows.update((row.pk, row) for row in extra)
     return {pk: _name(rows[pk]) for pk in ids if pk in rows}
 
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
 from tickets import catalog
 from tickets.models import Priority, SLAPlan, Ticket, TicketTransition
@@ -38,14 +38,18 @@ def attainment(user: Any, period: Period, filters: ReportFilters) -> list[Attain
     in it). Each counted met when it was reached by its due time as the ticket's SLA clock
     computed it (business hours, and the pauses while awaiting the requester, honoured);
     tickets with no target are not counted. Two queries, each read from the index of its time."""
-    tickets = report_tickets(user, filters)
+    return attainment_of(report_tickets(user, filters), period)
+
+
+def attainment_of(tickets: QuerySet[Ticket], period: Period) -> list[Attainment]:
+    """``attainment`` of these tickets (``filters.report_tickets``)."""
     return [
         _attained(tickets, period, FIRST_RESPONSE, "first_responded_at", "first_response_met"),
         _attained(tickets, period, RESOLUTION, "resolved_at", "resolution_met"),
     ]
 
 
-def _attained(tickets: Any, period: Period, target: str, reached: str, met: str) -> Attainment:
+def _attained(tickets: QuerySet[Ticket], period: Period, target: str, reached: str, met: str) -> Attainment:
     found = tickets.filter(**in_period(reached, period)).aggregate(
         n_met=Count(ROWS, filter=Q(**{met: True})),
         n_missed=Count(ROWS, filter=Q(**{met: False})),
