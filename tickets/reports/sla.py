@@ -67,6 +67,7 @@ def replayed_outcomes(
     created_at: datetime,
     first_responded_at: datetime | None,
     log: Sequence[clock.Move],
+    targets: tuple[str, ...] = (FIRST_RESPONSE, RESOLUTION),
 ) -> tuple[bool | None, bool | None]:
     """(first response met, resolution met) of a ticket under ``plan``, from its whole log in
     order, as the services stored them when each happened.
@@ -76,13 +77,16 @@ def replayed_outcomes(
     response, so no earlier move stopped it); None without a due time (no target). Resolution:
     the due time from the moves before the last resolve; met with none (the clock stopped
     short of it while the requester was awaited); None without a plan, or never resolved.
+    A target left out of ``targets`` is not replayed (None).
     """
     first = None
-    if first_responded_at is not None:
+    if first_responded_at is not None and FIRST_RESPONSE in targets:
         before = [m for m in log if m.at <= first_responded_at and m.target not in clock.PAUSED_STATES]
         due = clock.due_times_from_log(plan, priority=priority, created_at=created_at, log=before)[0]
         first = None if due is None else first_responded_at <= due
     resolution = None
+    if RESOLUTION not in targets:
+        return first, resolution
     last = max((n for n, move in enumerate(log) if move.name == "resolve"), default=None)
     if last is not None and plan is not None:
         due = clock.due_times_from_log(plan, priority=priority, created_at=created_at, log=log[:last])[1]
@@ -109,11 +113,12 @@ def _plans(plan_model: Any, using: str) -> dict[int, Any]:
     }
 
 
-def _logs(transition_model: Any, using: str, ids: list[int]) -> dict[int, list[clock.Move]]:
+def _logs(transition_model: Any, using: str, **tickets: Any) -> dict[int, list[clock.Move]]:
+    """The logs of the tickets ``tickets`` names (lookups on ``ticket_id``), each in order."""
     logs: dict[int, list[clock.Move]] = defaultdict(list)
     rows = (
         transition_model.objects.using(using)
-        .filter(ticket_id__in=ids)
+        .filter(**{f"ticket_id__{lookup}": value for lookup, value in tickets.items()})
         .order_by("ticket_id", "created_at", "id")
         .values_list("ticket_id", "name", "target", "created_at")
     )
@@ -151,7 +156,7 @@ def rebuild_outcomes(
         )
         if not chunk:
             return done
-        logs = _logs(transition_model, using, [row[0] for row in chunk])
+        logs = _logs(transition_model, using, gt=last, lte=chunk[-1][0])
         changes: dict[tuple[bool | None, bool | None], list[int]] = defaultdict(list)
         for pk, sla_id, priority_id, created_at, first_at, *stored in chunk:
             outcome = replayed_outcomes(
@@ -192,13 +197,15 @@ def what_if(
     would have had under ``plan``: each ticket's log replayed with the plan's calendar and its
     hours for the ticket's priority, or the hours given instead (for every priority), met or
     missed as the clock would have computed it. ``actual`` is what they had (their stored
-    outcomes). Two queries, and one per thousand tickets for their logs."""
-    tickets = report_tickets(user, filters)
+    outcomes). Four queries (the plan with its targets and calendar, the tickets), and one per
+    thousand tickets for their logs (PostgreSQL would rather read the whole log than look up
+    each ticket's in a join)."""
     rows = list(
-        tickets.filter(Q(**in_period("first_responded_at", period)) | Q(**in_period("resolved_at", period)))
+        report_tickets(user, filters)
+        .filter(Q(**in_period("first_responded_at", period)) | Q(**in_period("resolved_at", period)))
         .values_list(
-            "pk", "priority_id", "created_at", "first_responded_at", "first_response_met",
-            "resolved_at", "resolution_met",
+            "pk", "priority_id", "created_at", "first_responded_at", "first_response_met", "resolved_at",
+            "resolution_met",
         )
         .order_by("pk")
     )
@@ -210,21 +217,24 @@ def what_if(
     replayed: dict[str, list[bool | None]] = {FIRST_RESPONSE: [], RESOLUTION: []}
     for start in range(0, len(rows), BATCH):
         chunk = rows[start : start + BATCH]
-        logs = _logs(TicketTransition, DEFAULT_DB_ALIAS, [row[0] for row in chunk])
+        logs = _logs(TicketTransition, DEFAULT_DB_ALIAS, **{"in": [row[0] for row in chunk]})
         for pk, priority_id, created_at, first_at, first_met, resolved_at, resolution_met in chunk:
             if priority_id not in hours:
                 hours[priority_id] = _with_hours(plan, priority_id, first_response_hours, resolution_hours)
+            answered = first_at is not None and period.start <= first_at < period.end
+            resolved = resolved_at is not None and period.start <= resolved_at < period.end
             first, resolution = replayed_outcomes(
                 hours[priority_id],
                 priority=None,
                 created_at=created_at,
                 first_responded_at=first_at,
                 log=logs[pk],
+                targets=(FIRST_RESPONSE,) * answered + (RESOLUTION,) * resolved,
             )
-            if first_at is not None and period.start <= first_at < period.end:
+            if answered:
                 actual[FIRST_RESPONSE].append(first_met)
                 replayed[FIRST_RESPONSE].append(first)
-            if resolved_at is not None and period.start <= resolved_at < period.end:
+            if resolved:
                 actual[RESOLUTION].append(resolution_met)
                 replayed[RESOLUTION].append(resolution)
     return WhatIf(
