@@ -1,14 +1,23 @@
 """Finding articles by their words, on PostgreSQL and on SQLite, behind one pair of functions.
 
-PostgreSQL: full text over a weighted vector of the title (A) and the body (B) in the English
-configuration, the expression of the GIN index ``article_search`` (migration 0018), so a search
-reads the index; ranked by ``ts_rank``, its snippet cut by ``ts_headline``. A search is read as
-a web search engine reads it (``websearch_to_tsquery``: quotes, ``or``, ``-``), so no input is
-a syntax error. The suggestions take any of the words typed, the last one as a prefix (the
-requester is still typing it), built from the words only: nothing typed is ever an operator.
+Both rank in two tiers: articles whose title matches come first, ranked by how well it matches
+(``ts_rank`` on the title's vector; on SQLite, how many of the words it holds); then articles
+whose body matches, the most helpful and most read first. Within each tier the articles of
+``first_ids`` (the suggestions' topic family) come first. Ranking every body that matches by
+its words would read and parse each one: a common word ("password") is in thousands of
+articles, and that took 0.6-1.4 s at 10,000 articles (bench/kb.py), against a few ms this way.
+The body tier is asked for only when the titles give fewer articles than wanted: one query,
+or two.
+
+PostgreSQL: full text in the English configuration, over GIN indexes on the very expressions
+named here (``TITLE_VECTOR``, migration 0019; ``VECTOR``, the title (A) and the body (B),
+migration 0018); the snippet is cut by ``ts_headline``. A search is read as a web search engine
+reads it (``websearch_to_tsquery``: quotes, ``or``, ``-``), so no input is a syntax error. The
+suggestions take any of the words typed, the last one as a prefix (the requester is still
+typing it), built from the words only: nothing typed is ever an operator.
 
 SQLite (development): every word (a search) or any word (suggestions) as a substring of the
-title or the body, ranked in Python (a word in the title counts three times one in the body).
+title or the body, ranked in Python the same way.
 
 Snippets are text: the article's words escaped, with only ``<mark>`` added around the matches.
 """
@@ -22,20 +31,25 @@ from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import BooleanField, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Replace
 from django.utils.safestring import SafeString, mark_safe
 
 from tickets.models import Article
 
 CONFIG = "english"
-# The expression of the index; a query names it exactly so that PostgreSQL uses the index.
+# The expressions of the indexes; a query names them exactly so that PostgreSQL uses them.
 VECTOR = SearchVector("title", weight="A", config=CONFIG) + SearchVector("body", weight="B", config=CONFIG)
+TITLE_VECTOR = SearchVector("title", config=CONFIG)
 # Words past this many add nothing a person meant, and each one costs a look-up in the index.
 MAX_WORDS = 12
 SNIPPET_CHARS = 220
 # ts_headline marks matches with these (private-use characters, not HTML): the headline is then
-# escaped as a whole and only these become <mark> (an article's own copies of them are dropped).
+# escaped as a whole and only these become <mark> (the article's own copies are dropped first).
 _START, _STOP = "\ue000", "\ue001"
+# ts_headline leaves out what looks like an HTML tag; the body's angle brackets go in as these
+# and come back as text, so a snippet shows what the article says, as SQLite's does.
+_LT, _GT = "\ue002", "\ue003"
 _MARKED = re.compile(f"{_START}(.*?){_STOP}", re.DOTALL)
 _WORD = re.compile(r"[^\W_]+")
 
@@ -47,6 +61,11 @@ class ArticleHit:
     article: Article
     snippet_html: SafeString
     rank: float = 0.0
+
+
+def _cleaned(text: str) -> str:
+    # PostgreSQL refuses a NUL in any text; it is in no word anyway.
+    return text.replace("\x00", " ")
 
 
 def words_of(text: str) -> list[str]:
@@ -63,23 +82,27 @@ def in_topics(topic_ids: Sequence[int]) -> Exists:
 # -- PostgreSQL ------------------------------------------------------------------------------
 
 
+def _replaced(column: str, replacements: dict[str, str]) -> Replace | F:
+    expression: Replace | F = F(column)
+    for old, new in replacements.items():
+        expression = Replace(expression, Value(old), Value(new))
+    return expression
+
+
 def _headline_html(headline: str) -> SafeString:
-    text = html.escape(headline)
-    text = _MARKED.sub(lambda m: f"<mark>{m.group(1)}</mark>", text)
-    return mark_safe(text.replace(_START, "").replace(_STOP, ""))  # noqa: S308 - escaped above
+    text = html.escape(headline.replace(_LT, "<").replace(_GT, ">"))
+    return mark_safe(_MARKED.sub(lambda m: f"<mark>{m.group(1)}</mark>", text))  # noqa: S308 - escaped
 
 
-def _ranked_pg(
-    articles: QuerySet[Article], query: SearchQuery, *, limit: int, first_ids: Sequence[int] | None = None
-) -> list[ArticleHit]:
-    found = articles.annotate(fts=VECTOR).filter(fts=query).annotate(rank=SearchRank(VECTOR, query))
-    order = ["-rank", "title", "id"]
-    if first_ids:
-        found = found.annotate(first=in_topics(first_ids))
-        order.insert(0, "-first")
-    found = found.annotate(
+# The tiers' order after the title's rank: the most helpful, the most read, then by title.
+_POPULAR = ["-helpful_count", "-view_count", "title", "id"]
+
+
+def _with_headline(articles: QuerySet[Article], query: SearchQuery) -> QuerySet[Article]:
+    # Computed for the rows returned only: PostgreSQL evaluates it after the sort and limit.
+    return articles.annotate(
         headline=SearchHeadline(
-            "body",
+            _replaced("body", {_START: "", _STOP: "", "<": _LT, ">": _GT}),
             query,
             config=CONFIG,
             start_sel=_START,
@@ -90,10 +113,31 @@ def _ranked_pg(
             fragment_delimiter=" … ",
         )
     ).defer("body_html")
-    return [
+
+
+def _ranked_pg(
+    articles: QuerySet[Article], query: SearchQuery, *, limit: int, first_ids: Sequence[int] | None = None
+) -> list[ArticleHit]:
+    if first_ids:
+        articles = articles.annotate(first=in_topics(first_ids))
+    first = ["-first"] if first_ids else []
+    titled = (
+        articles.annotate(title_fts=TITLE_VECTOR)
+        .filter(title_fts=query)
+        .annotate(rank=SearchRank(TITLE_VECTOR, query))
+        .order_by(*first, "-rank", *_POPULAR)
+    )
+    hits = [
         ArticleHit(article=a, snippet_html=_headline_html(a.headline), rank=a.rank)
-        for a in found.order_by(*order)[:limit]
+        for a in _with_headline(titled, query)[:limit]
     ]
+    if len(hits) < limit:
+        # Twice the rest: the titles already found match their bodies too, mostly.
+        bodies = articles.annotate(fts=VECTOR).filter(fts=query).order_by(*first, *_POPULAR)
+        seen = {hit.article.pk for hit in hits}
+        more = [a for a in _with_headline(bodies, query)[: 2 * limit] if a.pk not in seen]
+        hits += [ArticleHit(article=a, snippet_html=_headline_html(a.headline)) for a in more]
+    return hits[:limit]
 
 
 def _typed_query(words: list[str]) -> SearchQuery:
@@ -135,9 +179,11 @@ def snippet(body: str, words: list[str]) -> SafeString:
     return mark_safe(prefix + _marked(piece, words) + suffix)  # noqa: S308 - _marked escapes
 
 
-def _score(article: Article, words: list[str]) -> int:
-    title, body = article.title.lower(), article.body.lower()
-    return sum(3 * (w in title) + (w in body) for w in words)
+def _title_score(article: Article, words: list[str], every_word: bool) -> int:
+    """How many of the words the title holds; 0 when it does not match (a search wants them all)."""
+    title = article.title.lower()
+    held = sum(w in title for w in words)
+    return held if held and (held == len(words) or not every_word) else 0
 
 
 def _ranked_sqlite(
@@ -154,12 +200,21 @@ def _ranked_sqlite(
         match = (match & condition) if every_word else (match | condition)
     found = articles.filter(match)
     found = found.annotate(first=in_topics(first_ids) if first_ids else Value(False, BooleanField()))
-    ranked = sorted(
-        found.defer("body_html"), key=lambda a: (-a.first, -_score(a, words), a.title.lower(), a.pk)
+    scored = [(a, _title_score(a, words, every_word)) for a in found.defer("body_html")]
+    scored.sort(
+        key=lambda pair: (
+            not pair[1],
+            -pair[0].first,
+            -pair[1],
+            -pair[0].helpful_count,
+            -pair[0].view_count,
+            pair[0].title,
+            pair[0].pk,
+        )
     )
     return [
-        ArticleHit(article=a, snippet_html=snippet(a.body, words), rank=float(_score(a, words)))
-        for a in ranked[:limit]
+        ArticleHit(article=a, snippet_html=snippet(a.body, words), rank=float(score))
+        for a, score in scored[:limit]
     ]
 
 
@@ -172,7 +227,8 @@ def full_text(articles: QuerySet[Article], text: str, *, limit: int) -> list[Art
     if not words:
         return []
     if connection.vendor == "postgresql":
-        return _ranked_pg(articles, SearchQuery(text, config=CONFIG, search_type="websearch"), limit=limit)
+        query = SearchQuery(_cleaned(text), config=CONFIG, search_type="websearch")
+        return _ranked_pg(articles, query, limit=limit)
     return _ranked_sqlite(articles, words, every_word=True, limit=limit)
 
 
@@ -190,6 +246,6 @@ def any_word(
 
 
 def plain(articles: QuerySet[Article], *, limit: int) -> list[ArticleHit]:
-    """Articles without a search (a topic's, say), the most read first, each with its start."""
-    listed = articles.defer("body_html").order_by("-view_count", "title", "id")[:limit]
+    """Articles without a search (a topic's, say), the most helpful first, each with its start."""
+    listed = articles.defer("body_html").order_by(*_POPULAR)[:limit]
     return [ArticleHit(article=a, snippet_html=snippet(a.body, [])) for a in listed]

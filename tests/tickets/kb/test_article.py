@@ -1,0 +1,31 @@
+"""An article's stored HTML and its slug."""
+
+import pytest
+
+from tickets.models import Article
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_body_is_stored_sanitized_and_follows_an_edit():
+    body = "[x](javascript:alert(1)) <img src=x onerror=alert(1)> *y*"
+    article = Article.objects.create(title="T", body=body)
+    assert "javascript" not in article.body_html and "<img" not in article.body_html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in article.body_html and "<em>y</em>" in article.body_html
+    article.body = "**bold**"
+    article.save(update_fields=["body"])
+    article.refresh_from_db()
+    assert article.body_html == "<p><strong>bold</strong></p>\n"
+    assert article.html == article.body_html
+
+
+def test_a_slug_comes_from_the_title_and_stays_unique():
+    first = Article.objects.create(title="Reset your VPN!", body="a")
+    second = Article.objects.create(title="Reset your VPN?", body="b")
+    third = Article.objects.create(title="Reset your VPN", body="c")
+    assert [first.slug, second.slug, third.slug] == ["reset-your-vpn", "reset-your-vpn-2", "reset-your-vpn-3"]
+    assert Article.objects.create(title="!!!", body="d").slug == "article"
+    kept = Article.objects.create(title="Other", slug="chosen", body="e")
+    kept.title = "Renamed"
+    kept.save()
+    assert kept.slug == "chosen"
