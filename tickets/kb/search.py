@@ -43,6 +43,7 @@ VECTOR = SearchVector("title", weight="A", config=CONFIG) + SearchVector("body",
 TITLE_VECTOR = SearchVector("title", config=CONFIG)
 # Words past this many add nothing a person meant, and each one costs a look-up in the index.
 MAX_WORDS = 12
+MAX_QUERY_CHARS = 200
 SNIPPET_CHARS = 220
 # ts_headline marks matches with these (private-use characters, not HTML): the headline is then
 # escaped as a whole and only these become <mark> (the article's own copies are dropped first).
@@ -65,7 +66,7 @@ class ArticleHit:
 
 def _cleaned(text: str) -> str:
     # PostgreSQL refuses a NUL in any text; it is in no word anyway.
-    return text.replace("\x00", " ")
+    return text[:MAX_QUERY_CHARS].replace("\x00", " ")
 
 
 def words_of(text: str) -> list[str]:

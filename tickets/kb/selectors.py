@@ -4,8 +4,10 @@ The portal shows published public articles only: a draft, an archived article or
 one is, to the portal, the same as one that does not exist (``article_for_portal`` answers None
 for each, and every list and search here leaves them out). Agents read every published article.
 
-Help topics come from the catalog (no query); the topics of a suggestion are the one picked,
-its sub-topics and its parents (an article on "Report a Problem" answers its sub-topics too).
+Help topics come from the catalog (no query). The suggestions put first the articles of the
+topic picked, of its sub-topics and of its parents (an article on "Report a Problem" answers its
+sub-topics' questions too), and show the others that match after them: a requester who picked
+the wrong topic still sees the article that answers them.
 """
 
 from __future__ import annotations
@@ -90,7 +92,8 @@ def search(
     text: str, *, audience: str = "public", topic_id: int | None = None, limit: int = 20
 ) -> list[ArticleHit]:
     """Published articles of the audience matching the search, best first (a match in the
-    title before one in the body), under the topic and its sub-topics when one is given.
+    title before one in the body: ``tickets.kb.search``), under the topic and its sub-topics
+    when one is given; one or two queries.
 
     ``audience="public"``: the portal's (public only); ``"agents"``: the console's (both).
     Any text is a valid search: operators and stray quotes are read as a web search reads them.
@@ -103,11 +106,12 @@ def search(
 
 def suggest(text: str, topic_id: int | None, limit: int = SUGGESTIONS) -> list[ArticleHit]:
     """What to read before opening a ticket: published public articles matching any word of
-    ``text`` (the last one as a prefix, as it is being typed), those of the topic's family
-    (``topic_family``) first, then best first; at most ``limit``.
+    ``text`` (the last one as a prefix, as it is being typed), at most ``limit`` (5 at most).
+    Those whose title matches come first, then those whose body does (``tickets.kb.search``);
+    within each, the articles of the topic's family (``topic_family``) first.
 
-    With no words, the topic family's articles, the most read first; with neither, none.
-    One query, whatever the number of articles.
+    With no words, the topic family's articles, the most helpful first; with neither, none.
+    One or two queries, whatever the number of articles.
     """
     family = topic_family(topic_id) if topic_id is not None else []
     limit = max(0, min(limit, SUGGESTIONS))

@@ -39,48 +39,47 @@ def _topic(topic_id: int | None) -> int | None:
     return topic_id if topic_id is not None and topic_id in catalog.catalog().help_topics else None
 
 
-def _count(article: Article, topic_id: int | None, **counts: int) -> None:
-    """Add to the article's totals and to its row for today and the topic."""
-    totals = {f"{field}_count": F(f"{field}_count") + n for field, n in counts.items()}
-    Article.objects.filter(pk=article.pk).update(**totals)
+# Each count: its total on Article, its column on ArticleDay.
+_COLUMNS = {
+    "view": ("view_count", "views"),
+    "helpful": ("helpful_count", "helpful"),
+    "not_helpful": ("not_helpful_count", "not_helpful"),
+    "deflection": ("deflection_count", "deflections"),
+}
+
+
+def _count(article: Article, topic_id: int | None, what: str) -> None:
+    """Add one to the article's total and to its row for today and the topic."""
+    total, column = _COLUMNS[what]
+    Article.objects.filter(pk=article.pk).update(**{total: F(total) + 1})
     key = {"article_id": article.pk, "help_topic_id": _topic(topic_id), "day": timezone.localdate()}
-    increments = {field_name(field): F(field_name(field)) + n for field, n in counts.items()}
-    if ArticleDay.objects.filter(**key).update(**increments):
+    if ArticleDay.objects.filter(**key).update(**{column: F(column) + 1}):
         return
     try:
-        # Two first counts of the day at once: one inserts, the other finds its row.
+        # The day's first count. Two at once wait in turn on the article's row (its UPDATE
+        # above); should another still have inserted the row meanwhile, add to it.
         with transaction.atomic():
-            ArticleDay.objects.create(**key, **{field_name(field): n for field, n in counts.items()})
+            ArticleDay.objects.create(**key, **{column: 1})
     except IntegrityError:
-        ArticleDay.objects.filter(**key).update(**increments)
-
-
-def field_name(count: str) -> str:
-    """The ArticleDay column of an Article counter: view -> views, helpful -> helpful."""
-    return {"view": "views", "helpful": "helpful", "not_helpful": "not_helpful", "deflection": "deflections"}[
-        count
-    ]
+        ArticleDay.objects.filter(**key).update(**{column: F(column) + 1})
 
 
 @transaction.atomic
 def article_view(article: Article, *, topic_id: int | None = None) -> None:
     """Someone read the article (the portal counts a page shown to a reader)."""
-    _count(article, topic_id, view=1)
+    _count(article, topic_id, "view")
 
 
 @transaction.atomic
 def article_vote(article: Article, *, helpful: bool, topic_id: int | None = None) -> None:
     """An answer to "Did this answer your question?"."""
-    if helpful:
-        _count(article, topic_id, helpful=1)
-    else:
-        _count(article, topic_id, not_helpful=1)
+    _count(article, topic_id, "helpful" if helpful else "not_helpful")
 
 
 @transaction.atomic
 def article_deflect(article: Article, *, topic_id: int | None = None) -> None:
     """"Yes, this solved it" from the open-ticket form: a ticket not opened."""
-    _count(article, topic_id, deflection=1)
+    _count(article, topic_id, "deflection")
 
 
 # -- writing ---------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """What reading, voting and deflecting count; a draft from a ticket's answer; publishing."""
 
 import datetime
+import threading
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.utils import timezone
 
 from tests.factories import AgentFactory
@@ -124,3 +126,32 @@ def test_an_agent_cannot_publish_a_supervisor_can(lab, make_article):
     kb.article_publish(draft, actor=lab.jane, status=Article.Status.ARCHIVED)
     draft.refresh_from_db()
     assert draft.status == Article.Status.ARCHIVED
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: SQLite serialises writers")
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_first_counts_of_the_day_all_count_in_one_row(lab, make_article):
+    article = make_article("Busy article", topics=["Report a Problem"])
+    topic = lab.topic("Report a Problem").pk
+    readers = 6
+    barrier = threading.Barrier(readers)
+    failures = []
+
+    def read():
+        try:
+            barrier.wait()
+            kb.article_view(article, topic_id=topic)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=read) for _ in range(readers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    article.refresh_from_db()
+    assert article.view_count == readers
+    assert list(ArticleDay.objects.values_list("help_topic_id", "views")) == [(topic, readers)]
