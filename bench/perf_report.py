@@ -221,6 +221,17 @@ def gunicorn_section(load_results: Path) -> list[str]:
     return [*lines, "From `bench/results-load.md` (`bench/load.py`):", "", *demoted(text.splitlines())]
 
 
+def included_section(results: Path, script: str) -> list[str]:
+    """A results file of another bench script, as a section of this report (its title a
+    section's, its headings under it)."""
+    if not results.exists():
+        return []
+    lines = results.read_text(encoding="utf-8").strip().splitlines()
+    title = lines[0].lstrip("# ") if lines and lines[0].startswith("# ") else results.name
+    body = demoted(lines[1:] if lines and lines[0].startswith("# ") else lines)
+    return [f"## {title}", "", f"From `bench/{results.name}` (`{script}`):", *body]
+
+
 def timers_section(timer_results: Path) -> list[str]:
     """The periodic job's first run after 1,000 tickets went overdue, per dataset, from
     ``bench/results-timers.md`` (``bench/timers.py``, a run of its own)."""
@@ -334,7 +345,8 @@ def markdown(run: dict[str, Any], sizes: list[Size], load_results: Path) -> str:
     for size in sizes:
         lines += ["", *size_table(size)]
     timers = timers_section(load_results.with_name("results-timers.md"))
-    lines += ["", *gunicorn_section(load_results), "", *timers, "", *goals(sizes)]
+    reports = included_section(load_results.with_name("results-reports.md"), "bench/reports.py")
+    lines += ["", *gunicorn_section(load_results), "", *timers, "", *reports, "", *goals(sizes)]
     return "\n".join(lines) + "\n"
 
 
