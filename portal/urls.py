@@ -1,6 +1,7 @@
 from django.urls import path
 
 from portal.views import accounts, guests, home, tickets
+from portal.views import help as help_views
 
 app_name = "portal"
 
@@ -19,6 +20,11 @@ urlpatterns = [
         tickets.attachment_download,
         name="attachment",
     ),
+    path("help/", help_views.help_index, name="help"),
+    path("help/search/", help_views.help_search, name="help_search"),
+    path("help/suggest/", help_views.help_suggest, name="help_suggest"),
+    path("help/<slug:slug>/", help_views.help_article, name="help_article"),
+    path("help/<slug:slug>/answer/", help_views.help_answer, name="help_answer"),
     path("status/", guests.check_status, name="check_status"),
     path("t/<str:token>/", guests.ticket_link, name="ticket_link"),
     path("accounts/register/", accounts.register, name="register"),

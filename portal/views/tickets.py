@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from portal import access, stages
 from portal.forms import OpenTicketForm, ReopenForm, ReplyForm
+from portal.views import help as help_views
 from tickets import accounts, selectors, services, thread_pages, throttle, uploads
 from tickets.models import Attachment, State, ThreadEntry, Ticket
 from tickets.stages import progress
@@ -31,6 +32,9 @@ def _guest_allowed(request: HttpRequest, email: str) -> bool:
 def open_ticket(request: HttpRequest) -> HttpResponse:
     user = request.user if request.user.is_authenticated else None
     form = OpenTicketForm(request.POST or None, request.FILES or None, user=user)
+    if not form.is_bound and request.GET.get("topic", "") in form.fields["help_topic"].topics:
+        # "Still need help? Open a ticket" on a help article carries the article's topic.
+        form.initial["help_topic"] = request.GET["topic"]
     status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -65,7 +69,8 @@ def open_ticket(request: HttpRequest) -> HttpResponse:
                     # (and its session is not written again).
                     access.grant(request, ticket)
                 return redirect("portal:ticket_received", number=ticket.number)
-    return render(request, "portal/open_ticket.html", {"form": form}, status=status)
+    context = {"form": form, **help_views.form_suggestions(form)}
+    return render(request, "portal/open_ticket.html", context, status=status)
 
 
 def ticket_received(request: HttpRequest, number: str) -> HttpResponse:
