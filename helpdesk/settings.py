@@ -149,6 +149,8 @@ ATTACHMENT_ZIP_MAX_RATIO = env_int("ATTACHMENT_ZIP_MAX_RATIO", 100)
 THROTTLE_GUEST_TICKETS_PER_IP = (env_int("THROTTLE_GUEST_TICKETS_PER_IP", 10), 3600)
 THROTTLE_GUEST_TICKETS_PER_EMAIL = (env_int("THROTTLE_GUEST_TICKETS_PER_EMAIL", 5), 3600)
 THROTTLE_LOGIN_FAILURES = (env_int("THROTTLE_LOGIN_FAILURES", 5), 900)
+# Answers to "Did this answer your question?" from one address (the knowledge base).
+THROTTLE_KB_VOTES = (env_int("THROTTLE_KB_VOTES", 30), 3600)
 THROTTLE_MAIL_REQUESTS = (env_int("THROTTLE_MAIL_REQUESTS", 5), 3600)
 # Inbound mail per sender address per hour; past it messages are kept but not processed.
 # Counted from the stored messages, so every process that takes mail in shares the count.

@@ -33,8 +33,6 @@ SUGGESTIONS = 5
 VIEWED_KEY = "kb_viewed"
 ANSWERED_KEY = "kb_answered"
 REMEMBERED = 200
-# Answers per address and window; THROTTLE_KB_VOTES in the settings overrides it.
-VOTES_PER_IP = (30, 3600)
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -72,7 +70,7 @@ def _remember(request: HttpRequest, key: str, article_id: int) -> None:
 
 
 def _votes_allowed(request: HttpRequest) -> bool:
-    limit, window = getattr(settings, "THROTTLE_KB_VOTES", VOTES_PER_IP)
+    limit, window = settings.THROTTLE_KB_VOTES
     return throttle.allow("kb-vote-ip", throttle.client_ip(request), limit=limit, window=window)
 
 

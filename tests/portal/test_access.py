@@ -14,6 +14,12 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 # Pages anyone may open.
 PUBLIC = {
     "home",
+    # The help articles: open to everyone (tests/portal/test_help_access.py).
+    "help",
+    "help_search",
+    "help_suggest",
+    "help_article",
+    "help_answer",
     "open_ticket",
     "check_status",
     "ticket_link",
