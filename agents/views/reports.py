@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from agents.access import agent_required, is_agent
 from agents.reports_forms import ReportForm, WhatIfForm
+from agents.views import kb
 from tickets import selectors
 from tickets.reports import csvexport, figures, sla
 from tickets.reports.csvexport import hours
@@ -79,6 +80,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "dashboard": found,
         "empty": found is not None and _is_empty(found),
         "query": _query(request.GET) if found is not None else "",
+        "kb": kb.knowledge_base(found.period) if found is not None else None,
     }
     return render(request, "agents/reports.html", context, status=200 if found is not None else 400)
 
@@ -133,12 +135,14 @@ TABLES: dict[str, tuple[list[str], Callable[[Dashboard], list[list[Any]]]]] = {
 @reports_required
 def export(request: HttpRequest, table: str) -> HttpResponse | StreamingHttpResponse:
     """One of the dashboard's tables as CSV, for the same period and filters."""
-    if table not in TABLES:
+    if table not in TABLES and table != kb.TABLE:
         raise Http404("No such table.")
     form = ReportForm(request.GET, choices=selectors.console_choices())
     if not form.is_valid():
         errors = [f"{name}: {' '.join(messages)}" for name, messages in form.errors.items()]
         return HttpResponse("\n".join(errors), status=400, content_type="text/plain; charset=utf-8")
+    if table == kb.TABLE:  # the knowledge base's numbers: over the period, not the tickets
+        return kb.numbers_csv(form.period_value(timezone.now()))
     found = _dashboard(request, form)
     header, rows = TABLES[table]
     # Named by its first and last day (the period's end is not in it).

@@ -48,8 +48,11 @@ PER_TICKET = {
     "original_email",
     "action",
 }
+# The knowledge base from a ticket: its article search, a draft from its answer (more in
+# tests/agents/test_kb_access.py).
+PER_TICKET |= {"article_search", "article_from_ticket"}
 # Per-ticket pages that only take POST (a GET is refused before the ticket is looked up).
-POST_ONLY = {"change_property", "compose", "action"}
+POST_ONLY = {"change_property", "compose", "action", "article_from_ticket"}
 
 # Each action, and the state a ticket of the Support department must be in for it to apply.
 READY = {
