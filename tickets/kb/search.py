@@ -133,12 +133,15 @@ def _ranked_pg(
         for a in _with_headline(titled, query)[:limit]
     ]
     if len(hits) < limit:
-        # Twice the rest: the titles already found match their bodies too, mostly.
-        bodies = articles.annotate(fts=VECTOR).filter(fts=query).order_by(*first, *_POPULAR)
-        seen = {hit.article.pk for hit in hits}
-        more = [a for a in _with_headline(bodies, query)[: 2 * limit] if a.pk not in seen]
+        bodies = (
+            articles.annotate(fts=VECTOR)
+            .filter(fts=query)
+            .exclude(pk__in=[hit.article.pk for hit in hits])
+            .order_by(*first, *_POPULAR)
+        )
+        more = _with_headline(bodies, query)[: limit - len(hits)]
         hits += [ArticleHit(article=a, snippet_html=_headline_html(a.headline)) for a in more]
-    return hits[:limit]
+    return hits
 
 
 def _typed_query(words: list[str]) -> SearchQuery:
