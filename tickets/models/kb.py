@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.safestring import SafeString, mark_safe
@@ -21,6 +22,9 @@ from tickets import markup
 from tickets.models.config import HelpTopic
 
 SLUG_LENGTH = 120
+# Words the portal's help pages use beside the articles (/help/search/, /help/suggest/): an
+# article with one of them as its slug could never be reached.
+RESERVED_SLUGS = frozenset({"search", "suggest"})
 
 
 class Article(models.Model):
@@ -78,10 +82,16 @@ class Article(models.Model):
                 kwargs["update_fields"] = {*kwargs["update_fields"], "slug"}
         super().save(*args, **kwargs)
 
+    def clean(self) -> None:
+        super().clean()
+        if self.slug in RESERVED_SLUGS:
+            message = f"“{self.slug}” names a page of the help articles: choose another."
+            raise ValidationError({"slug": message})
+
     def _free_slug(self) -> str:
-        """The title's slug, or with -2, -3... when another article has it."""
+        """The title's slug, or with -2, -3... when another article has it (or it is reserved)."""
         base = slugify(self.title)[: SLUG_LENGTH - 8].strip("-") or "article"
-        taken = set(
+        taken = RESERVED_SLUGS | set(
             Article.objects.filter(slug__startswith=base).exclude(pk=self.pk).values_list("slug", flat=True)
         )
         slug, n = base, 1

@@ -1,6 +1,7 @@
 """An article's stored HTML and its slug."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from tickets.models import Article
 
@@ -29,3 +30,16 @@ def test_a_slug_comes_from_the_title_and_stays_unique():
     kept.title = "Renamed"
     kept.save()
     assert kept.slug == "chosen"
+
+
+@pytest.mark.parametrize("title", ["Search", "Suggest"])
+def test_a_title_whose_slug_names_a_help_page_gets_another(db, title):
+    """/help/search/ and /help/suggest/ are pages of their own: no article may take them."""
+    article = Article.objects.create(title=title, body="Text.")
+    assert article.slug == f"{title.lower()}-2"
+
+
+def test_the_admin_refuses_a_reserved_slug(db):
+    with pytest.raises(ValidationError) as refused:
+        Article(title="Finding things", slug="search", body="Text.").full_clean()
+    assert "slug" in refused.value.message_dict
