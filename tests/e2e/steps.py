@@ -31,6 +31,9 @@ def portal_open_ticket(person: Person, *, topic: str, subject: str, body: str) -
     page.get_by_label("Help topic").select_option(label=topic)
     page.get_by_label("Subject").fill(subject)
     page.get_by_label("Describe the problem").fill(body)
+    # As a person would: the help articles suggested beside the form come (htmx) before the click,
+    # so that no suggestion is still on its way when the page leaves.
+    page.wait_for_load_state("networkidle")
     page.get_by_role("button", name="Open the ticket").click()
     confirmation = page.get_by_text("Your ticket number is")
     expect(confirmation).to_be_visible()
