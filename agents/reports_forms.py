@@ -83,15 +83,7 @@ class ReportForm(forms.Form):
         return Period.whole_days(data["start"], data["end"], now)
 
     def filters_value(self) -> ReportFilters:
-        data = self.cleaned_data
-        return ReportFilters(
-            department_id=data.get("department"),
-            team_id=data.get("team"),
-            agent_id=data.get("agent"),
-            help_topic_id=data.get("help_topic"),
-            priority_id=data.get("priority"),
-            source=data.get("source") or "",
-        )
+        return ReportFilters.from_values(self.cleaned_data)
 
     def filter_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in self.FILTERS]

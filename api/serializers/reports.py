@@ -92,15 +92,7 @@ class ReportQuery(serializers.Serializer):
         return Period.whole_days(data["from"], data["to"], now)
 
     def filters(self) -> ReportFilters:
-        data = self.validated_data
-        return ReportFilters(
-            department_id=data.get("department"),
-            team_id=data.get("team"),
-            agent_id=data.get("agent"),
-            help_topic_id=data.get("help_topic"),
-            priority_id=data.get("priority"),
-            source=data.get("source") or "",
-        )
+        return ReportFilters.from_values(self.validated_data)
 
 
 def _unknown(data: dict[str, Any]) -> dict[str, list[str]]:

@@ -10,8 +10,10 @@ or moves made in the period.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 # The periods the console and the API offer, and the bounds of a custom one (one rule for both
 # doors, so that the same parameters name the same tickets there).
@@ -75,6 +77,19 @@ class ReportFilters:
     help_topic_id: int | None = None  # the topic and its sub-topics
     priority_id: int | None = None
     source: str = ""  # a Ticket.Source value
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> ReportFilters:
+        """The filters from a checked form's or query's values, named as the doors name them
+        (department, team, agent, help_topic, priority, source)."""
+        return cls(
+            department_id=values.get("department"),
+            team_id=values.get("team"),
+            agent_id=values.get("agent"),
+            help_topic_id=values.get("help_topic"),
+            priority_id=values.get("priority"),
+            source=values.get("source") or "",
+        )
 
 
 @dataclass(frozen=True)
