@@ -12,7 +12,14 @@ from django.utils import timezone
 
 from tickets import selectors
 from tickets.models import SLAPlan, Ticket
-from tickets.reports.types import DEFAULT_DAYS, LAST_DAYS, MAX_TARGET_HOURS, Period, ReportFilters
+from tickets.reports.types import (
+    DEFAULT_DAYS,
+    LAST_DAYS,
+    MAX_TARGET_HOURS,
+    Period,
+    PeriodAsked,
+    ReportFilters,
+)
 
 PERIODS = [*((str(days), f"Last {days} days") for days in LAST_DAYS), ("custom", "From… to…")]
 DEFAULT_PERIOD = str(DEFAULT_DAYS)
@@ -73,14 +80,16 @@ class ReportForm(forms.Form):
             raise forms.ValidationError(problem[1])
         return data
 
-    def period_value(self, now: datetime | None = None) -> Period:
+    def period_asked(self) -> PeriodAsked:
         """The period asked for (the form is valid): the last days up to now, or whole local
         days from the first to the last one given, up to now at most."""
-        now = now or timezone.now()
         data = self.cleaned_data
         if data["period"] != "custom":
-            return Period.last_days(int(data["period"]), now)
-        return Period.whole_days(data["start"], data["end"], now)
+            return PeriodAsked(days=int(data["period"]))
+        return PeriodAsked(days=None, first=data["start"], last=data["end"])
+
+    def period_value(self, now: datetime | None = None) -> Period:
+        return self.period_asked().period(now or timezone.now())
 
     def filters_value(self) -> ReportFilters:
         return ReportFilters.from_values(self.cleaned_data)

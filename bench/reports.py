@@ -23,6 +23,7 @@ import os
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import django
@@ -36,11 +37,12 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from tickets.models import Ticket, TicketTransition  # noqa: E402
-from tickets.reports import figures  # noqa: E402
+from tickets.models import ReportSnapshot, Ticket, TicketTransition  # noqa: E402
+from tickets.reports import figures, snapshots  # noqa: E402
 from tickets.reports.types import Period, ReportFilters  # noqa: E402
 
 # bench/ first, as when this runs as a script: its modules are imported by name.
@@ -100,6 +102,53 @@ def measure(user, period: Period, runs: int) -> dict:  # type: ignore[no-untyped
     }
 
 
+def timed(call, runs: int) -> list[float]:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def measure_page(user, runs: int) -> dict:  # type: ignore[no-untyped-def]
+    """The console's page for the last 30 days through Django's whole stack (sessions, the
+    middleware, the template and its charts): computed afresh (``?fresh=1``), as kept (what a
+    supervisor gets within a few minutes of the last computation, or of the periodic job's), and
+    the floor: the same page refusing a malformed period (the frame, the form, no figures)."""
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    url = "/agents/reports/"
+
+    def get(params: dict) -> None:
+        response = client.get(url, params)
+        assert response.status_code in (200, 400), response.status_code
+
+    get({"period": "30", "fresh": "1"})  # warm-up, and the figures kept
+    with override_settings(DEBUG=False):
+        fresh = timed(lambda: get({"period": "30", "fresh": "1"}), runs)
+        with CaptureQueriesContext(connection) as captured:
+            get({"period": "30"})
+        kept = timed(lambda: get({"period": "30"}), runs * 4)
+        floor = timed(lambda: get({"period": "bogus"}), runs * 4)
+    return {
+        "fresh": statistics.median(fresh),
+        "kept": statistics.median(kept),
+        "kept_slowest": max(kept),
+        "kept_queries": len(captured.captured_queries),
+        "floor": statistics.median(floor),
+    }
+
+
+def measure_job() -> dict:
+    """The periodic job with every kept dashboard due (each reader's default view and the pages
+    just measured): how many it recomputes and how long it takes."""
+    ReportSnapshot.objects.update(computed_at=timezone.now() - timedelta(days=1), viewed_at=timezone.now())
+    started = time.perf_counter()
+    done = snapshots.refresh(budget_seconds=3600)
+    return {"computed": done.computed, "took": time.perf_counter() - started}
+
+
 def explain(sql: str) -> str:
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
@@ -117,7 +166,7 @@ def main() -> None:
     args = parser.parse_args()
     ensure_bench_database()
     sizes = [None] if args.no_seed else [int(s.replace("_", "")) for s in args.sizes.split(",")]
-    rows, per_query, explained = [], {}, []
+    rows, per_query, explained, pages, jobs = [], {}, [], [], []
     for size in sizes:
         if size is not None:
             seed(size)
@@ -146,6 +195,14 @@ def main() -> None:
                 explained = [
                     (label, explain(q["sql"])) for label, q in zip(labels, found["queries"], strict=True)
                 ]
+            shown = measure_page(user, args.runs)
+            pages.append(
+                f"| {tickets:,} | {name} | {ms(shown['floor'])} | {ms(shown['kept'])} "
+                f"| {ms(shown['kept_slowest'])} | {shown['kept_queries']} "
+                f"| {shown['kept'] / shown['floor']:.2f} | {ms(shown['fresh'])} |"
+            )
+        job = measure_job()
+        jobs.append(f"| {tickets:,} | {job['computed']} | {job['took']:.1f} s |")
         print(f"  measured {tickets:,} tickets", file=sys.stderr, flush=True)
     print(f"Dashboard for the last {DAYS} days, median of {args.runs} calls after a warm-up (ms).\n")
     print("| Tickets | created in the period | moves in the period | user | queries | median | slowest "
@@ -158,6 +215,19 @@ def main() -> None:
     print("|---|" + "---:|" * len(columns))
     for label, times in per_query.items():
         print(f"| {label} | " + " | ".join(f"{times.get(key, 0):.1f}" for key in columns) + " |")
+    print(
+        f"\nThe console's page `/agents/reports/` for the last {DAYS} days through the whole stack "
+        f"(ms; median of {args.runs * 4} requests, afresh: of {args.runs}). Floor: the same page "
+        "refusing a malformed period (no figures).\n"
+    )
+    print("| Tickets | user | floor | as kept | as kept, slowest | queries as kept | kept / floor | afresh |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(pages))
+    print("\nThe periodic job recomputing every kept dashboard (each reader's default view and the pages "
+          "above):\n")
+    print("| Tickets | dashboards computed | took |")
+    print("|---:|---:|---:|")
+    print("\n".join(jobs))
     for label, plan in explained:
         print(f"\n{label}:\n\n```\n{plan}\n```")
 

@@ -252,6 +252,12 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "helpdesk")
 # The SLA watch and the lifecycle timers (tickets.sla.jobs), every TIMERS_EVERY_SECONDS under
 # Celery beat; a run nobody picked up before the next one is due is dropped, not piled up.
 TIMERS_EVERY_SECONDS = env_int("TIMERS_EVERY_SECONDS", 60)
+# The supervisors' dashboards (tickets.reports.snapshots): those looked at in the last day are
+# recomputed every REPORTS_REFRESH_SECONDS, for REPORTS_REFRESH_BUDGET_SECONDS per run at most,
+# and one older than REPORTS_MAX_AGE_SECONDS is computed afresh when asked for.
+REPORTS_REFRESH_SECONDS = env_int("REPORTS_REFRESH_SECONDS", 300)
+REPORTS_REFRESH_BUDGET_SECONDS = env_int("REPORTS_REFRESH_BUDGET_SECONDS", 120)
+REPORTS_MAX_AGE_SECONDS = env_int("REPORTS_MAX_AGE_SECONDS", 2 * REPORTS_REFRESH_SECONDS)
 # The IMAP mailboxes of the admin are read as often (tickets.mailin.imap).
 CELERY_BEAT_SCHEDULE = {
     "lifecycle-timers": {
@@ -263,6 +269,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.poll_mailboxes",
         "schedule": float(TIMERS_EVERY_SECONDS),
         "options": {"expires": float(TIMERS_EVERY_SECONDS)},
+    },
+    "reports": {
+        "task": "tickets.tasks.refresh_reports",
+        "schedule": float(REPORTS_REFRESH_SECONDS),
+        "options": {"expires": float(REPORTS_REFRESH_SECONDS)},
     },
 }
 # A poll holds its mailbox's lease this long (renewed per message), so polls never overlap

@@ -11,6 +11,7 @@ class TicketsConfig(AppConfig):
         from tickets import catalog
         from tickets.mailin import tasks as mail_in_tasks
         from tickets.mailout import tasks as mail_out_tasks
+        from tickets.reports import tasks as report_tasks
         from tickets.roles import sync_roles_after_migrate
         from tickets.sla import tasks as timer_tasks
         from tickets.webhooks import listeners as webhook_listeners
@@ -18,7 +19,7 @@ class TicketsConfig(AppConfig):
 
         # Celery's autodiscovery looks for a `tickets.tasks` module; the tasks live beside
         # their concerns instead, so they are registered here, in every process Django starts.
-        del mail_in_tasks, mail_out_tasks, timer_tasks, webhook_tasks
+        del mail_in_tasks, mail_out_tasks, report_tasks, timer_tasks, webhook_tasks
         # The cached configuration tables are dropped when one of them changes.
         catalog.connect_signals()
         webhook_listeners.connect_signals()

@@ -49,6 +49,15 @@ LIST_RELATED = (
 Memberships = tuple[list[int], list[int]]
 
 
+def scope_of_agent(user: Any) -> tuple[list[int], list[int]] | tuple[None, None]:
+    """Whose tickets an agent sees besides those assigned to them: their departments' and
+    their teams' (sorted ids), or (None, None) for every ticket. No query."""
+    if user.has_perm("tickets.view_all_tickets"):
+        return None, None
+    departments, teams = _memberships(user)
+    return sorted(departments), sorted(teams)
+
+
 def _agent_scope(user: Any, memberships: Memberships | None = None) -> Q | None:
     """The tickets an agent may see, as a filter; None means all of them."""
     if user.has_perm("tickets.view_all_tickets"):

@@ -20,7 +20,7 @@ from agents.access import agent_required, is_agent
 from agents.reports_forms import ReportForm, WhatIfForm
 from agents.views import kb
 from tickets import selectors
-from tickets.reports import csvexport, figures, sla
+from tickets.reports import csvexport, sla, snapshots
 from tickets.reports.csvexport import hours
 from tickets.reports.types import Attainment, Dashboard, LoadRow, Spread
 
@@ -56,8 +56,9 @@ def _query(params: QueryDict) -> str:
 
 
 def _dashboard(request: HttpRequest, form: ReportForm) -> Dashboard:
-    now = timezone.now()
-    return figures.dashboard(request.user, form.period_value(now), form.filters_value(), now=now)
+    """The figures as last computed (at most a few minutes ago), or now with ``?fresh=1``."""
+    fresh = request.GET.get("fresh") == "1"
+    return snapshots.dashboard(request.user, form.period_asked(), form.filters_value(), fresh=fresh)
 
 
 def _is_empty(dashboard: Dashboard) -> bool:

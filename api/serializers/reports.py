@@ -20,6 +20,7 @@ from tickets.reports.types import (
     MAX_RANGE_DAYS,
     MAX_TARGET_HOURS,
     Period,
+    PeriodAsked,
     ReportFilters,
 )
 
@@ -83,16 +84,28 @@ class ReportQuery(serializers.Serializer):
             raise serializers.ValidationError(errors)
         return data
 
-    def period(self, now: datetime) -> Period:
-        """The period the validated parameters name: the last ``days`` up to ``now``, or whole
-        local days from ``from`` to ``to`` (up to ``now`` at most)."""
+    def period_asked(self) -> PeriodAsked:
+        """The period the validated parameters name: the last ``days`` up to now, or whole
+        local days from ``from`` to ``to`` (up to now at most)."""
         data = self.validated_data
         if data.get("from") is None:
-            return Period.last_days(int(data.get("days") or DEFAULT_DAYS), now)
-        return Period.whole_days(data["from"], data["to"], now)
+            return PeriodAsked(days=int(data.get("days") or DEFAULT_DAYS))
+        return PeriodAsked(days=None, first=data["from"], last=data["to"])
+
+    def period(self, now: datetime) -> Period:
+        return self.period_asked().period(now)
 
     def filters(self) -> ReportFilters:
         return ReportFilters.from_values(self.validated_data)
+
+
+class DashboardQuery(ReportQuery):
+    fresh = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Compute the figures now. Without it they may be a few minutes old, as the "
+        "console's page shows them (`computed_at` says when).",
+    )
 
 
 def _unknown(data: dict[str, Any]) -> dict[str, list[str]]:
@@ -239,6 +252,10 @@ class DashboardSerializer(serializers.Serializer):
     teams = LoadRowSerializer(many=True)
     agents = LoadRowSerializer(many=True)
     slowest_topics = LoadRowSerializer(many=True, help_text="At most 10, slowest median first.")
+    computed_at = serializers.DateTimeField(
+        help_text="When the figures were computed: the dashboard is recomputed every few minutes "
+        "(or asked for with `fresh`)."
+    )
 
 
 class WhatIfSerializer(serializers.Serializer):

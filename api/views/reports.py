@@ -18,7 +18,7 @@ from api import schema
 from api.access import Caller, caller
 from api.permissions import CanRead
 from api.serializers import reports as shown
-from tickets.reports import figures, sla
+from tickets.reports import sla, snapshots
 from tickets.reports.types import ReportFilters
 
 
@@ -61,14 +61,14 @@ class Dashboard(APIView):
         "time in each stage, time waiting on the requester, SLA attainment, reopen, escalation "
         "and follow-up rates, created and closed per day, the load of each team and agent and the "
         "slowest help topics. Durations in seconds. The console's reports page shows the same.",
-        parameters=[shown.ReportQuery],
+        parameters=[shown.DashboardQuery],
         responses={200: shown.DashboardSerializer, **schema.errors(400, 403)},
     )
     def get(self, request: Request) -> Response:
         who = caller(request)
-        query = _query(request, shown.ReportQuery)
-        now = timezone.now()
-        dashboard = figures.dashboard(who.user, query.period(now), _filters(who, query), now=now)
+        query = _query(request, shown.DashboardQuery)
+        fresh = query.validated_data.get("fresh", False)
+        dashboard = snapshots.dashboard(who.user, query.period_asked(), _filters(who, query), fresh=fresh)
         return Response(shown.DashboardSerializer(dashboard).data)
 
 

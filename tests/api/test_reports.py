@@ -17,13 +17,14 @@ from tests.api.test_schemathesis import CHECKS, api_schema, key_for  # noqa: F40
 from tests.factories import AgentFactory
 from tickets import services
 from tickets.models import ApiKey, Priority, SLAPlan, State, Team, Ticket
-from tickets.reports import figures, sla
+from tickets.reports import figures, sla, snapshots
 from tickets.reports.types import (
     Attainment,
     Dashboard,
     DayCount,
     LoadRow,
     Period,
+    PeriodAsked,
     Rate,
     ReportFilters,
     Spread,
@@ -422,7 +423,7 @@ def test_the_schema_documents_both_endpoints(db, client):
     schema = client.get("/api/schema/?format=json").json()
     dashboard = schema["paths"]["/api/v1/reports/dashboard/"]["get"]
     assert {p["name"] for p in dashboard["parameters"]} == {
-        "days", "from", "to", "department", "team", "agent", "help_topic", "priority", "source",
+        "days", "from", "to", "department", "team", "agent", "help_topic", "priority", "source", "fresh",
     }  # fmt: skip
     assert {"200", "400", "401", "403", "429"} <= set(dashboard["responses"])
     answer = dashboard["responses"]["200"]["content"]["application/json"]["schema"]
@@ -434,7 +435,7 @@ def test_the_schema_documents_both_endpoints(db, client):
     components = schema["components"]["schemas"]
     assert set(components["Dashboard"]["properties"]) == {
         "period", "filters", "funnel", "stage_times", "waiting_on_requester", "with_desk", "attainment",
-        "rates", "trend", "teams", "agents", "slowest_topics",
+        "rates", "trend", "teams", "agents", "slowest_topics", "computed_at",
     }  # fmt: skip
     assert components["Spread"]["properties"]["median_seconds"] == {
         "type": "number", "format": "double", "nullable": True, "readOnly": True,
@@ -444,12 +445,36 @@ def test_the_schema_documents_both_endpoints(db, client):
 
 def test_the_api_adds_no_query_to_the_domains_but_the_keys(lab, api, make_key, history):
     client = api(key=make_key(lab.jane, ApiKey.Scope.READ))
-    client.get("/api/v1/reports/dashboard/", {"team": lab.online_banking.pk})  # the catalog cached
+    asked = {"team": lab.online_banking.pk}
+    client.get("/api/v1/reports/dashboard/", asked)  # the catalog cached
     with CaptureQueriesContext(connection) as domain:
-        figures.dashboard(lab.jane, Period.last_days(30, LATER), ReportFilters(team_id=lab.online_banking.pk))
+        snapshots.dashboard(lab.jane, PeriodAsked(), ReportFilters(team_id=lab.online_banking.pk), fresh=True)
     with CaptureQueriesContext(connection) as answered:
-        assert client.get("/api/v1/reports/dashboard/", {"team": lab.online_banking.pk}).status_code == 200
+        assert client.get("/api/v1/reports/dashboard/", {**asked, "fresh": "true"}).status_code == 200
     assert len(answered) == len(domain) + 1  # the key
+    # Without "fresh", the figures computed a moment ago: the key and the kept figures.
+    with CaptureQueriesContext(connection) as kept:
+        assert client.get("/api/v1/reports/dashboard/", asked).status_code == 200
+    assert len(kept) == 2
+
+
+def test_the_figures_are_kept_for_a_few_minutes_unless_asked_fresh(lab, api, history, settings, time_machine):
+    settings.REPORTS_MAX_AGE_SECONDS = 600
+    client = api(lab.jane)
+    first = client.get("/api/v1/reports/dashboard/").json()
+    assert first["computed_at"] == LATER.isoformat().replace("+00:00", "Z")
+    time_machine.move_to(LATER + timedelta(minutes=5), tick=False)
+    services.ticket_claim(ticket=history[2], actor=lab.jane)  # the server ticket: open to assigned
+    assert client.get("/api/v1/reports/dashboard/").json() == first
+    fresh = client.get("/api/v1/reports/dashboard/", {"fresh": "true"}).json()
+    assert fresh["computed_at"] == (LATER + timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
+    counts = {row["state"]: row["count"] for row in fresh["funnel"]}
+    assert counts["open"] == {row["state"]: row["count"] for row in first["funnel"]}["open"] - 1
+    # Figures older than the age allowed are computed again when asked for.
+    time_machine.move_to(LATER + timedelta(minutes=15, seconds=1), tick=False)
+    later = client.get("/api/v1/reports/dashboard/").json()
+    stamp = (LATER + timedelta(minutes=15, seconds=1)).isoformat().replace("+00:00", "Z")
+    assert later["computed_at"] == stamp
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ from tickets.models.mail import (
     InboundMessage,
     Mailbox,
 )
+from tickets.models.reports import ReportSnapshot
 from tickets.models.routing import (
     LifecycleTimers,
     RoutingCondition,
@@ -78,6 +79,7 @@ __all__ = [
     "Mailbox",
     "PUBLIC_STAGE_LABELS",
     "Priority",
+    "ReportSnapshot",
     "Requester",
     "RoutingCondition",
     "RoutingRule",

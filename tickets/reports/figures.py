@@ -59,6 +59,7 @@ def dashboard(user: Any, period: Period, filters: ReportFilters, *, now: datetim
     the open load): the database as it is read; it is accepted so that a page can name the
     moment it shows, and defaults to the current time. Ten queries, whatever the number of
     tickets (the catalog and the user's permissions come from the cache)."""
+    now = now or timezone.now()
     tickets = report_tickets(user, filters)
     created = _created(tickets, period)
     moves = _moves(tickets, period)
@@ -73,6 +74,7 @@ def dashboard(user: Any, period: Period, filters: ReportFilters, *, now: datetim
         rates=rates(created, moves),
         trend=trend(period, created, moves),
         **load(tickets, resolved),
+        computed_at=now,
     )
 
 

@@ -68,6 +68,21 @@ class Period:
 
 
 @dataclass(frozen=True)
+class PeriodAsked:
+    """A period as a person names it, before it is tied to a moment: the last ``days`` up to
+    now, or the local days from ``first`` to ``last`` (both included, up to now at most)."""
+
+    days: int | None = DEFAULT_DAYS
+    first: date | None = None
+    last: date | None = None
+
+    def period(self, now: datetime) -> Period:
+        if self.first is not None and self.last is not None:
+            return Period.whole_days(self.first, self.last, now)
+        return Period.last_days(self.days or DEFAULT_DAYS, now)
+
+
+@dataclass(frozen=True)
 class ReportFilters:
     """Each set filter narrows the tickets; None (or "") leaves it open."""
 
@@ -187,6 +202,8 @@ class Dashboard:
     teams: list[LoadRow]
     agents: list[LoadRow]
     slowest_topics: list[LoadRow]  # at most 10, slowest median resolution first
+    # When the figures about the present (the funnel, the open load) were read.
+    computed_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,18 @@
 import time
+from dataclasses import asdict
 from typing import Any
 
 from django.core.management.base import BaseCommand
 
 from tickets.mailin import imap
+from tickets.reports import snapshots
 from tickets.sla import jobs
 
 
 class Command(BaseCommand):
     help = (
-        "Run the SLA watch and the lifecycle timers, and read the IMAP mailboxes, once, or every "
+        "Run the SLA watch and the lifecycle timers, read the IMAP mailboxes and refresh the "
+        "supervisors' dashboards that are due, once, or every "
         "--every seconds with --loop (what `make run` does beside the dev server; with a broker, "
         "Celery beat runs them)."
     )
@@ -32,6 +35,10 @@ class Command(BaseCommand):
                     self.stdout.write(
                         f"Mailbox {mailbox.mailbox}: {mailbox.stored} stored {mailbox.error}".rstrip()
                     )
+            # The supervisors' dashboards that are due (a few queries when none is).
+            refreshed = snapshots.refresh()
+            if options["verbosity"] > 1 or refreshed.computed:
+                self.stdout.write(f"Reports: {asdict(refreshed)}")
             if not options["loop"]:
                 return
             try:
