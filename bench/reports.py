@@ -198,6 +198,8 @@ def main() -> None:
                 explained = [
                     (label, explain(q["sql"])) for label, q in zip(labels, found["queries"], strict=True)
                 ]
+            if not snapshots.may_read_reports(user):
+                continue  # john is an agent: the figures of his view, but no reports page
             shown = measure_page(user, args.runs)
             pages.append(
                 f"| {tickets:,} | {name} | {ms(shown['floor'])} | {ms(shown['kept'])} "
