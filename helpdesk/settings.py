@@ -304,6 +304,24 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
 
+# Health and metrics (helpdesk/ops/; README, Health and metrics): /healthz, /readyz, /metrics.
+INSTALLED_APPS += ["helpdesk.ops"]
+# Requests counted and timed per view for /metrics: first and last, around everything else.
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    *MIDDLEWARE,
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+# Who may read /metrics: these addresses or networks, or a Bearer token (none while unset).
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# /readyz: the broker's ping waits this long at most; the periodic job and the mailbox polls
+# are late past this age (three runs missed).
+HEALTH_CHECK_TIMEOUT_SECONDS = env_int("HEALTH_CHECK_TIMEOUT_SECONDS", 1)
+HEALTH_JOB_MAX_AGE_SECONDS = env_int("HEALTH_JOB_MAX_AGE_SECONDS", 3 * TIMERS_EVERY_SECONDS)
+# A load balancer or Prometheus that calls a node over plain HTTP is answered, not redirected.
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django_fsm.signals import post_transition
 
 
 class TicketsConfig(AppConfig):
@@ -8,9 +9,10 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, once the models are loaded: Django's app loading calls ready() for this.
-        from tickets import catalog
+        from tickets import catalog, metrics
         from tickets.mailin import tasks as mail_in_tasks
         from tickets.mailout import tasks as mail_out_tasks
+        from tickets.models import Ticket
         from tickets.reports import tasks as report_tasks
         from tickets.roles import sync_roles_after_migrate
         from tickets.sla import tasks as timer_tasks
@@ -23,5 +25,7 @@ class TicketsConfig(AppConfig):
         # The cached configuration tables are dropped when one of them changes.
         catalog.connect_signals()
         webhook_listeners.connect_signals()
+        # Every lifecycle move is counted for /metrics once it commits.
+        post_transition.connect(metrics.count_transition, sender=Ticket, dispatch_uid="tickets.metrics")
         # Like Django's own permissions, the roles exist as soon as the database does.
         post_migrate.connect(sync_roles_after_migrate, sender=self)

@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.core.mail import get_connection
 from django.db import InterfaceError, OperationalError
 
+from tickets import metrics
 from tickets.mailout import notifications
 from tickets.models import ThreadEntry, Ticket, TicketTransition
 
@@ -55,8 +56,13 @@ def send_email(self: Any, payload: dict[str, Any]) -> None:
             logger.error(
                 "Mail to %s (%r) not sent after %d tries: %s", payload["to"], payload["subject"], tries, exc
             )
+            metrics.MAIL_DELIVERIES.labels(outcome="failed").inc()
             raise
+        # Past its last try, retry() raises the failure itself instead of queueing another.
+        last = self.max_retries is not None and self.request.retries >= self.max_retries
+        metrics.MAIL_DELIVERIES.labels(outcome="failed" if last else "retried").inc()
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
+    metrics.MAIL_DELIVERIES.labels(outcome="sent").inc()
 
 
 def _backoff(retries: int) -> float:
@@ -66,6 +72,7 @@ def _backoff(retries: int) -> float:
 def _retry_alone(payload: dict[str, Any], exc: BaseException) -> None:
     """The batch's try was the first: ``send_email`` goes on from the second, after a wait."""
     logger.warning("Mail to %s (%r) failed, to be tried again: %s", payload["to"], payload["subject"], exc)
+    metrics.MAIL_DELIVERIES.labels(outcome="retried").inc()
     send_email.apply_async((payload,), retries=1, countdown=_backoff(0))
 
 
@@ -103,6 +110,7 @@ def _send_all(task: Any, payloads: list[dict[str, Any]]) -> int:
                 with contextlib.suppress(SMTPException, OSError):
                     connection.open()
                 continue
+            metrics.MAIL_DELIVERIES.labels(outcome="sent").inc()
             if noted:
                 sent.add(_sent_key(payload))
                 cache.set(noted, sorted(sent), SENT_SECONDS)

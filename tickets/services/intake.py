@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from tickets import catalog, routing
+from tickets import catalog, metrics, routing
 from tickets.models import (
     Department,
     HelpTopic,
@@ -120,6 +120,7 @@ def _ticket_create(
         priority_hint=priority_hint,
     )
     new.write()
+    metrics.count_on_commit(metrics.TICKETS_CREATED, source=str(ticket.source))
     # Files are written after intake, whose refusals (no default department) are the ones
     # expected; a rollback later than this leaves an orphan file, never a missing one.
     _attach(message, files)

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from tickets import markup
+from tickets import markup, metrics
 from tickets.mailout import notifications, tasks
 from tickets.models import (
     SLAPlan,
@@ -107,6 +107,9 @@ def tickets_mark_overdue(*, tickets: Sequence[Ticket], now: Any) -> list[Overdue
     ThreadEntry.objects.bulk_create(entries)
     alerts = [(m.ticket.pk, m.missed, notifications.overdue_recipients(m.ticket)) for m in marks]
     transaction.on_commit(lambda: tasks.notify_overdue_each.delay(alerts), robust=True)
+    for target in OVERDUE_LABELS:
+        missed = sum(target in mark.missed for mark in marks)
+        metrics.count_on_commit(metrics.SLA_BREACHES, missed, target=target)
     webhooks.emit_each(
         webhooks.Event.OVERDUE, [(m.ticket, {"overdue": {"targets": m.missed}}) for m in marks]
     )

@@ -10,17 +10,19 @@ normal transition through ``tickets.services``, logged with the timer or rule th
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from tickets import catalog, idempotency, services
+from tickets import catalog, idempotency, metrics, services
 from tickets.models import ACTIVE_STATES, LifecycleTimers, State, Ticket
 
 logger = logging.getLogger(__name__)
@@ -29,6 +31,10 @@ logger = logging.getLogger(__name__)
 BATCH = 2_000
 # Tickets the SLA watch marks in one transaction (their row locks are held until it commits).
 CHUNK = 100
+
+# Where the end of the last run is noted (a Unix time), for /readyz: the cache, which every
+# process shares (Redis in production), so any web node can tell whether the job still runs.
+LAST_RUN_KEY = "tickets:sla:jobs:last-run"
 
 REMINDER_TIMER = "timer “awaiting-user reminder”"
 EXPIRY_TIMER = "timer “awaiting-user expiry”"
@@ -210,6 +216,9 @@ def state_timers(now: datetime, report: Report) -> None:
 
 
 def run_timers(now: datetime | None = None) -> Report:
+    """One run of the job (``manage.py run_timers`` and the Celery task both come here); its
+    duration is measured and its end noted for /readyz only when it got to the end."""
+    started = time.monotonic()
     now = now or timezone.now()
     report = Report()
     sla_watch(now, report)
@@ -218,4 +227,21 @@ def run_timers(now: datetime | None = None) -> Report:
         logger.info("Timer job: %s", report.as_dict())
     # The API's stored answers to idempotent requests, once their window has passed.
     idempotency.purge_expired(now)
+    metrics.TIMERS_RUN_SECONDS.observe(time.monotonic() - started)
+    _note_finished()
     return report
+
+
+def _note_finished() -> None:
+    try:
+        cache.set(LAST_RUN_KEY, time.time(), None)
+    except Exception:
+        # The work is done; a cache that is away only makes /readyz say so.
+        logger.warning("Timer job: could not note the end of the run in the cache", exc_info=True)
+
+
+def last_finished() -> float | None:
+    """When a run of the job last got to the end (a Unix time), from any process; None if
+    none did since the cache was emptied. Errors of the cache are the caller's."""
+    value = cache.get(LAST_RUN_KEY)
+    return float(value) if value is not None else None
