@@ -319,6 +319,9 @@ METRICS_TOKEN = env_str("METRICS_TOKEN")
 # are late past this age (three runs missed).
 HEALTH_CHECK_TIMEOUT_SECONDS = env_int("HEALTH_CHECK_TIMEOUT_SECONDS", 1)
 HEALTH_JOB_MAX_AGE_SECONDS = env_int("HEALTH_JOB_MAX_AGE_SECONDS", 3 * TIMERS_EVERY_SECONDS)
+# Every process that counts (web, worker, manage.py) writes its metrics' files there.
+if env_str("PROMETHEUS_MULTIPROC_DIR"):
+    Path(env_str("PROMETHEUS_MULTIPROC_DIR")).mkdir(parents=True, exist_ok=True)
 # A load balancer or Prometheus that calls a node over plain HTTP is answered, not redirected.
 SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
 
