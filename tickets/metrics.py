@@ -41,9 +41,14 @@ TIMERS_RUN_SECONDS = Histogram(
 
 
 def count_on_commit(counter: Any, amount: float = 1, **labels: str) -> None:
-    """Add ``amount`` to ``counter`` once the current transaction commits (at once outside one)."""
-    if amount:
+    """Add ``amount`` to ``counter`` once the current transaction commits; at once outside one,
+    without touching the database (a transition run on a ticket in memory opens no connection)."""
+    if not amount:
+        return
+    if transaction.get_connection().in_atomic_block:
         transaction.on_commit(lambda: counter.labels(**labels).inc(amount), robust=True)
+    else:
+        counter.labels(**labels).inc(amount)
 
 
 def count_transition(sender: Any, instance: Any, name: str, **kwargs: Any) -> None:
