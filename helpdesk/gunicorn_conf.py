@@ -7,6 +7,7 @@ one line per request itself, with the request id (helpdesk.requestids, LOG_REQUE
 plain text, gunicorn keeps its own format and this file changes nothing.
 """
 
+import logging
 import os
 
 from helpdesk.logs import logging_config
@@ -16,3 +17,4 @@ if os.environ.get("LOG_FORMAT", "text").strip().lower() == "json":
     # gunicorn logs every request when given a logging configuration; those lines would lack the
     # request id and duplicate the help desk's own.
     logconfig_dict["loggers"]["gunicorn.access"] = {"handlers": [], "propagate": True, "level": "WARNING"}
+    logging.captureWarnings(True)

@@ -1,5 +1,6 @@
 """Settings, read from the environment. See the configuration table in README.md."""
 
+import logging
 import socket
 from pathlib import Path
 
@@ -324,6 +325,8 @@ if not DEBUG:
 # (helpdesk/celery.py), and gunicorn too when started with -c python:helpdesk.gunicorn_conf.
 LOG_FORMAT = env_str("LOG_FORMAT", "text")
 LOGGING = logging_config(LOG_FORMAT, env_str("LOG_LEVEL", "INFO"))
+# Python's warnings as log records (logger py.warnings), not loose text among the JSON lines.
+logging.captureWarnings(LOG_FORMAT == "json")
 # Inline tasks would log every run; a worker logs each task it ran.
 LOGGING["loggers"]["celery.app.trace"] = {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"}
 # One line per request (method, route, status, time), on by default where logs are JSON:
