@@ -1,11 +1,14 @@
 """Settings, read from the environment. See the configuration table in README.md."""
 
+import logging
+import socket
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from helpdesk.env import email_settings, env_bool, env_int, env_list, env_octal, env_str
+from helpdesk.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("HELPDESK_VAR_DIR", str(BASE_DIR / "var")))
@@ -44,6 +47,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that whatever the others log or fail with carries the request id.
+    "helpdesk.requestids.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "helpdesk.middleware.ContentSecurityPolicyMiddleware",
@@ -276,6 +281,17 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": float(REPORTS_REFRESH_SECONDS)},
     },
 }
+# Exactly one beat however many are started (two hosts, a restart's overlap): with a Redis
+# broker, celery-redbeat keeps the schedule in Redis and only the beat holding its lock sends
+# tasks; another waits and takes over within the lock's timeout when that one stops. The lock
+# is renewed every tick, and a tick comes at least every CELERY_BEAT_MAX_LOOP_INTERVAL seconds.
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = env_str("CELERY_REDBEAT_REDIS_URL") or CELERY_BROKER_URL
+    # One deployment's schedule and lock apart from another's sharing the same Redis.
+    CELERY_REDBEAT_KEY_PREFIX = env_str("CELERY_REDBEAT_KEY_PREFIX", "helpdesk:beat")
+    CELERY_BEAT_MAX_LOOP_INTERVAL = env_int("CELERY_BEAT_MAX_LOOP_INTERVAL", 5)
+    CELERY_REDBEAT_LOCK_TIMEOUT = env_int("CELERY_REDBEAT_LOCK_TIMEOUT", 5 * CELERY_BEAT_MAX_LOOP_INTERVAL)
 # A poll holds its mailbox's lease this long (renewed per message), so polls never overlap
 # and one that died frees the mailbox after it.
 MAILBOX_LOCK_SECONDS = env_int("MAILBOX_LOCK_SECONDS", 600)
@@ -325,11 +341,17 @@ if env_str("PROMETHEUS_MULTIPROC_DIR"):
 # A load balancer or Prometheus that calls a node over plain HTTP is answered, not redirected.
 SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # Inline tasks would log every run; a worker logs them itself.
-    "loggers": {"celery.app.trace": {"level": "WARNING"}},
-}
+# Logs (helpdesk/logs.py): plain text, or one line of JSON per record with LOG_FORMAT=json, each
+# with the request id (helpdesk/requestids.py); Celery's worker and beat use the same
+# (helpdesk/celery.py), and gunicorn too when started with -c python:helpdesk.gunicorn_conf.
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+LOGGING = logging_config(LOG_FORMAT, env_str("LOG_LEVEL", "INFO"))
+# Python's warnings as log records (logger py.warnings), not loose text among the JSON lines.
+logging.captureWarnings(LOG_FORMAT == "json")
+# Inline tasks would log every run; a worker logs each task it ran.
+LOGGING["loggers"]["celery.app.trace"] = {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"}
+# One line per request (method, route, status, time), on by default where logs are JSON:
+# under `make run` runserver already prints one.
+LOG_REQUESTS = env_bool("LOG_REQUESTS", LOG_FORMAT == "json")
+# The name of this node in the X-Served-By response header.
+HELPDESK_NODE = env_str("HELPDESK_NODE") or socket.gethostname()

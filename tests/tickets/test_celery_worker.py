@@ -68,6 +68,9 @@ def stack(tmp_path):
         "EMAIL_URL": f"file://{tmp_path / 'mail'}",
         "HELPDESK_VAR_DIR": str(tmp_path / "var"),
         "TIMERS_EVERY_SECONDS": "1",
+        # Beat's schedule and lock in Redis (celery-redbeat) under this run's own keys, so runs
+        # side by side never wait for one another's lock.
+        "CELERY_REDBEAT_KEY_PREFIX": f"{queue}-beat",
     }
     return {"env": env, "queue": queue, "mail": tmp_path / "mail", "tmp": tmp_path}
 
@@ -105,7 +108,8 @@ def worker(stack):
     log.close()
     import redis
 
-    redis.Redis(host=REDIS[0], port=REDIS[1], db=15).delete(stack["queue"])
+    client = redis.Redis(host=REDIS[0], port=REDIS[1], db=15)
+    client.delete(stack["queue"], *client.scan_iter(match=f"{stack['queue']}-beat*"))
 
 
 def _run_elsewhere(stack, code: str) -> str:

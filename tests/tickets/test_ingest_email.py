@@ -186,12 +186,13 @@ def test_a_flood_from_one_sender_through_separate_processes_stays_within_the_cap
     acks = f"The cap on acknowledgements to {FORGED} (3 in 60 minutes) is reached."
     open_tickets = f"The cap on open tickets from {FORGED} (6) is reached."
     assert Counter(reason for _, reason in census["rows"]) == {"": FLOOD - 7, acks: 3, open_tickets: 4}
-    # Each decision logged at WARNING, with the sender and the reason.
-    held = f"from {FORGED} held, not processed: More than 10 messages from {FORGED} in 60 minutes."
+    # Each decision logged at WARNING, by message and ticket: the sender and the reason (which
+    # names the sender) are personal data, kept on the message and logged only at DEBUG.
+    held = "held, not processed: its sender is past a limit"
     assert sum(held in line for line in warned) == FLOOD - 10
-    quiet = re.compile(rf"from {re.escape(FORGED)} opened ticket #\d+ and mailed nobody: (.*)$")
-    assert Counter(m.group(1) for line in warned if (m := quiet.search(line))) == {acks: 3, open_tickets: 4}
-    assert len(warned) == FLOOD - 3
+    quiet = re.compile(r"Inbound message \d+ opened ticket #\d+ and mailed nobody \(a cap\)$")
+    assert sum(bool(quiet.search(line)) for line in warned) == 7
+    assert len(warned) == FLOOD - 3 and not any(FORGED in line for line in warned)
     # And shown in the admin's list of inbound messages: its filter and its column.
     page = census["nobody_mailed"]
     assert page.count('<td class="field-mail_suppressed">') == 7 and page.count(open_tickets) == 4

@@ -78,10 +78,6 @@ def _past_a_cap(sender: str) -> str:
 
 
 def _log_capped(stored: InboundMessage, sender: str, opened: Ticket) -> None:
-    logger.warning(
-        "Inbound message %s from %s opened ticket #%s and mailed nobody: %s",
-        stored.pk,
-        sender,
-        opened.number,
-        stored.mail_suppressed,
-    )
+    # The reason names the sender: kept on the message, in the log only at DEBUG.
+    logger.warning("Inbound message %s opened ticket #%s and mailed nobody (a cap)", stored.pk, opened.number)
+    logger.debug("Inbound message %s from %s: %s", stored.pk, sender, stored.mail_suppressed)

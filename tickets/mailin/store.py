@@ -128,7 +128,15 @@ def process(stored: InboundMessage, *, rate_limit: bool = True) -> InboundMessag
     except Exception as exc:
         reason = str(exc) if isinstance(exc, Unprocessable | services.TicketActionError) else repr(exc)
         if not isinstance(exc, Unprocessable):
-            logger.warning("Inbound message %s quarantined:\n%s", stored.pk, traceback.format_exc())
+            # Where it failed, without the exception's text (it may quote the message); all of
+            # it at DEBUG.
+            logger.warning(
+                "Inbound message %s quarantined: %s at\n%s",
+                stored.pk,
+                type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)),
+            )
+            logger.debug("Inbound message %s quarantined:\n%s", stored.pk, traceback.format_exc())
         InboundMessage.objects.filter(pk=stored.pk).update(
             status=Status.QUARANTINED,
             error=reason[:2000],
@@ -204,7 +212,9 @@ def _process(stored: InboundMessage, *, rate_limit: bool) -> None:
     _one_sender_at_a_time(parsed.sender)
     held = _past_the_limit(stored, parsed.sender) if rate_limit else ""
     if held:
-        logger.warning("Inbound message %s from %s held, not processed: %s", stored.pk, parsed.sender, held)
+        # The reason names the sender: kept on the message, in the log only at DEBUG.
+        logger.warning("Inbound message %s held, not processed: its sender is past a limit", stored.pk)
+        logger.debug("Inbound message %s from %s held: %s", stored.pk, parsed.sender, held)
         stored.status = Status.RATE_LIMITED
         stored.error = held
         return

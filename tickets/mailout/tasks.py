@@ -53,9 +53,7 @@ def send_email(self: Any, payload: dict[str, Any]) -> None:
     except (SMTPException, OSError) as exc:
         tries = self.request.retries + 1
         if self.request.is_eager and tries >= MAIL_INLINE_TRIES:
-            logger.error(
-                "Mail to %s (%r) not sent after %d tries: %s", payload["to"], payload["subject"], tries, exc
-            )
+            logger.error("Mail %s not sent after %d tries: %s", _mail_id(payload), tries, exc)
             metrics.MAIL_DELIVERIES.labels(outcome="failed").inc()
             raise
         # Past its last try, retry() raises the failure itself instead of queueing another.
@@ -71,9 +69,14 @@ def _backoff(retries: int) -> float:
 
 def _retry_alone(payload: dict[str, Any], exc: BaseException) -> None:
     """The batch's try was the first: ``send_email`` goes on from the second, after a wait."""
-    logger.warning("Mail to %s (%r) failed, to be tried again: %s", payload["to"], payload["subject"], exc)
+    logger.warning("Mail %s failed, to be tried again: %s", _mail_id(payload), exc)
     metrics.MAIL_DELIVERIES.labels(outcome="retried").inc()
     send_email.apply_async((payload,), retries=1, countdown=_backoff(0))
+
+
+def _mail_id(payload: dict[str, Any]) -> str:
+    """A message in the log by its Message-ID, never by its address or subject (personal data)."""
+    return payload.get("headers", {}).get("Message-ID") or "(no Message-ID)"
 
 
 def _sent_key(payload: dict[str, Any]) -> str:
