@@ -22,7 +22,7 @@ from django.urls import reverse
 
 from helpdesk.routers import REPLICA
 from tests.factories import AgentFactory
-from tickets import replica
+from tickets import replica, services
 from tickets.models import ReportSnapshot, SLAPlan, Ticket
 
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
@@ -81,8 +81,10 @@ def touching(sql: list[str], table: str) -> list[str]:
 
 @pytest.fixture
 def tickets(lab, new_ticket):
-    """Two tickets, committed: the replica's connection sees them."""
+    """Two tickets, committed: the replica's connection sees them. The first is answered (the
+    what-if replays its log)."""
     first = new_ticket()
+    services.ticket_reply(ticket=first, actor=lab.john, body="We are on it.")
     new_ticket(subject="Printer on fire")
     return first
 
@@ -131,7 +133,9 @@ def test_the_reports_exports_and_the_what_if_read_the_replica(supervisor, ticket
         assert response.status_code == 200, url
         assert body
         assert touching(queries.on_replica, "tickets_ticket"), url
+        assert touching(queries.on_replica, "tickets_tickettransition"), url
         assert not touching(queries.on_primary, "tickets_ticket"), url
+        assert not touching(queries.on_primary, "tickets_tickettransition"), url
         assert not [q for q in queries.on_replica if WRITE.match(q)], url
 
 
