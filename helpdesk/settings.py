@@ -102,6 +102,20 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "options", env_str("DATABASE_PG_OPTIONS", "-c max_parallel_workers_per_gather=0 -c jit=off")
     )
 
+# A read replica of the primary (PostgreSQL streaming replication), for the heavy read-only
+# pages: the reports, their exports, a queue's export (helpdesk/routers.py; README). Unset: one
+# database. The tests see it as the primary itself (TEST MIRROR).
+if env_str("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        env_str("DATABASE_REPLICA_URL"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        conn_health_checks=True,
+    )
+    if DATABASES["replica"]["ENGINE"] == DATABASES["default"]["ENGINE"]:  # the same settings
+        DATABASES["replica"]["OPTIONS"] = dict(DATABASES["default"].get("OPTIONS", {}))
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["helpdesk.routers.ReplicaRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

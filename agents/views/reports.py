@@ -1,7 +1,8 @@
 """The supervisors' reports: the lifecycle dashboard, each of its tables as CSV, and the SLA
 what-if. The figures are computed in ``tickets.reports``; these views read the period and the
 filters, ask for them and show them. Only staff with the "view reports" permission
-(Supervisor, Supreme Admin) may open them."""
+(Supervisor, Supreme Admin) may open them. Their reads may be served by the read replica
+(``tickets.replica``; the permission is checked on the primary first)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from agents.access import agent_required, is_agent
 from agents.reports_forms import ReportForm, WhatIfForm
 from agents.views import kb
 from tickets import selectors
+from tickets.replica import reading_from_replica
 from tickets.reports import csvexport, sla, snapshots
 from tickets.reports.csvexport import hours
 from tickets.reports.types import Attainment, Dashboard, LoadRow, Spread
@@ -73,6 +75,7 @@ def _is_empty(dashboard: Dashboard) -> bool:
 
 
 @reports_required
+@reading_from_replica()
 def dashboard(request: HttpRequest) -> HttpResponse:
     form = ReportForm(request.GET, choices=selectors.console_choices())
     found = _dashboard(request, form) if form.is_valid() else None
@@ -134,6 +137,7 @@ TABLES: dict[str, tuple[list[str], Callable[[Dashboard], list[list[Any]]]]] = {
 
 
 @reports_required
+@reading_from_replica()
 def export(request: HttpRequest, table: str) -> HttpResponse | StreamingHttpResponse:
     """One of the dashboard's tables as CSV, for the same period and filters."""
     if table not in TABLES and table != kb.TABLE:
@@ -169,6 +173,7 @@ class Comparison:
 
 
 @reports_required
+@reading_from_replica()
 def what_if(request: HttpRequest) -> HttpResponse:
     choices = selectors.console_choices()
     # Until a plan is chosen the page shows the form only, with the default plan picked and

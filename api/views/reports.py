@@ -1,5 +1,6 @@
 """The lifecycle reports for supervisors: the dashboard's figures and the SLA what-if, the same
-numbers as the console's pages (``tickets.reports``), over the tickets the caller sees."""
+numbers as the console's pages (``tickets.reports``), over the tickets the caller sees. Their
+reads may be served by the read replica (``tickets.replica``), once the caller is let in."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from api import schema
 from api.access import Caller, caller
 from api.permissions import CanRead
 from api.serializers import reports as shown
+from tickets.replica import reading_from_replica
 from tickets.reports import sla, snapshots
 from tickets.reports.types import ReportFilters
 
@@ -64,6 +66,7 @@ class Dashboard(APIView):
         parameters=[shown.DashboardQuery],
         responses={200: shown.DashboardSerializer, **schema.errors(400, 403)},
     )
+    @reading_from_replica()
     def get(self, request: Request) -> Response:
         who = caller(request)
         query = _query(request, shown.DashboardQuery)
@@ -83,6 +86,7 @@ class WhatIf(APIView):
         parameters=[shown.WhatIfQuery],
         responses={200: shown.WhatIfSerializer, **schema.errors(400, 403)},
     )
+    @reading_from_replica()
     def get(self, request: Request) -> Response:
         who = caller(request)
         query = _query(request, shown.WhatIfQuery)

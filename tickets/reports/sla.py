@@ -113,8 +113,9 @@ def _plans(plan_model: Any, using: str) -> dict[int, Any]:
     }
 
 
-def _logs(transition_model: Any, using: str, **tickets: Any) -> dict[int, list[clock.Move]]:
-    """The logs of the tickets ``tickets`` names (lookups on ``ticket_id``), each in order."""
+def _logs(transition_model: Any, using: str | None, **tickets: Any) -> dict[int, list[clock.Move]]:
+    """The logs of the tickets ``tickets`` names (lookups on ``ticket_id``), each in order, read
+    from ``using`` (``None``: where the database router sends the read)."""
     logs: dict[int, list[clock.Move]] = defaultdict(list)
     rows = (
         transition_model.objects.using(using)
@@ -217,7 +218,8 @@ def what_if(
     replayed: dict[str, list[bool | None]] = {FIRST_RESPONSE: [], RESOLUTION: []}
     for start in range(0, len(rows), BATCH):
         chunk = rows[start : start + BATCH]
-        logs = _logs(TicketTransition, DEFAULT_DB_ALIAS, **{"in": [row[0] for row in chunk]})
+        # Where the tickets were read: the read replica inside its scope (tickets.replica).
+        logs = _logs(TicketTransition, None, **{"in": [row[0] for row in chunk]})
         for pk, priority_id, created_at, first_at, first_met, resolved_at, resolution_met in chunk:
             if priority_id not in hours:
                 hours[priority_id] = _with_hours(plan, priority_id, first_response_hours, resolution_hours)
