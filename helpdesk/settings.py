@@ -268,6 +268,17 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "helpdesk")
+# How long Redis waits for a worker to acknowledge a task before handing it to another (a
+# worker that died mid-task: acks_late). Unset: kombu's hour. Shorter brings a lost worker's
+# tasks back sooner, but a task that runs longer than this is handed out a second time; the
+# sweep for such tasks then runs every few seconds rather than every ~100 s.
+if env_str("CELERY_VISIBILITY_TIMEOUT"):
+    _visibility = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": _visibility,
+        "unacked_restore_interval": max(1, min(10, _visibility // 2)),
+        "unacked_restore_throttle": 1,
+    }
 # The SLA watch and the lifecycle timers (tickets.sla.jobs), every TIMERS_EVERY_SECONDS under
 # Celery beat; a run nobody picked up before the next one is due is dropped, not piled up.
 TIMERS_EVERY_SECONDS = env_int("TIMERS_EVERY_SECONDS", 60)

@@ -8,6 +8,8 @@ import importlib
 import json
 import re
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -112,7 +114,7 @@ def test_manage_py_commands_exist():
         for i, token in enumerate(seg[:-1])
         if Path(token).name == "manage.py"
     ]
-    assert ("compose service 'web'", "migrate") in calls
+    assert ("compose service 'migrate'", "migrate") in calls
     unknown = [(where, name) for where, name in calls if name not in known]
     assert not unknown, f"not Django management commands: {unknown}"
 
@@ -160,3 +162,30 @@ def test_gunicorn_targets_import():
         assert attr, f"{where}: {parsed.args[0]!r} is not module:attr"
         target = getattr(importlib.import_module(module_name), attr)
         assert callable(target), f"{where}: {parsed.args[0]} is not a WSGI callable"
+
+
+def test_haproxy_fronts_every_web_replica_and_every_service_is_health_checked():
+    """`docker compose up --scale web=3` works: only HAProxy publishes a port, it finds the web
+    replicas through Docker's DNS, and each long-running service has a health check."""
+    assert "ports" not in SERVICES["web"], "a fixed host port on web stops it from scaling"
+    assert SERVICES["haproxy"]["ports"] == ["8000:8000"]
+    mounted = [volume.split(":")[0] for volume in SERVICES["haproxy"]["volumes"]]
+    config = (ROOT / "deploy" / "haproxy.cfg").read_text()
+    assert "./deploy/haproxy.cfg" in mounted
+    assert re.search(r"server-template web- \d+ web:8000 check resolvers docker init-addr none", config)
+    assert "uri /healthz" in config and "/healthz" in " ".join(SERVICES["web"]["healthcheck"]["test"])
+    unchecked = [name for name, svc in SERVICES.items() if name != "migrate" and "healthcheck" not in svc]
+    assert not unchecked, f"services without a health check: {unchecked}"
+    for name in APP_SERVICES:
+        assert SERVICES[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+
+
+def test_the_haproxy_config_is_valid():
+    haproxy = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin")
+    if not haproxy:
+        pytest.skip("haproxy is not installed (Debian: apt-get install haproxy; .ci/run installs it)")
+    result = subprocess.run(  # noqa: S603 - our own config file
+        [haproxy, "-c", "-f", str(ROOT / "deploy" / "haproxy.cfg")],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
