@@ -14,7 +14,7 @@ Who may read it: a caller whose address is in METRICS_ALLOWED_IPS (addresses or 
 trusted proxies it is the one they saw (``tickets.throttle.client_ip``), so a proxy on this
 host does not make everyone who comes through it local. Everyone else gets 403.
 
-With PROMETHEUS_MULTIPROC_DIR set (gunicorn's workers, ``helpdesk/gunicorn.conf.py``), the
+With PROMETHEUS_MULTIPROC_DIR set (gunicorn's workers, ``helpdesk/gunicorn_conf.py``), the
 counters are the sum over every process that writes to that folder.
 """
 

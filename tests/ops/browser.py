@@ -26,7 +26,7 @@ class Answer:
     @property
     def node(self) -> str:
         """The web node that answered: the application's own header, else HAProxy's."""
-        return self.headers.get("X-Served-By") or self.headers.get("X-Backend-Server") or "?"
+        return self.headers.get("X-Served-By") or "?"
 
     def json(self) -> Any:
         return json.loads(self.body)

@@ -65,7 +65,8 @@ class Stack:
         self.ports = {name: free_port() for name in (*WEB_NODES, "haproxy")}
         self.base = f"http://127.0.0.1:{self.ports['haproxy']}"
         self.smtp_port = smtp_port
-        self.health_path = "/healthz"
+        # What a node needs to answer requests (its database, migrations, cache, broker).
+        self.health_path = "/readyz?scope=serving"
         self.api_key = ""
         self.environment = self._environment()
 
@@ -191,8 +192,6 @@ class Stack:
         ).strip().splitlines()[-1]  # fmt: skip
         for node in WEB_NODES:
             self.start_web(node)
-        if http_status(f"http://127.0.0.1:{self.ports['web1']}/healthz") != 200:
-            self.health_path = "/agents/login/"  # before /healthz exists (issue 19, item 1)
         self.start_haproxy()
         for worker in WORKERS:
             self.spawn(
@@ -220,13 +219,14 @@ class Stack:
         self.spawn(
             node,
             [
-                sys.executable, "-m", "gunicorn", "helpdesk.wsgi:application",
+                sys.executable, "-m", "gunicorn", "-c", "python:helpdesk.gunicorn_conf",
+                "helpdesk.wsgi:application",
                 "--bind", f"127.0.0.1:{self.ports[node]}", "--workers", "2", "--timeout", "60",
                 "--graceful-timeout", "20", "--access-logfile", "-", "--no-control-socket",
             ],
             HELPDESK_NODE=node,
         )  # fmt: skip
-        url = f"http://127.0.0.1:{self.ports[node]}/agents/login/"
+        url = f"http://127.0.0.1:{self.ports[node]}/healthz"
         wait_for(lambda: http_status(url) == 200, f"{node} answers", 60, self)
 
     def start_haproxy(self) -> None:
@@ -262,8 +262,6 @@ backend web
     http-check send meth GET uri {self.health_path} ver HTTP/1.1 hdr Host 127.0.0.1
     http-check expect status 200
     default-server inter 1s fall 2 rise 2
-    # Which node answered, for the test's log (the application adds X-Served-By too).
-    http-response set-header X-Backend-Server %s
 {servers}
 """
         )
@@ -276,7 +274,7 @@ backend web
             request = urllib.request.Request(f"{self.base}/agents/login/")
             try:
                 with urllib.request.urlopen(request, timeout=3) as answer:
-                    seen.add(answer.headers.get("X-Backend-Server"))
+                    seen.add(answer.headers.get("X-Served-By"))
             except OSError:
                 return False
         return seen >= set(WEB_NODES)
