@@ -173,7 +173,8 @@ def test_haproxy_fronts_every_web_replica_and_every_service_is_health_checked():
     config = (ROOT / "deploy" / "haproxy.cfg").read_text()
     assert "./deploy/haproxy.cfg" in mounted
     assert re.search(r"server-template web- \d+ web:8000 check resolvers docker init-addr none", config)
-    assert "uri /readyz?scope=serving" in config and "/healthz" in " ".join(SERVICES["web"]["healthcheck"]["test"])
+    assert "uri /readyz?scope=serving" in config
+    assert "/healthz" in " ".join(SERVICES["web"]["healthcheck"]["test"])
     unchecked = [name for name, svc in SERVICES.items() if name != "migrate" and "healthcheck" not in svc]
     assert not unchecked, f"services without a health check: {unchecked}"
     for name in APP_SERVICES:
