@@ -204,11 +204,30 @@ def bulk(request: HttpRequest) -> HttpResponse:
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?$")
 
 
+def _luminance(colour: str) -> float:
+    """The relative luminance of a ``#rgb`` or ``#rrggbb`` colour, as WCAG defines it."""
+    digits = colour[1:]
+    if len(digits) == 3:
+        digits = "".join(digit * 2 for digit in digits)
+    channels = []
+    for start in (0, 2, 4):
+        value = int(digits[start : start + 2], 16) / 255
+        channels.append(value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4)
+    red, green, blue = channels
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def text_colour_on(colour: str) -> str:
+    """White text on a priority's colour where it reads at WCAG AA's 4.5:1, black otherwise (an
+    admin may pick a light colour, say orange or yellow, that white text would vanish on)."""
+    return "#fff" if 1.05 / (_luminance(colour) + 0.05) >= 4.5 else "#000"
+
+
 @agent_required
 def priority_styles(request: HttpRequest) -> HttpResponse:
     """The priorities' colours as a style sheet: the CSP allows no inline styles."""
     rules = [
-        f".priority-{p.pk} {{ background: {p.colour}; color: #fff; }}"
+        f".priority-{p.pk} {{ background: {p.colour}; color: {text_colour_on(p.colour)}; }}"
         for p in Priority.objects.all()
         if _COLOUR.match(p.colour)
     ]

@@ -81,3 +81,19 @@ def test_the_priority_colours_come_as_a_style_sheet(client, lab):
     assert response.status_code == 200 and response["Content-Type"].startswith("text/css")
     css = response.content.decode()
     assert ".priority-" in css and "#dc3545" in css
+
+
+def test_a_priority_s_text_is_white_or_black_whichever_reads_at_aa(client, lab):
+    """White on the lab's green, blue and red (each at 4.5:1 or more); black on its orange and on
+    a pale colour an admin might choose, where white would read at under 3:1."""
+    from agents.views.queues import text_colour_on
+    from tickets.models import Priority
+
+    for colour in ("#198754", "#0d6efd", "#dc3545", "#000"):
+        assert text_colour_on(colour) == "#fff", colour
+    for colour in ("#fd7e14", "#ffc107", "#fff", "#0dcaf0"):
+        assert text_colour_on(colour) == "#000", colour
+    client.force_login(lab.john)
+    css = client.get(reverse("agents:priority_styles")).content.decode()
+    high = Priority.objects.get(name="High")
+    assert f".priority-{high.pk} {{ background: #fd7e14; color: #000; }}" in css

@@ -80,9 +80,10 @@ def screenshots(tmp_path):
 class Person:
     """One person in a browser context of their own (their own cookies and session)."""
 
-    def __init__(self, browser, base: str, *, width: int = 1280, height: int = 900) -> None:
+    def __init__(self, browser, base: str, *, width: int = 1280, height: int = 900, **options) -> None:
+        """``options`` go to Playwright's ``new_context`` (``color_scheme="dark"``, for example)."""
         self.base = base
-        self.context = browser.new_context(viewport={"width": width, "height": height})
+        self.context = browser.new_context(viewport={"width": width, "height": height}, **options)
         self.context.set_default_timeout(15_000)
         self.page = self.context.new_page()
         self.console_errors: list[str] = []
@@ -101,8 +102,8 @@ class Person:
 def person(chromium, desk):
     made: list[Person] = []
 
-    def make(**size: int) -> Person:
-        new = Person(chromium, desk, **size)
+    def make(**options) -> Person:
+        new = Person(chromium, desk, **options)
         made.append(new)
         return new
 
