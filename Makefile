@@ -51,6 +51,17 @@ e2e: $(STAMP)
 screenshots: $(STAMP)
 	E2E_SCREENSHOTS=docs/screenshots $(VENV)/bin/pytest -m e2e
 
+# Management commands with the settings `make run` uses (DEBUG on; SQLite, mail and uploads under
+# var/): `make shell`, or `make manage ARGS="createsuperuser"`. A bare `python manage.py ...` gets
+# the production defaults, and stops at once without a SECRET_KEY.
+.PHONY: shell manage
+shell manage: export DEBUG = 1
+shell: $(STAMP)
+	$(PY) manage.py shell
+
+manage: $(STAMP)
+	$(PY) manage.py $(ARGS)
+
 # ruff, then the import contracts of pyproject.toml ([tool.importlinter]; docs/architecture.md).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check

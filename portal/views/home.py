@@ -6,5 +6,5 @@ from tickets.models import PUBLIC_STAGE_LABELS
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    stages = list(dict.fromkeys(PUBLIC_STAGE_LABELS.values()))
+    stages = list(PUBLIC_STAGE_LABELS.values())
     return render(request, "portal/home.html", {"topics": selectors.help_topics_public(), "stages": stages})

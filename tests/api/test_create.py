@@ -87,6 +87,9 @@ def test_an_agent_opens_a_ticket_for_a_requester_like_a_phone_call(lab, api):
     assert ticket.requester == lab.karen.requester and ticket.source == Ticket.Source.API
     assert ticket.transitions.get(name="create").actor == lab.john
     assert Requester.objects.count() == 2  # Karen and Ken, nobody new
+    # John wrote the description, for Karen (the console and portal say so).
+    message = ticket.thread.get(kind="message")
+    assert (message.author, message.on_behalf_of_requester) == (lab.john, True)
 
 
 def test_an_agent_without_the_permission_to_work_cannot_open_tickets(lab, api):

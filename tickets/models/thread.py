@@ -42,6 +42,13 @@ class ThreadEntry(models.Model):
         help_text="Sanitized; derived from the body.",
     )
     is_public = models.BooleanField(help_text="Shown to the requester.")
+    # An agent wrote the requester's words down for them (the call notes of a phone ticket): the
+    # author is the agent, the words are the requester's, and both views say so.
+    on_behalf_of_requester = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Written by the agent (the author) for the requester, e.g. from a phone call.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -59,8 +59,9 @@ class State(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
+# Eight distinct names: the stage strip shows all of them side by side.
 PUBLIC_STAGE_LABELS: dict[str, str] = {
-    State.NEW: "Received",
+    State.NEW: "Submitted",
     State.OPEN: "Received",
     State.ASSIGNED: "Assigned to our team",
     State.AWAITING_USER: "Waiting for your reply",

@@ -94,7 +94,9 @@ def _ticket_create(
         help_topic=help_topic,
         follow_up_of=follow_up_of,
     )
-    author = actor if actor is not None and not actor.is_staff else None
+    # An agent opening a ticket for someone (a phone call, the API) writes down the requester's
+    # words: the entry is the agent's, marked as written on the requester's behalf.
+    on_behalf = actor is not None and actor.is_staff
     new = NewTicketRows()
     new.transitions.append(
         TicketTransition(
@@ -107,8 +109,13 @@ def _ticket_create(
         )
     )
     message = _new_entry(
-        ticket, kind=ThreadEntry.Kind.MESSAGE, body=body, actor=author, author_name=requester.name
+        ticket,
+        kind=ThreadEntry.Kind.MESSAGE,
+        body=body,
+        actor=actor,
+        author_name=display_name(actor) if on_behalf else requester.name,
     )
+    message.on_behalf_of_requester = on_behalf
     new.entries.append(message)
     _intake(
         ticket,
