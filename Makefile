@@ -28,12 +28,7 @@ run: $(STAMP)
 	@echo "  Agent console       $(URL)/agents/"
 	@echo "  Admin               $(URL)/admin/"
 	@echo
-	@echo "  admin / Password1              Django admin (demo data only)"
-	@echo "  john / Password1               agent"
-	@echo "  jane / Password1               agent"
-	@echo "  karen@example.com / Password1  end user"
-	@echo "  ken@example.com / Password1    end user"
-	@echo
+	@# The demo logins: load_lab above has just printed them.
 	@# Without a broker there is no Celery beat: the SLA watch and the lifecycle timers run
 	@# every minute in a process of their own beside the dev server, and stop with it.
 	$(PY) manage.py run_timers --loop & timers=$$!; \

@@ -224,7 +224,8 @@ class PhoneTicketForm(forms.Form):
     email = forms.EmailField(label="Requester's e-mail", help_text="An existing requester is found by it.")
     name = forms.CharField(label="Requester's name", max_length=120, required=False)
     phone = forms.CharField(label="Phone", max_length=40, required=False)
-    help_topic = TopicChoiceField(_topics(), label="Help topic")
+    # The portal's wording for the empty choice, not Django's "---------".
+    help_topic = TopicChoiceField(_topics(), label="Help topic", empty_label="Choose a help topic…")
     subject = forms.CharField(max_length=255)
     body = forms.CharField(label="What the caller said", widget=forms.Textarea(attrs={"rows": 6}))
     attachments = MultipleFileField(label="Attachments")

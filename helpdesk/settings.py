@@ -58,7 +58,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that the error pages it shows in DEBUG see the user (helpdesk/errorpages.py).
+    "helpdesk.errorpages.ProductErrorPagesMiddleware",
 ]
+# In DEBUG (make run), the product's own 404/403/500 pages unless this asks for Django's
+# debug screens (tracebacks, the URL list).
+SHOW_DEBUG_PAGES = env_bool("SHOW_DEBUG_PAGES", False)
 
 # Django's model backend, with each user's permissions kept in the cache (helpdesk/auth.py).
 AUTHENTICATION_BACKENDS = ["helpdesk.auth.CachedPermissionsBackend"]

@@ -1,7 +1,16 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from helpdesk.ops import health, metrics
+
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """Browsers ask for /favicon.ico whatever a page links (feed readers, the JSON API's
+    pages, a bare 404): send them to the site's icon rather than answer 404."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
 
 urlpatterns = [
     # Operations (helpdesk/ops/), for load balancers, orchestrators and Prometheus; first, as
@@ -9,6 +18,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
+    path("favicon.ico", favicon, name="favicon"),
     path("", include("portal.urls")),
     path("agents/", include("agents.urls")),
     path("admin/", admin.site.urls),

@@ -59,7 +59,8 @@ def _row(ticket: Any, link: str, now: Any) -> SafeString:
         "<td>{}</td>"
         '<td><span class="badge state-badge state-{}">{}</span></td>'
         '<td class="small">{}</td>'
-        '<td class="small text-nowrap">{}</td>'
+        # The SLA due time may wrap ("in 17 h / 58 min"), so the row fits its card at 1280 px.
+        '<td class="small">{}</td>'
         '<td class="small text-nowrap">{}</td>'
         "</tr>",
         ticket.pk,

@@ -581,7 +581,9 @@ def test_every_action_follows_the_lifecycle_table(jane, lab, ticket, tier_3, nam
             response,
             ticket,
             before,
-            f"{label}: A ticket that is {State(state).label.lower()} cannot {words}.",
+            f"{label}: A ticket that is {State(state).label.lower()} cannot {words}."
+            # Closing is the one move whose way forward the message spells out.
+            + (" Resolve it first: only resolved tickets can be closed." if name == "close" else ""),
         )
 
 

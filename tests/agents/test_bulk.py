@@ -157,7 +157,8 @@ def test_bulk_close_closes_resolved_tickets_only(john, lab, three):
     response = _post(john, three[:2], "close")
     assert _messages(response) == [
         ("success", "1 of 2 tickets: done."),
-        ("error", f"#{three[1].number}: A ticket that is open cannot close."),
+        ("error", f"#{three[1].number}: A ticket that is open cannot close."
+         " Resolve it first: only resolved tickets can be closed."),
     ]
     assert [Ticket.objects.get(pk=t.pk).state for t in three[:2]] == [State.CLOSED, State.OPEN]
 

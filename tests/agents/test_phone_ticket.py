@@ -40,6 +40,9 @@ def test_the_form_opens(john):
     response = john.get(NEW)
     assert response.status_code == 200
     assert 'enctype="multipart/form-data"' in response.content.decode()
+    # The empty topic reads as in the portal, not Django's "---------".
+    assert '<option value="" selected>Choose a help topic…</option>' in response.content.decode()
+    assert "---------" not in response.content.decode()
 
 
 def test_a_phone_ticket_for_a_new_caller(john, lab):

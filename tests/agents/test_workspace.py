@@ -517,6 +517,8 @@ def test_a_reply_with_an_attachment_can_be_downloaded_by_agents(john, lab, ticke
     url = reverse("agents:attachment", args=[ticket.number, attachment.pk])
     link = page.one("article", class_="thread-reply").one("a", href=url)
     assert link.text == "trace.log"
+    # The paperclip is the vendored icon, not an emoji that needs a font to show.
+    assert "📎" not in page.text and 'class="icon-paperclip"' in john.get(page_url(ticket)).content.decode()
 
     download = john.get(url)
     assert download.status_code == 200

@@ -1,3 +1,5 @@
+import re
+
 from django.urls import reverse
 
 
@@ -37,3 +39,21 @@ def test_a_topic_name_is_shown_as_text(client, lab):
     topic.save()
     page = client.get(reverse("portal:home")).content.decode()
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_each_help_topic_on_the_home_page_opens_the_form_with_it_chosen(client, lab):
+    topic = lab.topic("Report a Problem / Access Issue")
+    page = client.get(reverse("portal:home")).content.decode()
+    link = f"{reverse('portal:open_ticket')}?topic={topic.pk}"
+    assert f'href="{link}"' in page
+    form = client.get(link).content.decode()
+    assert re.search(rf'<option value="{topic.pk}" selected>', form), "the topic is not chosen"
+
+
+def test_a_topic_that_is_not_listed_chooses_nothing(client, lab):
+    hidden = lab.topic("Feedback")
+    hidden.is_public = False
+    hidden.save()
+    form = client.get(f"{reverse('portal:open_ticket')}?topic={hidden.pk}").content.decode()
+    assert f'value="{hidden.pk}"' not in form
+    assert '<option value="" selected>Choose a help topic…</option>' in form

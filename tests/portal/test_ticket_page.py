@@ -137,6 +137,12 @@ def test_a_note_attachment_cannot_be_downloaded_by_the_requester(karen_client, l
     assert response.status_code == 404
 
 
+def test_an_attachment_is_marked_by_the_vendored_paperclip_not_an_emoji(karen_client, ticket):
+    page = karen_client.get(reverse("portal:ticket", args=[ticket.number])).content.decode()
+    assert '<span class="icon-paperclip" aria-hidden="true"></span> <a href=' in page
+    assert "📎" not in page
+
+
 def test_attachments_download_as_files_never_inline(karen_client, ticket):
     attachment = Attachment.objects.get()
     response = karen_client.get(reverse("portal:attachment", args=[ticket.number, attachment.pk]))

@@ -186,6 +186,10 @@ def _require_text(text: str, what: str) -> str:
     return text
 
 
+# Said after "A ticket that is ... cannot <move>." where the way forward is not obvious.
+_WHAT_TO_DO_INSTEAD = {"close": " Resolve it first: only resolved tickets can be closed."}
+
+
 def _run(
     ticket: Ticket,
     name: str,
@@ -216,6 +220,7 @@ def _run(
     if not can_proceed(method, check_conditions=False):
         raise TicketActionError(
             f"A ticket that is {ticket.get_state_display().lower()} cannot {name.replace('_', ' ')}."
+            + _WHAT_TO_DO_INSTEAD.get(name, "")
         )
     if actor is not None:
         _check_can_see(actor, ticket)
