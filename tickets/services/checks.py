@@ -41,7 +41,7 @@ _STATE_REASONS: dict[tuple[str, str], str] = {
     ("start_work", State.IN_PROGRESS): "work has already started",
     ("start_work", State.ESCALATED): "an escalated ticket is worked on as it is",
     ("start_work", State.AWAITING_USER): "it is waiting for the requester",
-    ("claim", State.IN_PROGRESS): "work has started on it: ask a supervisor to reassign it",
+    ("claim", State.IN_PROGRESS): "work has started on it: use Assign instead",
     ("request_info", State.OPEN): "assign it first",
     ("request_info", State.AWAITING_USER): "it is already waiting for the requester",
     ("escalate", State.OPEN): "assign it first",
