@@ -51,6 +51,14 @@ STAGE_BADGES = {
 }
 
 
+# The refusal an escalation without a higher-tier team or department shows (the service would
+# refuse every target the agent could name).
+NO_HIGHER_TIER = services.Refusal(
+    "no team or department of a higher tier to hand it to",
+    "There is no team or department of a higher tier to escalate to.",
+)
+
+
 def lifecycle_rows(visits: list[StageVisit]) -> list[dict[str, Any]]:
     """The timeline's stays with their lengths in words (the current one's so far)."""
     now = timezone.now()
@@ -74,18 +82,25 @@ def live_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str
     # Both dialogs have a "team" and a "department": ids of their own, so each label names its field.
     choices = selectors.console_choices()
     escalate_form = EscalateForm(initial=version, ticket=ticket, choices=choices, auto_id="escalate-%s")
-    actions = [
-        action
-        for action in services.available_actions(ticket=ticket, actor=user)
-        # Escalation needs somewhere higher to go.
-        if action.name != "escalate" or escalate_form.has_targets()
+    # Every move of the lifecycle, as the services decide it (the page came through
+    # ticket_for_agent, so the agent sees the ticket): the open ones are buttons, the others
+    # are listed greyed with why not.
+    checks = [
+        # Escalation also needs somewhere higher to go among the console's choices.
+        services.MoveCheck(check.name, check.label, NO_HIGHER_TIER)
+        if check.name == "escalate" and check.allowed and not escalate_form.has_targets()
+        else check
+        for check in services.move_checks(ticket=ticket, actor=user, visible=True)
     ]
+    actions = [check for check in checks if check.allowed]
+    closed_moves = [check for check in checks if not check.allowed]
     can_change = user.has_perm("tickets.change_ticket") and ticket.is_active
     return {
         "ticket": ticket,
         "steps": progress(ticket, visited, public=False),
         "thread": thread_page(request, ticket),
         "actions": actions,
+        "closed_moves": closed_moves,
         "action_names": {a.name for a in actions},
         "can_change": can_change,
         "can_assign": can_change and any(a.name == "assign" for a in actions),

@@ -40,7 +40,9 @@ def test_a_fix_that_did_not_work_is_reopened_and_resolved_again(person, screensh
     # Back to work for John, with her reason in the thread.
     john.page.reload()
     expect(john.page.locator(".state-badge")).to_have_text("In progress")
-    expect(steps.thread(john)).to_contain_text(f"Reopened by Karen: {STILL_BROKEN}")
+    # Once: her words as her message, the event saying only what happened.
+    expect(steps.thread(john)).to_contain_text("Reopened by Karen")
+    expect(steps.thread(john).get_by_text(STILL_BROKEN)).to_have_count(1)
     screenshots(john.page, "e2e-c2-john-reopened")
     steps.act(john, "Resolve", {"Resolution message (sent to the requester)": SECOND_FIX})
     expect(john.page.locator(".state-badge")).to_have_text("Resolved")
@@ -57,7 +59,7 @@ def test_a_fix_that_did_not_work_is_reopened_and_resolved_again(person, screensh
         "Received: department Support, priority Normal, SLA plan Default SLA, Unassigned",
         "John Doe took the ticket over: John Doe",
         "Resolved by John Doe",
-        f"Reopened by Karen: {STILL_BROKEN}",
+        "Reopened by Karen",
         "Resolved by John Doe",
         "Closed by Karen: The requester confirmed the fix.",
     ]

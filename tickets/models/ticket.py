@@ -20,7 +20,7 @@ from django_fsm import (
 )
 
 from tickets import rules
-from tickets.models.config import Department, HelpTopic, Priority, SLAPlan, Team
+from tickets.models.config import Department, HelpTopic, Priority, SLAPlan, Team, display_name
 
 
 class Requester(models.Model):
@@ -382,6 +382,14 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     def assign(self, *, agent: Any | None, team: Team | None, department: Department | None = None) -> None:
         if agent is None and team is None:
             raise ValueError("Name an agent, a team or both.")
+        if (
+            getattr(agent, "pk", None) == self.assignee_id
+            and getattr(team, "pk", None) == self.team_id
+            and (department is None or department.pk == self.department_id)
+        ):
+            # A move that changes nothing is refused, so the thread gets no empty event.
+            who = " / ".join(str(p) for p in (agent and display_name(agent), team) if p)
+            raise ValueError(f"This ticket is already assigned to {who}.")
         if department is not None:
             self.department = department
         self.assignee = agent

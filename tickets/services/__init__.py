@@ -27,6 +27,13 @@ from tickets.services.bulk import (
     available_actions,
     tickets_bulk,
 )
+from tickets.services.checks import (
+    LIFECYCLE_MOVES,
+    MoveCheck,
+    Refusal,
+    move_checks,
+    move_refusal,
+)
 from tickets.services.intake import (
     priority_rank_changed,
     requester_get_or_create,
@@ -68,6 +75,11 @@ from tickets.services.timers import (
 
 __all__ = [
     "ACTION_LABELS",
+    "LIFECYCLE_MOVES",
+    "MoveCheck",
+    "Refusal",
+    "move_checks",
+    "move_refusal",
     "AvailableAction",
     "BULK_ACTIONS",
     "BulkOutcome",

@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
-from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed, has_transition_perm
+from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 from tickets import markup, selectors, uploads
 from tickets.mailout import tasks
@@ -24,6 +24,7 @@ from tickets.models import (
     TicketTransition,
     display_name,
 )
+from tickets.services import checks
 from tickets.sla import clock
 from tickets.webhooks import events as webhooks
 
@@ -186,10 +187,6 @@ def _require_text(text: str, what: str) -> str:
     return text
 
 
-# Said after "A ticket that is ... cannot <move>." where the way forward is not obvious.
-_WHAT_TO_DO_INSTEAD = {"close": " Resolve it first: only resolved tickets can be closed."}
-
-
 def _run(
     ticket: Ticket,
     name: str,
@@ -217,19 +214,10 @@ def _run(
     method = getattr(ticket, name)
     source = ticket.state
     label = _actor_label(actor, system_rule)
-    if not can_proceed(method, check_conditions=False):
-        raise TicketActionError(
-            f"A ticket that is {ticket.get_state_display().lower()} cannot {name.replace('_', ' ')}."
-            + _WHAT_TO_DO_INSTEAD.get(name, "")
-        )
-    if actor is not None:
-        _check_can_see(actor, ticket)
-        if not can_proceed(method):
-            raise TicketActionError(
-                f"This ticket is not ready to {name.replace('_', ' ')} (it has no assignee)."
-            )
-        if not has_transition_perm(method, actor):
-            raise PermissionDenied(f"You may not {name.replace('_', ' ')} this ticket.")
+    # The same refusal the console shows beside a greyed move (tickets.services.checks).
+    refusal = checks.move_refusal(ticket, name, actor)
+    if refusal is not None:
+        raise (PermissionDenied if refusal.permission else TicketActionError)(refusal.message)
     try:
         method(**kwargs)
     except TransitionNotAllowed as exc:

@@ -12,6 +12,7 @@ from tickets.models import (
     Ticket,
 )
 from tickets.services._common import TicketActionError
+from tickets.services.checks import ACTION_LABELS, move_checks
 from tickets.services.moves import ticket_assign, ticket_cancel, ticket_claim, ticket_close
 
 
@@ -21,25 +22,14 @@ class AvailableAction:
     label: str
 
 
-ACTION_LABELS = {
-    "assign": "Assign",
-    "claim": "Take it",
-    "start_work": "Start work",
-    "request_info": "Ask the requester",
-    "escalate": "Escalate",
-    "resolve": "Resolve",
-    "reopen": "Reopen",
-    "close": "Close",
-    "cancel": "Cancel",
-}
-
-
 def available_actions(*, ticket: Ticket, actor: Any) -> list[AvailableAction]:
-    """The transitions this user may run on this ticket now (for buttons and the admin)."""
+    """The moves this user may run on this ticket now (for buttons, the admin and the API), as
+    ``move_checks`` decides them; the callers show a ticket the user sees, so visibility is not
+    read again."""
     return [
-        AvailableAction(t.name, ACTION_LABELS[t.name])
-        for t in ticket.get_available_user_state_transitions(actor)
-        if t.name in ACTION_LABELS
+        AvailableAction(check.name, check.label)
+        for check in move_checks(ticket=ticket, actor=actor, visible=True)
+        if check.allowed
     ]
 
 

@@ -158,7 +158,8 @@ def ticket_reopen(
     """The fix did not hold: back to work at the tier it was at.
 
     ``actor=None`` is the requester acting through a signed ticket link (``system_rule``
-    names the channel); their reason also lands in the thread as their message.
+    names the channel); a requester's reason lands in the thread as their message, an
+    agent's in the event.
     """
     return _reopen(ticket, actor=actor, reason=reason, system_rule=system_rule)[0]
 
@@ -167,15 +168,19 @@ def _reopen(
     ticket: Ticket, *, actor: Any, reason: str, system_rule: str | None
 ) -> tuple[TicketTransition, ThreadEntry | None]:
     reason = _require_text(reason, "A reason to reopen")
+    # The requester's reason is their message, in their words, right after the event; the
+    # event does not repeat it (the log keeps it as the move's reason either way).
+    by_requester = actor is None or ticket.requester.user_id == actor.pk
     log = _run(
         ticket,
         "reopen",
         actor=actor,
         system_rule=system_rule,
         reason=reason,
-        event=lambda t: f"Reopened by {_actor_label(actor, system_rule)}: {reason}",
+        event=lambda t: f"Reopened by {_actor_label(actor, system_rule)}"
+        + ("" if by_requester else f": {reason}"),
     )
-    if actor is not None and ticket.requester.user_id != actor.pk:
+    if not by_requester:
         return log, None
     entry = _add_entry(
         ticket,

@@ -135,7 +135,8 @@ def _moves(ticket: Ticket) -> list[str]:
         State.ASSIGNED: ["start", "ask", "resolve", "reply", "escalate"],
         State.IN_PROGRESS: ["ask", "resolve", "reply", "escalate"],
         State.AWAITING_USER: ["answer", "resolve", "escalate"],
-        State.ESCALATED: ["claim", "resolve", "reply", *(["ask"] if assigned else [])],
+        # Only Jane takes tickets: one she already has cannot be taken again.
+        State.ESCALATED: ["resolve", "reply", *(["ask"] if assigned else ["claim"])],
         State.RESOLVED: ["reopen", "close", "reply"],
         State.CLOSED: [],
     }[state]
