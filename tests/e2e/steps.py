@@ -32,7 +32,11 @@ def portal_open_ticket(person: Person, *, topic: str, subject: str, body: str) -
     page.get_by_label("Subject").fill(subject)
     page.get_by_label("Describe the problem").fill(body)
     # As a person would: the help articles suggested beside the form come (htmx) before the click,
-    # so that no suggestion is still on its way when the page leaves.
+    # so that no suggestion is still on its way when the page leaves. The description's "change"
+    # asks for them when it loses focus: left here, it would fire on the click itself and the
+    # request would be cut short by the page leaving (htmx logs that as an error).
+    with page.expect_response(lambda r: "/help/suggest/" in r.url):
+        page.get_by_label("Describe the problem").press("Tab")
     page.wait_for_load_state("networkidle")
     page.get_by_role("button", name="Open the ticket").click()
     confirmation = page.get_by_text("Your ticket number is")
@@ -89,6 +93,9 @@ def open_from_queue(person: Person, queue: str, subject: str) -> None:
 def set_property(person: Person, label: str, option: str) -> None:
     """Change a property in place (htmx): the panel, the strip and the thread are replaced."""
     page = person.page
+    # A page just opened may show its form before htmx has wired it up (the script comes last):
+    # a change then would post nothing.
+    page.wait_for_function("() => window.htmx !== undefined && document.readyState === 'complete'")
     with page.expect_response(lambda r: "/properties/" in r.url and r.request.method == "POST"):
         page.get_by_label(label, exact=True).select_option(label=option)
     expect(page.get_by_label(label, exact=True).locator("option:checked")).to_have_text(option)
