@@ -10,11 +10,19 @@ from helpdesk.urls import urlpatterns
 PUBLIC = {"healthz", "readyz"}
 # Allowed addresses or the token only (tests/ops/test_metrics.py).
 RESTRICTED = {"metrics"}
+# Anyone: the site's icon (a redirect to the static file; tests/test_demo_pages.py).
+ICON = {"favicon"}
 
 
 def test_every_project_url_is_classified():
     names = {pattern.name for pattern in urlpatterns if isinstance(pattern, URLPattern)}
-    assert names == PUBLIC | RESTRICTED
+    assert names == PUBLIC | RESTRICTED | ICON
+
+
+@pytest.mark.django_db
+def test_the_icon_answers_anyone_with_a_redirect_to_the_static_file(client):
+    response = client.get("/favicon.ico", REMOTE_ADDR="203.0.113.7")
+    assert response.status_code == 301 and response["Location"].endswith("favicon.svg")
 
 
 @pytest.mark.django_db
