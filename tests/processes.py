@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import socket
+
 from django.db import connection
+
+REDIS = ("127.0.0.1", 6379)
+
+
+def redis_answers() -> bool:
+    """Does a Redis answer on 127.0.0.1:6379 (the machine's; tests skip without one)?"""
+    try:
+        with socket.create_connection(REDIS, timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
 
 
 def database_url() -> str:

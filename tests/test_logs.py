@@ -27,6 +27,7 @@ from django.conf import settings
 from helpdesk import requestids
 from helpdesk.celery import app as celery_app
 from helpdesk.logs import JsonFormatter, RequestIdFilter, TextFormatter, logging_config, request_id
+from tests.processes import redis_answers
 
 ROOT = Path(__file__).resolve().parents[1]
 REDIS = ("127.0.0.1", 6379)
@@ -199,15 +200,6 @@ def test_an_inline_task_sees_the_requests_id_as_it_is():
 # -- real processes ------------------------------------------------------------------------------
 
 
-def _redis_answers() -> bool:
-    try:
-        with socket.create_connection(REDIS, timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     drop = ("CELERY_BROKER_URL", "CACHE_URL", "DATABASE_URL", "LOG_LEVEL", "LOG_REQUESTS")
     return {
@@ -236,7 +228,7 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait(timeout=10)
 
 
-@pytest.mark.skipif(not _redis_answers(), reason="no Redis answers on 127.0.0.1:6379")
+@pytest.mark.skipif(not redis_answers(), reason="no Redis answers on 127.0.0.1:6379")
 def test_a_workers_log_lines_for_a_task_carry_the_id_of_the_request_that_queued_it(tmp_path):
     """A real worker on Redis (database 14) runs Celery's own accumulate task (no database)."""
     import redis

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+
+from tests.processes import redis_answers
 
 ROOT = Path(__file__).resolve().parents[1]
 REDIS = ("127.0.0.1", 6379)
@@ -33,17 +34,8 @@ LOCK_TIMEOUT = 5  # seconds
 RUN = 12  # seconds with both beats up
 
 
-def _redis_answers() -> bool:
-    try:
-        with socket.create_connection(REDIS, timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 pytestmark = [
-    pytest.mark.skipif(not _redis_answers(), reason="no Redis answers on 127.0.0.1:6379"),
+    pytest.mark.skipif(not redis_answers(), reason="no Redis answers on 127.0.0.1:6379"),
     pytest.mark.skipif(not CELERY.exists(), reason=f"no `celery` command at {CELERY}"),
 ]
 

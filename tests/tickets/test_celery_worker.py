@@ -8,7 +8,6 @@ in-memory SQLite database (another process cannot see it); CI runs it on Postgre
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from tests.processes import database_url
+from tests.processes import database_url, redis_answers
 from tickets import services
 from tickets.models import LifecycleTimers, State, Ticket
 from tickets.sla import jobs
@@ -33,17 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 REDIS = ("127.0.0.1", 6379)
 
 
-def _redis_answers() -> bool:
-    try:
-        with socket.create_connection(REDIS, timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 pytestmark = [
-    pytest.mark.skipif(not _redis_answers(), reason="no Redis answers on 127.0.0.1:6379"),
+    pytest.mark.skipif(not redis_answers(), reason="no Redis answers on 127.0.0.1:6379"),
     pytest.mark.skipif(
         connection.vendor == "sqlite",
         reason="the worker is another process and cannot see the in-memory SQLite test database "
