@@ -19,7 +19,7 @@ WORK = [
     "escalate_ticket",
     "close_ticket",
 ]
-SUPERVISE = [*WORK, "supervise_ticket", "view_reports", "publish_article"]
+SUPERVISE = [*WORK, "supervise_ticket", "view_reports", "publish_article", "manage_incidents"]
 EVERYTHING = [*SUPERVISE, "view_all_tickets"]
 
 ROLES: dict[str, list[str]] = {

@@ -69,6 +69,7 @@ def _arguments(name: str) -> dict:
         "resolve": {"at": None},
         "close": {"at": None},
         "cancel": {"at": None},
+        "merge": {"into": Ticket(pk=99, state=State.OPEN), "at": None},
     }.get(name, {})
 
 

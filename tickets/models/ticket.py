@@ -128,6 +128,30 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     follow_up_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
     )
+    # A major incident (an outage many people report) gathers the tickets reporting it: they
+    # wait on it, get its public updates, and are resolved with it (tickets.services.incidents).
+    is_major_incident = models.BooleanField(default=False, db_default=False)
+    incident_status = models.CharField(
+        "public status line",
+        max_length=200,
+        blank=True,
+        db_default="",
+        help_text="What every reporter of the incident reads on their ticket.",
+    )
+    incident = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reports",
+        editable=False,
+        help_text="The major incident this ticket reports.",
+    )
+    # A true duplicate merged into another ticket: closed, its thread moved to the survivor,
+    # its number leading there (tickets.services.merge).
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged", editable=False
+    )
     first_response_due = models.DateTimeField(null=True, blank=True)
     resolution_due = models.DateTimeField(null=True, blank=True)
     first_responded_at = models.DateTimeField(null=True, blank=True)
@@ -163,6 +187,7 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
             ("supervise_ticket", "Act on visible tickets assigned to others"),
             ("view_all_tickets", "See the tickets of every department"),
             ("view_reports", "View lifecycle reports"),
+            ("manage_incidents", "Declare major incidents and send their updates to every report"),
         ]
         indexes = [
             # The queues: each filters on one of these and orders by last activity.
@@ -484,4 +509,19 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         permission="tickets.close_ticket",
     )
     def cancel(self, *, at: Any) -> None:
+        self.closed_at = at
+
+    @transition(
+        field=state,
+        source=[*ACTIVE_STATES, State.RESOLVED],
+        target=State.CLOSED,
+        permission="tickets.work_ticket",
+    )
+    def merge(self, *, into: Ticket, at: Any) -> None:
+        if into.pk == self.pk:
+            raise ValueError("A ticket cannot be merged into itself.")
+        if into.state == State.CLOSED:
+            raise ValueError(f"#{into.number} is closed: merge into an open ticket.")
+        self.merged_into = into
+        self.incident = None
         self.closed_at = at
