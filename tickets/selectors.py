@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -460,3 +460,32 @@ def canned_response_text(response: CannedResponse, *, ticket: Ticket, agent: Any
     for key in CANNED_PLACEHOLDERS:
         text = text.replace("{" + key + "}", values[key])
     return text
+
+
+# -- major incidents -------------------------------------------------------------------------
+
+# What a reporter reads while their incident has no status line of its own.
+DEFAULT_INCIDENT_STATUS = "We know about this problem and are working on it."
+
+
+def incident_public_status(ticket: Ticket) -> str:
+    """The status line a reporter reads on their ticket: its incident's, or the default; "" for
+    a ticket that reports no incident."""
+    incident = ticket.incident
+    if incident is None:
+        return ""
+    return incident.incident_status or DEFAULT_INCIDENT_STATUS
+
+
+def incident_reports(incident: Ticket, *, limit: int) -> tuple[list[Ticket], dict[str, int]]:
+    """The newest ``limit`` reports of an incident and the number of its reports in each state:
+    two queries whatever their number (the workspace's panel)."""
+    rows = list(
+        Ticket.objects.filter(incident=incident)
+        .select_related("requester")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    counts = dict(
+        Ticket.objects.filter(incident=incident).order_by().values_list("state").annotate(n=Count("id"))
+    )
+    return rows, counts

@@ -523,5 +523,4 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         if into.state == State.CLOSED:
             raise ValueError(f"#{into.number} is closed: merge into an open ticket.")
         self.merged_into = into
-        self.incident = None
         self.closed_at = at

@@ -34,6 +34,17 @@ from tickets.services.checks import (
     move_checks,
     move_refusal,
 )
+from tickets.services.incidents import (
+    Audience,
+    ReportsResolved,
+    incident_audience,
+    incident_declare,
+    incident_open,
+    incident_post_update,
+    incident_set_status,
+    ticket_link_incident,
+    ticket_unlink_incident,
+)
 from tickets.services.intake import (
     priority_rank_changed,
     requester_get_or_create,
@@ -74,6 +85,15 @@ from tickets.services.timers import (
 )
 
 __all__ = [
+    "Audience",
+    "ReportsResolved",
+    "incident_audience",
+    "incident_declare",
+    "incident_open",
+    "incident_post_update",
+    "incident_set_status",
+    "ticket_link_incident",
+    "ticket_unlink_incident",
     "ACTION_LABELS",
     "LIFECYCLE_MOVES",
     "MoveCheck",

@@ -224,6 +224,7 @@ def _run(
         raise TicketActionError(str(exc)) from None
     except ValueError as exc:
         raise TicketActionError(str(exc)) from None
+    left = _leave_incident(ticket) if name in LEAVE_INCIDENT else None
     if prepare is not None:
         prepare(ticket)
     now = timezone.now()
@@ -254,6 +255,21 @@ def _run(
                 ticket, kind=ThreadEntry.Kind.EVENT, body=event(ticket), actor=actor, author_name=label
             )
         )
+    if left is not None:
+        _add_entry(
+            ticket,
+            kind=ThreadEntry.Kind.EVENT,
+            body=f"Left major incident #{left.number}: back to work on its own",
+            actor=actor,
+            author_name=label,
+        )
+        _add_entry(
+            left,
+            kind=ThreadEntry.Kind.EVENT,
+            body=f"#{ticket.number} left this incident: {name.replace('_', ' ')} by {label}",
+            actor=actor,
+            author_name=label,
+        )
     if notify_requester or notify_agents:
         transaction.on_commit(
             lambda: tasks.notify_transition.delay(log.pk, requester=notify_requester, agents=notify_agents),
@@ -263,6 +279,20 @@ def _run(
         webhooks.emit(webhooks.Event.CREATED, ticket)
     webhooks.emit(webhooks.Event.TRANSITION, ticket, transition=log)
     return log
+
+
+# The moves after which a report of a major incident goes on alone: the fix did not hold for
+# its requester, or the ticket is taken out of the incident's flow.
+LEAVE_INCIDENT = ("reopen", "cancel", "merge")
+
+
+def _leave_incident(ticket: Ticket) -> Ticket | None:
+    """Take a report off its incident (the caller writes the events); the incident, or None."""
+    if ticket.incident_id is None:
+        return None
+    incident = ticket.incident
+    ticket.incident = None
+    return incident
 
 
 def _retarget(
@@ -288,6 +318,9 @@ def _retarget(
     first, resolution = clock.due_times_from_log(
         ticket.sla, priority=ticket.priority, created_at=ticket.created_at, log=log
     )
+    if ticket.incident_id is not None:
+        # A report's resolution clock is its incident's (tickets.services.incidents).
+        resolution = None
     if ticket.first_responded_at is not None:
         first = None
     ticket.first_response_due, ticket.resolution_due = first, resolution
@@ -312,6 +345,10 @@ def _mark_resolution(ticket: Ticket, *, at: Any) -> None:
     """A resolve met the resolution target if it came by the due time the clock set at the
     last move; with the clock stopped (awaiting the requester) a target not yet missed has no
     due time, and is met. Every plan has a resolution target; no plan, no target."""
+    if ticket.incident_id is not None:
+        # Resolved with its incident: met or missed as the incident's resolution was.
+        ticket.resolution_met = ticket.incident.resolution_met
+        return
     due = ticket.resolution_due
     ticket.resolution_met = None if ticket.sla_id is None else (due is None or at <= due)
 

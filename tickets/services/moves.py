@@ -15,6 +15,7 @@ from tickets.models import (
     Ticket,
     TicketTransition,
 )
+from tickets.services import incidents
 from tickets.services._common import (
     TicketActionError,
     _actor_label,
@@ -148,6 +149,8 @@ def ticket_resolve(
         author_name=_system_name(actor),
         notify="resolution",
     )
+    if ticket.is_major_incident:
+        incidents.resolve_reports(ticket, message=message, actor=actor, at=now)
     return log
 
 
