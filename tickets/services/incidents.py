@@ -196,7 +196,9 @@ def ticket_link_incident(*, ticket: Ticket, actor: Any, incident: Ticket) -> Tic
             system_rule=label,
             agent=agent,
             team=team,
+            # The team knows the incident; the requester hears from its updates.
             notify_requester=False,
+            notify_agents=False,
             event=lambda t: f"Assigned to the incident's {'team' if team else 'assignee'}: {t.team or agent}",
         )
     ticket.incident = incident
