@@ -254,3 +254,28 @@ def test_the_incidents_requester_is_the_agent_who_opened_it(lab, outage):
     incident, _ = outage
     assert incident.requester == Requester.objects.get(email="jane@example.com")
     assert incident.thread.first().on_behalf_of_requester is True
+
+
+def test_a_report_resolved_alone_is_met_by_the_incidents_due_time(lab, outage):
+    incident, (karens, *_) = outage
+    services.ticket_claim(ticket=karens, actor=lab.jane)
+    karens.refresh_from_db()
+    services.ticket_resolve(ticket=karens, actor=lab.jane, message="Fixed for you.")
+    karens.refresh_from_db()
+    assert incident.resolution_due is not None
+    assert karens.resolution_met is (karens.resolved_at <= incident.resolution_due)
+    assert karens.resolution_met is True
+
+
+def test_the_replay_keeps_a_reports_resolution_outcome(lab, outage):
+    from tickets.reports.sla import rebuild_outcomes
+
+    incident, reports = outage
+    services.ticket_resolve(ticket=incident, actor=lab.jane, message="Fixed.")
+    # Its own log would say otherwise: the report's stored outcome is the incident's.
+    Ticket.objects.filter(pk__in=[r.pk for r in reports]).update(resolution_met=False)
+    rebuild_outcomes()
+    kept = Ticket.objects.filter(pk__in=[r.pk for r in reports]).values_list("resolution_met", flat=True)
+    assert set(kept) == {False}
+    incident.refresh_from_db()
+    assert incident.resolution_met is True

@@ -19,6 +19,7 @@ from tickets import markup, selectors, uploads
 from tickets.mailout import tasks
 from tickets.models import (
     Attachment,
+    State,
     ThreadEntry,
     Ticket,
     TicketTransition,
@@ -346,8 +347,14 @@ def _mark_resolution(ticket: Ticket, *, at: Any) -> None:
     last move; with the clock stopped (awaiting the requester) a target not yet missed has no
     due time, and is met. Every plan has a resolution target; no plan, no target."""
     if ticket.incident_id is not None:
-        # Resolved with its incident: met or missed as the incident's resolution was.
-        ticket.resolution_met = ticket.incident.resolution_met
+        # A report is on its incident's clock: resolved with it, met or missed as the incident's
+        # resolution was; resolved alone before it, by the incident's due time.
+        incident = ticket.incident
+        if incident.state in (State.RESOLVED, State.CLOSED):
+            ticket.resolution_met = incident.resolution_met
+        else:
+            due = incident.resolution_due
+            ticket.resolution_met = None if incident.sla_id is None else (due is None or at <= due)
         return
     due = ticket.resolution_due
     ticket.resolution_met = None if ticket.sla_id is None else (due is None or at <= due)
