@@ -25,6 +25,7 @@ from tickets.models import (
     HelpTopic,
     InboundMessage,
     Priority,
+    RelatedLink,
     Requester,
     SLAPlan,
     State,
@@ -489,3 +490,15 @@ def incident_reports(incident: Ticket, *, limit: int) -> tuple[list[Ticket], dic
         Ticket.objects.filter(incident=incident).order_by().values_list("state").annotate(n=Count("id"))
     )
     return rows, counts
+
+
+def related_tickets(ticket: Ticket, user: Any) -> list[Ticket]:
+    """The tickets related to ``ticket`` that ``user`` sees, oldest first (one query)."""
+    upward = RelatedLink.objects.filter(ticket=ticket).values("other_id")
+    downward = RelatedLink.objects.filter(other=ticket).values("ticket_id")
+    return list(
+        tickets_visible_to(user)
+        .filter(Q(pk__in=upward) | Q(pk__in=downward))
+        .select_related("requester")
+        .order_by("created_at", "id")
+    )

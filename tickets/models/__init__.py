@@ -44,6 +44,7 @@ from tickets.models.routing import (
 )
 from tickets.models.thread import (
     Attachment,
+    RelatedLink,
     ThreadEntry,
     TicketContact,
     TicketTransition,
@@ -67,6 +68,7 @@ __all__ = [
     "Article",
     "ArticleDay",
     "Attachment",
+    "RelatedLink",
     "BusinessHours",
     "BusinessHoursWindow",
     "CannedResponse",

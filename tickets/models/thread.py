@@ -145,3 +145,25 @@ class TicketContact(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+class RelatedLink(models.Model):
+    """Two tickets an agent said are related (the same cause, the same customer's two
+    problems): shown on both, neither changed by it. Stored once per pair, the lower id first."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    other = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["other"], name="related_link_other")]
+        constraints = [
+            models.UniqueConstraint("ticket", "other", name="one_link_per_pair"),
+            models.CheckConstraint(condition=Q(ticket__lt=models.F("other")), name="related_link_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} ~ {self.other_id}"

@@ -63,6 +63,10 @@ from tickets.services.moves import (
     ticket_resolve,
     ticket_start_work,
 )
+from tickets.services.related import (
+    ticket_relate,
+    ticket_unrelate,
+)
 from tickets.services.requesters import (
     REQUESTER_CONFIRMED,
     RequesterWrite,
@@ -85,6 +89,8 @@ from tickets.services.timers import (
 )
 
 __all__ = [
+    "ticket_relate",
+    "ticket_unrelate",
     "Audience",
     "ReportsResolved",
     "incident_audience",
