@@ -279,3 +279,14 @@ def test_the_replay_keeps_a_reports_resolution_outcome(lab, outage):
     assert set(kept) == {False}
     incident.refresh_from_db()
     assert incident.resolution_met is True
+
+
+def test_cancelling_an_incident_releases_its_reports(lab, outage):
+    incident, reports = outage
+    services.ticket_cancel(ticket=incident, actor=lab.jane, reason="Declared by mistake")
+    for report in reports:
+        report.refresh_from_db()
+        assert report.incident is None and report.state == State.ASSIGNED
+        assert report.resolution_due is not None  # its own clock again, watched again
+        assert f"Left major incident #{incident.number}: it was cancelled" in _events(report)
+    assert "Cancelled: its 3 active report(s) go on on their own" in _events(incident)

@@ -327,6 +327,27 @@ def resolve_reports(incident: Ticket, *, message: str, actor: Any, at: Any) -> R
     return ReportsResolved(resolved, refused)
 
 
+def release_reports(incident: Ticket, *, actor: Any) -> int:
+    """The incident was cancelled: its active reports leave it and go on with their own clocks
+    (called by ``ticket_cancel`` inside its transaction). Returns how many left."""
+    reports = (
+        Ticket.objects.select_for_update(of=("self",))
+        .filter(incident=incident, state__in=ACTIVE_STATES)
+        .select_related("sla", "priority")
+        .order_by("id")
+    )
+    now, left = timezone.now(), 0
+    for report in reports:
+        report.incident = None
+        _retarget(report, now=now)
+        _save(report)
+        _event(report, actor, f"Left major incident #{incident.number}: it was cancelled")
+        left += 1
+    if left:
+        _event(incident, actor, f"Cancelled: its {left} active report(s) go on on their own")
+    return left
+
+
 def _actor_name(actor: Any) -> str:
     return display_name(actor) if actor is not None else "the system"
 

@@ -216,7 +216,7 @@ def ticket_close(
 def ticket_cancel(*, ticket: Ticket, actor: Any, reason: str) -> TicketTransition:
     """Close a ticket that needs no work (spam, duplicate), with the reason."""
     reason = _require_text(reason, "A reason to cancel")
-    return _run(
+    log = _run(
         ticket,
         "cancel",
         actor=actor,
@@ -224,3 +224,6 @@ def ticket_cancel(*, ticket: Ticket, actor: Any, reason: str) -> TicketTransitio
         at=timezone.now(),
         event=lambda t: f"Cancelled by {display_name(actor)}: {reason}",
     )
+    if ticket.is_major_incident:
+        incidents.release_reports(ticket, actor=actor)
+    return log
