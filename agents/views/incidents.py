@@ -104,9 +104,10 @@ def change_status(request: HttpRequest, number: str) -> HttpResponse:
     ticket = ticket_for_agent(request, number)
     _require(request, manage=True)
     form = StatusForm(request.POST)
-    call = lambda data: services.incident_set_status(  # noqa: E731
-        incident=ticket, actor=request.user, status=data["status"]
-    )
+
+    def call(data: dict[str, Any]) -> Ticket:
+        return services.incident_set_status(incident=ticket, actor=request.user, status=data["status"])
+
     _, refused = _run(request, ticket, "status", form, call)
     if refused:
         return refused
@@ -120,9 +121,10 @@ def post_update(request: HttpRequest, number: str) -> HttpResponse:
     ticket = ticket_for_agent(request, number)
     _require(request, manage=True)
     form = UpdateForm(request.POST)
-    call = lambda data: services.incident_post_update(  # noqa: E731
-        incident=ticket, actor=request.user, body=data["body"]
-    )
+
+    def call(data: dict[str, Any]) -> services.Audience:
+        return services.incident_post_update(incident=ticket, actor=request.user, body=data["body"])
+
     audience, refused = _run(request, ticket, "update", form, call)
     if refused:
         return refused

@@ -146,3 +146,17 @@ def test_a_stale_version_is_refused_for_each_url(client, lab, desk):
         response = client.post(_url(name, ticket), {**data, "version": ticket.version + 1})
         assert response.status_code in (302, 400), name
         assert _snapshot() == before, name
+
+
+def test_bulk_link_is_refused_per_ticket_for_view_only_and_works_for_an_agent(client, lab, desk):
+    incident, loose, other = desk["incident"], desk["loose"], desk["other"]
+    data = {"tickets": [loose.pk, other.pk], "action": "link_incident", "incident": incident.number}
+    client.force_login(AgentFactory(username="viewer", role="View Only", departments=[lab.support]))
+    before = _snapshot()
+    response = client.post(reverse("agents:bulk"), data)
+    errors = [m.message for m in response.wsgi_request._messages]
+    assert sorted(errors) == sorted(f"#{t.number}: Your role may not link tickets." for t in (loose, other))
+    assert _snapshot() == before
+    client.force_login(lab.john)
+    client.post(reverse("agents:bulk"), data)
+    assert set(incident.reports.values_list("pk", flat=True)) == {desk["report"].pk, loose.pk, other.pk}
