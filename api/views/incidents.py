@@ -80,6 +80,10 @@ class IncidentOpen(APIView):
         body = shapes.IncidentOpenBody(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
+        if who.department is not None and data["department"] != who.department:
+            raise exceptions.ValidationError(
+                {"department": [f"This API key works in {who.department} only."]}
+            )
         first = None
         if number := data.get("first_report", "").strip():
             first = tickets_for(who).filter(number=number).first() if number.isdigit() else None

@@ -158,12 +158,18 @@ def test_a_supervisor_opens_an_incident_from_a_ticket(lab, api, reports):
     assert _fresh(karens).incident.number == data["number"]
 
 
-def test_opening_refuses_agents_without_the_permission_and_unseen_first_reports(lab, api, reports, stranger):
+def test_opening_refuses_agents_without_the_permission_and_unseen_first_reports(
+    lab, api, reports, stranger, make_key
+):
     body = {"subject": "Outage", "body": "Down.", "status": STATUS, "department": lab.sysadmins.pk}
     answer = api(lab.john).post(INCIDENTS, body, format="json")
     assert answer.status_code == 403 and "may not declare major incidents" in answer.json()["message"]
     answer = api(stranger).post(INCIDENTS, {**body, "first_report": reports[0].number}, format="json")
     assert answer.status_code == 400 and answer.json()["fields"] == {"first_report": ["No such ticket."]}
+    support_key = api(key=make_key(lab.jane, ApiKey.Scope.ACT, department=lab.support))
+    answer = support_key.post(INCIDENTS, body, format="json")
+    assert answer.status_code == 400
+    assert answer.json()["fields"] == {"department": ["This API key works in Support only."]}
     answer = api(lab.jane).post(INCIDENTS, {**body, "status": "x" * 201}, format="json")
     assert answer.status_code == 400
     assert answer.json()["fields"]["status"] == ["A public status line is at most 200 characters."]
