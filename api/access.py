@@ -72,7 +72,7 @@ def ticket_for(who: Caller, number: str, *, queryset: QuerySet[Ticket] | None = 
     tickets = queryset if queryset is not None else tickets_for(who)
     # The small tables come from the cached catalog: joined, they cost more to plan than to run.
     ticket = (
-        tickets.select_related("requester__user", "follow_up_of").filter(number=number).first()
+        tickets.select_related("requester__user", "follow_up_of", "incident").filter(number=number).first()
         if number.isdigit()
         else None
     )

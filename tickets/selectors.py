@@ -492,6 +492,20 @@ def incident_reports(incident: Ticket, *, limit: int) -> tuple[list[Ticket], dic
     return rows, counts
 
 
+def incident_report_count(incident: Ticket) -> int:
+    """How many reports are linked to an incident, in any state (one query)."""
+    return Ticket.objects.filter(incident=incident).count()
+
+
+def incident_reports_resolved_with(incident: Ticket) -> int:
+    """How many reports were resolved by the incident's resolution (at the same moment; one query)."""
+    if incident.resolved_at is None:
+        return 0
+    return Ticket.objects.filter(
+        incident=incident, state=State.RESOLVED, resolved_at=incident.resolved_at
+    ).count()
+
+
 def related_tickets(ticket: Ticket, user: Any) -> list[Ticket]:
     """The tickets related to ``ticket`` that ``user`` sees, oldest first (one query)."""
     upward = RelatedLink.objects.filter(ticket=ticket).values("other_id")

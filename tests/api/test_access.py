@@ -20,6 +20,14 @@ ENDPOINTS = [
     ("post", url(NUMBER, "messages")),
     *[("post", url(NUMBER, "transitions", name)) for name in AGENT_MOVES],
     ("post", url(NUMBER, "transitions", "teleport")),
+    ("post", "/api/v1/incidents/"),
+    ("post", url(NUMBER, "incident")),
+    ("patch", url(NUMBER, "incident")),
+    ("delete", url(NUMBER, "incident-link")),
+    ("get", url(NUMBER, "reports")),
+    ("post", url(NUMBER, "reports")),
+    ("get", url(NUMBER, "updates", "preview")),
+    ("post", url(NUMBER, "updates")),
     ("get", "/api/v1/help-topics/"),
     ("get", "/api/v1/priorities/"),
     ("get", "/api/v1/departments/"),
@@ -35,6 +43,10 @@ TICKET_WRITES = [
     ("post", ("replies",), {"body": "x"}),
     ("post", ("notes",), {"body": "x"}),
     ("post", ("transitions", "claim"), {}),
+    ("post", ("incident",), {"status": "Down"}),
+    ("post", ("reports",), {"tickets": ["100001"]}),
+    ("delete", ("incident-link",), {}),
+    ("post", ("updates",), {"body": "x"}),
 ]
 
 
