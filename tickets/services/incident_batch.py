@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
@@ -39,9 +39,8 @@ from tickets.webhooks import events as webhooks
 # Reports written per statement: a batch's rows, logs and entries are held in memory.
 BATCH = 500
 
-# What a resolve changes on a report (the move, ``_mark_*``, ``_retarget``, the save).
+# What a resolve may change on a report besides its state (``_mark_*``, ``_retarget``).
 RESOLVED_FIELDS = [
-    "state",
     "resolved_at",
     "first_responded_at",
     "first_response_met",
@@ -52,17 +51,9 @@ RESOLVED_FIELDS = [
     "resolution_breached_at",
     "state_changed_at",
     "reminded_at",
-    "last_activity_at",
-    "version",
 ]
-# What a public update changes on a report (``_mark_first_response``, the save).
-ANSWERED_FIELDS = [
-    "first_responded_at",
-    "first_response_met",
-    "first_response_due",
-    "last_activity_at",
-    "version",
-]
+# What a public update may change on a report (``_mark_first_response``).
+ANSWERED_FIELDS = ["first_responded_at", "first_response_met", "first_response_due"]
 
 
 def locked_reports(incident: Ticket, states: Sequence[str], *, for_clock: bool = False) -> list[Ticket]:
@@ -100,15 +91,26 @@ def _logs(reports: list[Ticket]) -> dict[int, list[clock.Move]]:
     return moves
 
 
-def _write(reports: list[Ticket], fields: list[str], now: Any) -> None:
-    """Store the batch's changed ``fields`` (saved as ``Ticket.save`` would: its activity time,
-    its version raised by one) in one statement."""
+def _values(report: Ticket, fields: list[str]) -> dict[str, Any]:
+    return {name: getattr(report, name) for name in fields}
+
+
+def _write(reports: list[Ticket], was: list[dict[str, Any]], fields: list[str], now: Any) -> None:
+    """Store what changed of ``fields`` on each report since ``was`` (its ``_values`` when read),
+    saved as ``Ticket.save`` would (its activity time, its version raised by one): one statement
+    per distinct set of changes, as ``timers.tickets_mark_overdue`` writes (few: most reports
+    of a batch change alike). The caller holds the rows' locks, read them under those locks, and
+    wrote their states (``bulk_update``: a state is only written as its move set it)."""
+    batches: dict[tuple[tuple[str, Any], ...], list[int]] = defaultdict(list)
+    for report, old in zip(reports, was, strict=True):
+        now_values = _values(report, fields)
+        changes = tuple((name, value) for name, value in now_values.items() if value != old[name])
+        batches[changes].append(report.pk)
+    for changes, ids in batches.items():
+        stored = Ticket.objects.filter(pk__in=ids)
+        stored.update(version=F("version") + 1, last_activity_at=now, **dict(changes))
     for report in reports:
-        report.last_activity_at = now
-        report.version = report.loaded_version + 1
-    Ticket.objects.bulk_update(reports, fields)
-    for report in reports:
-        report.stored_as()
+        report.stored_as(last_activity_at=now)
         report._update_initial_state()
 
 
@@ -140,10 +142,10 @@ def resolve_batch(
     for batch in _batches(reports):
         logs = _logs(batch)
         now = timezone.now()
-        moved, transitions = [], []
+        moved, was, transitions = [], [], []
         for report in batch:
             report.incident = incident
-            source = report.state
+            source, old = report.state, _values(report, RESOLVED_FIELDS)
             # The same refusal _run raises (for the system: only the state decides).
             refusal = checks.move_refusal(report, "resolve", None)
             if refusal is not None:
@@ -161,6 +163,7 @@ def resolve_batch(
             pending = clock.Move("resolve", report.state, now)
             _retarget(report, now=now, pending=pending, log=logs[report.pk])
             moved.append(report)
+            was.append(old)
             transitions.append(
                 TicketTransition(
                     ticket=report,
@@ -175,7 +178,8 @@ def resolve_batch(
             )
         if not moved:
             continue
-        _write(moved, RESOLVED_FIELDS, now)
+        Ticket.objects.bulk_update(moved, ["state"])
+        _write(moved, was, RESOLVED_FIELDS, now)
         TicketTransition.objects.bulk_create(transitions)
         entries = []
         for report in moved:
@@ -222,9 +226,15 @@ def post_update_batch(reports: list[Ticket], *, body: str, actor: Any) -> None:
             reply.body_html = rendered[reply.body]
         ThreadEntry.objects.bulk_create(replies)
         _check_saved([], replies)
+        # One update, posted at one moment: the insert stamped each reply as it went, and a
+        # report's first response is its reply's time (so the reports change alike).
+        posted = replies[0].created_at
+        ThreadEntry.objects.filter(pk__in=[reply.pk for reply in replies]).update(created_at=posted)
+        was = [_values(report, ANSWERED_FIELDS) for report in batch]
         for report, reply in zip(batch, replies, strict=True):
-            _mark_first_response(report, at=reply.created_at)
-        _write(batch, ANSWERED_FIELDS, timezone.now())
+            reply.created_at = posted
+            _mark_first_response(report, at=posted)
+        _write(batch, was, ANSWERED_FIELDS, timezone.now())
         for reply in replies:
             _queue_reply_mail(reply.pk)
         webhooks.emit_many([(webhooks.Event.PUBLIC_REPLY, r, e) for r, e in zip(batch, replies, strict=True)])
