@@ -223,3 +223,28 @@ def test_every_move_counts_in_the_metrics_once_committed(
     with django_capture_on_commit_callbacks(execute=True):
         services.ticket_resolve(ticket=incident, actor=lab.jane, message=MESSAGE)
     assert counter._value.get() == before + 6
+
+
+def test_an_update_is_one_reply_per_report_at_one_moment_each_queued_and_saved_once(
+    lab, incident_with, django_capture_on_commit_callbacks
+):
+    incident, reports = incident_with(4)
+    with (
+        mock.patch.object(tasks.notify_entry, "delay") as queued,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        services.incident_post_update(incident=incident, actor=lab.jane, body="Still on it.")
+    replies = [
+        ticket.thread.filter(kind=ThreadEntry.Kind.REPLY).last() for ticket in (incident, *reports)
+    ]
+    assert queued.call_args_list == [mock.call(reply.pk, "reply") for reply in replies]
+    assert len({reply.created_at for reply in replies[1:]}) == 1
+    for was, reply in zip(reports, replies[1:], strict=True):
+        report = Ticket.objects.get(pk=was.pk)
+        assert (reply.body, reply.author, reply.is_public) == ("Still on it.", lab.jane, True)
+        assert reply.body_html == markup.render_markdown("Still on it.")
+        assert report.version == was.version + 1 and report.last_activity_at > was.last_activity_at
+        # The update answers a report not answered yet; the one already answered keeps its time.
+        assert report.first_responded_at == (was.first_responded_at or reply.created_at)
+        assert report.first_response_due is None
+    assert reports[0].first_responded_at is not None and reports[0].first_responded_at < replies[1].created_at

@@ -5,8 +5,10 @@ Each report still makes its own move through the state machine (``Ticket.resolve
 in memory on a copy read under its row lock) and gets the same fields, log row, thread
 entries, mail, webhook events and metrics as ``_common._run`` and ``_add_entry`` would give
 it one by one; only the writing is gathered: the reports' rows are locked and read in one
-query, their logs for the SLA clock in one, and each batch is written in one statement per
-table. The caller holds the locks in its transaction, so no report changes meanwhile.
+query, their logs for the SLA clock in one, and each batch of up to ``BATCH`` reports is written
+in a few statements whatever its size (the rows, the log rows, the entries). The caller holds
+the locks in its transaction, so no report changes meanwhile. The mail is queued on commit,
+one task per message as before (the resolution mails are not sent in the request).
 """
 
 from __future__ import annotations
