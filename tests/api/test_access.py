@@ -28,6 +28,9 @@ ENDPOINTS = [
     ("post", url(NUMBER, "reports")),
     ("get", url(NUMBER, "updates", "preview")),
     ("post", url(NUMBER, "updates")),
+    ("get", url(NUMBER, "related")),
+    ("post", url(NUMBER, "related")),
+    ("delete", url(NUMBER, "related", "100002")),
     ("get", "/api/v1/help-topics/"),
     ("get", "/api/v1/priorities/"),
     ("get", "/api/v1/departments/"),
@@ -47,6 +50,7 @@ TICKET_WRITES = [
     ("post", ("reports",), {"tickets": ["100001"]}),
     ("delete", ("incident-link",), {}),
     ("post", ("updates",), {"body": "x"}),
+    ("post", ("related",), {"ticket": "100002"}),
 ]
 
 
