@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from tickets import selectors, services
+from tickets import links, selectors, services
 from tickets.models import State, Ticket
 
 STATUS = "We know about this outage and are working on it."
@@ -58,6 +58,15 @@ def test_a_report_shows_the_incidents_status_line_and_nothing_else_of_it(karen_c
     assert f"#{incident.number}" not in page
     assert incident.subject not in page and "CHG-4711" not in page
     assert "Linked to major incident" not in page
+
+
+def test_a_guest_following_the_mailed_link_reads_it_too(browser, outage):
+    incident, karens = outage
+    guest = browser()
+    landed = guest.get(reverse("portal:ticket_link", args=[links.ticket_token(karens)]), follow=True)
+    assert landed.status_code == 200 and landed.redirect_chain
+    page = landed.content.decode()
+    assert _notice(page) == STATUS and f"#{incident.number}" not in page
 
 
 def test_an_ordinary_ticket_shows_no_notice(karen_client, new_ticket, outage):
