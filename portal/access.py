@@ -35,7 +35,8 @@ def is_requester(request: HttpRequest, ticket: Ticket) -> bool:
 
 def ticket_for_viewer(request: HttpRequest, number: str) -> Ticket:
     ticket = (
-        Ticket.objects.select_related("requester", "help_topic__parent", "team", "follow_up_of")
+        # ``incident``: the status line of the incident a report belongs to, in the same query.
+        Ticket.objects.select_related("requester", "help_topic__parent", "team", "follow_up_of", "incident")
         .filter(number=number)
         .first()
     )

@@ -100,8 +100,15 @@ def _ticket_page(request: HttpRequest, ticket: Ticket, status: int = 200, **form
         "reopen_form": forms.get("reopen_form") or ReopenForm(),
         "is_closed": ticket.state == State.CLOSED,
         "is_resolved": ticket.state == State.RESOLVED,
+        "known_problem": _known_problem(ticket),
     }
     return render(request, "portal/ticket.html", context, status=status)
+
+
+def _known_problem(ticket: Ticket) -> str:
+    """The status line of the major incident the ticket reports, while the ticket is still being
+    worked on ("" otherwise): once resolved with its incident, the resolution message says more."""
+    return selectors.incident_public_status(ticket) if ticket.is_active else ""
 
 
 def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
