@@ -1,6 +1,6 @@
 from django.urls import path
 
-from agents.views import actions, alerts, auth, incidents, kb, phone, queues, reports, workspace
+from agents.views import actions, alerts, auth, incidents, kb, phone, queues, related, reports, workspace
 
 app_name = "agents"
 
@@ -33,4 +33,5 @@ urlpatterns = [
     path("tickets/<str:number>/incident/reports/", incidents.link_reports, name="incident_link"),
     path("tickets/<str:number>/incident/join/", incidents.join, name="incident_join"),
     path("tickets/<str:number>/incident/unlink/", incidents.unlink, name="incident_unlink"),
+    path("tickets/<str:number>/related/", related.related, name="related"),
 ]

@@ -118,6 +118,8 @@ def live_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str
         "assignment": services.assignment_label(ticket),
         "lifecycle": lifecycle_rows(visits),
         "incident_panel": incident_panel.panel(user, ticket, choices=choices),
+        "related": selectors.related_tickets(ticket, user),
+        "can_relate": user.has_perm("tickets.work_ticket"),
         **extra,
     }
 

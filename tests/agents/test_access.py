@@ -61,8 +61,10 @@ INCIDENT = {
     "incident_unlink",
 }
 PER_TICKET |= INCIDENT
+# Related tickets from a ticket's page (more in tests/agents/test_related.py).
+PER_TICKET |= {"related"}
 # Per-ticket pages that only take POST (a GET is refused before the ticket is looked up).
-POST_ONLY = {"change_property", "compose", "action", "article_from_ticket"} | INCIDENT
+POST_ONLY = {"change_property", "compose", "action", "article_from_ticket", "related"} | INCIDENT
 
 # Each action, and the state a ticket of the Support department must be in for it to apply.
 READY = {
