@@ -15,6 +15,7 @@ from django.core import signing
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
+from tickets import selectors
 from tickets.models import Ticket
 
 _SALT = "tickets.links.ticket"
@@ -25,19 +26,21 @@ def ticket_token(ticket: Ticket) -> str:
 
 
 def ticket_from_token(token: str) -> Ticket | None:
-    """The ticket a valid, unexpired token names; None for anything else."""
+    """The ticket a valid, unexpired token names (or the ticket it was merged into: its
+    thread is there); None for anything else."""
     try:
         data = signing.loads(token, salt=_SALT, max_age=settings.TICKET_LINK_MAX_AGE_DAYS * 86400)
     except signing.BadSignature:
         return None
     if not isinstance(data, dict):
         return None
-    return (
+    ticket = (
         Ticket.objects.select_related("requester")
         .filter(pk=data.get("t"), requester_id=data.get("r"))
         .exclude(number=None)
         .first()
     )
+    return None if ticket is None else selectors.surviving_ticket(ticket)
 
 
 # Where a link can lead on the ticket's page: the answer to a resolution, from its mail.
