@@ -11,6 +11,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest
 
+from tickets import selectors
 from tickets.models import Ticket
 
 SESSION_KEY = "portal_tickets"
@@ -29,11 +30,18 @@ def _granted(request: HttpRequest, ticket: Ticket) -> bool:
 
 
 def is_requester(request: HttpRequest, ticket: Ticket) -> bool:
+    """The requester's account, or the account of a ticket's requester merged into this one
+    (asked only when the first is not so: one query then)."""
     user = request.user
-    return user.is_authenticated and user.is_active and ticket.requester.user_id == user.pk
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return ticket.requester.user_id == user.pk or selectors.requester_merged_into(user, ticket)
 
 
 def ticket_for_viewer(request: HttpRequest, number: str) -> Ticket:
+    """The ticket with this number if this viewer may see it, else 404. A merged ticket's
+    viewer gets the ticket it was merged into (a guest's session is granted it): the caller
+    redirects to the number of the ticket it gets when that is another."""
     ticket = (
         Ticket.objects.select_related("requester", "help_topic__parent", "team", "follow_up_of")
         .filter(number=number)
@@ -41,6 +49,11 @@ def ticket_for_viewer(request: HttpRequest, number: str) -> Ticket:
     )
     if ticket is None or not (is_requester(request, ticket) or _granted(request, ticket)):
         raise Http404("No such ticket.")
+    if ticket.merged_into_id is not None:
+        survivor = selectors.surviving_ticket(ticket)
+        if not is_requester(request, survivor):
+            grant(request, survivor)
+        return survivor
     return ticket
 
 
