@@ -20,6 +20,7 @@ ENDPOINTS = [
     ("post", url(NUMBER, "messages")),
     *[("post", url(NUMBER, "transitions", name)) for name in AGENT_MOVES],
     ("post", url(NUMBER, "transitions", "teleport")),
+    ("post", url(NUMBER, "merge")),
     ("get", "/api/v1/help-topics/"),
     ("get", "/api/v1/priorities/"),
     ("get", "/api/v1/departments/"),
@@ -35,6 +36,7 @@ TICKET_WRITES = [
     ("post", ("replies",), {"body": "x"}),
     ("post", ("notes",), {"body": "x"}),
     ("post", ("transitions", "claim"), {}),
+    ("post", ("merge",), {"into": "999999"}),
 ]
 
 
