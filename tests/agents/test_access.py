@@ -51,8 +51,10 @@ PER_TICKET = {
 # The knowledge base from a ticket: its article search, a draft from its answer (more in
 # tests/agents/test_kb_access.py).
 PER_TICKET |= {"article_search", "article_from_ticket"}
+# Merging a duplicate into another ticket (more in tests/agents/test_merge.py).
+PER_TICKET |= {"merge"}
 # Per-ticket pages that only take POST (a GET is refused before the ticket is looked up).
-POST_ONLY = {"change_property", "compose", "action", "article_from_ticket"}
+POST_ONLY = {"change_property", "compose", "action", "article_from_ticket", "merge"}
 
 # Each action, and the state a ticket of the Support department must be in for it to apply.
 READY = {
@@ -134,6 +136,7 @@ def _payload(lab, ticket):
         "priority": Priority.objects.get(name="Emergency").pk,
         "tickets": [ticket.pk],
         "action": "claim",
+        "into": "999999",
     }
 
 
@@ -293,6 +296,7 @@ def _markup(ticket):
         "action": f"/agents/tickets/{ticket.number}/actions/",
         "compose": reverse("agents:compose", args=[ticket.number]),
         "property": reverse("agents:change_property", args=[ticket.number]),
+        "merge": reverse("agents:merge", args=[ticket.number]),
     }
 
 
