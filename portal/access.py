@@ -57,6 +57,23 @@ def ticket_for_viewer(request: HttpRequest, number: str) -> Ticket:
     return ticket
 
 
+def guest_author(request: HttpRequest, ticket: Ticket) -> str | None:
+    """Who a guest writes as when their session holds a ticket of another requester's that was
+    merged into this one (they followed its link): that ticket's requester. None otherwise."""
+    if is_requester(request, ticket):
+        return None
+    granted = [pk for pk in request.session.get(SESSION_KEY, []) if pk != ticket.pk]
+    if not granted:
+        return None
+    merged = (
+        Ticket.objects.filter(merged_into=ticket, pk__in=granted)
+        .exclude(requester_id=ticket.requester_id)
+        .select_related("requester")
+        .first()
+    )
+    return merged.requester.name if merged is not None else None
+
+
 def acting_as(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
     """The actor arguments for a service call made by this viewer of the ticket."""
     if is_requester(request, ticket):

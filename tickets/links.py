@@ -28,19 +28,24 @@ def ticket_token(ticket: Ticket) -> str:
 def ticket_from_token(token: str) -> Ticket | None:
     """The ticket a valid, unexpired token names (or the ticket it was merged into: its
     thread is there); None for anything else."""
+    ticket = ticket_named_by(token)
+    return None if ticket is None else selectors.surviving_ticket(ticket)
+
+
+def ticket_named_by(token: str) -> Ticket | None:
+    """The ticket a valid, unexpired token names, merged or not; None for anything else."""
     try:
         data = signing.loads(token, salt=_SALT, max_age=settings.TICKET_LINK_MAX_AGE_DAYS * 86400)
     except signing.BadSignature:
         return None
     if not isinstance(data, dict):
         return None
-    ticket = (
+    return (
         Ticket.objects.select_related("requester")
         .filter(pk=data.get("t"), requester_id=data.get("r"))
         .exclude(number=None)
         .first()
     )
-    return None if ticket is None else selectors.surviving_ticket(ticket)
 
 
 # Where a link can lead on the ticket's page: the answer to a resolution, from its mail.

@@ -139,6 +139,7 @@ def ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
                 ticket=ticket,
                 body=form.cleaned_data["body"],
                 attachments=form.cleaned_data["attachments"],
+                author_name=access.guest_author(request, ticket),
                 **access.acting_as(request, ticket),
             )
         except services.TicketActionError as exc:

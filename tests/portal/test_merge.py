@@ -80,3 +80,20 @@ def test_the_redirect_costs_a_fixed_few_queries(client, lab, merged, django_asse
     client.force_login(lab.karen)
     with django_assert_max_num_queries(8):
         assert client.get(_url(first)).status_code == 302
+
+
+def test_a_guest_following_the_other_requesters_link_writes_as_them(client, lab, new_ticket, other_requester):
+    first = new_ticket(subject="VPN drops", requester=other_requester, actor=None)
+    second = new_ticket(subject="VPN drops too")
+    services.ticket_merge(ticket=first, into=second, actor=lab.john, confirm_other_requester=True)
+    link = reverse("portal:ticket_link", kwargs={"token": links.ticket_token(first)})
+    response = client.get(link, follow=True)
+    assert response.redirect_chain[-1] == (_url(second), 302)
+    client.post(reverse("portal:ticket_reply", kwargs={"number": second.number}), {"body": "From Mallory"})
+    entry = second.thread.get(body="From Mallory")
+    assert (entry.kind, entry.author_name) == ("message", "Mallory")
+    # Karen's own link to her ticket writes as Karen.
+    other = client.__class__()
+    other.get(reverse("portal:ticket_link", kwargs={"token": links.ticket_token(second)}))
+    other.post(reverse("portal:ticket_reply", kwargs={"number": second.number}), {"body": "From Karen"})
+    assert second.thread.get(body="From Karen").author_name == "Karen"
