@@ -8,6 +8,7 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from tests.factories import AgentFactory, UserFactory
 from tests.tickets.test_inbound import letter
 from tickets import links, selectors, services
 from tickets.mailout import mailids
@@ -104,8 +105,11 @@ def test_refusals(lab, pair, new_ticket, stranger):
     first, second = pair
     with pytest.raises(PermissionDenied, match="You cannot see this ticket"):
         _merge(first, second, stranger)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="Only agents"):
         _merge(first, second, lab.karen)  # a requester
+    viewer = AgentFactory(username="viewer", role="View Only", departments=[lab.support])
+    with pytest.raises(PermissionDenied, match="Your role may not merge"):
+        _merge(first, second, viewer)
     with pytest.raises(services.TicketActionError, match="into itself"):
         _merge(first, first, lab.john)
 
@@ -178,6 +182,15 @@ def test_an_email_reply_to_the_merged_number_lands_on_the_survivor(lab, pair, in
     assert not Ticket.objects.filter(follow_up_of=first).exists()  # a merged ticket opens no follow-up
 
 
+def test_the_original_emails_follow_their_entries(lab, ingest):
+    first = ingest(letter("VPN drops", body="Since Monday.")).ticket
+    second = ingest(letter("VPN drops again", body="Still.")).ticket
+    _merge(first, second, lab.john)
+    stored = InboundMessage.objects.get(entry__body="Since Monday.")
+    assert stored.ticket == second and stored.entry.ticket == second
+    assert selectors.original_email(second, stored.pk) == stored
+
+
 def test_an_email_reply_from_the_other_requester_lands_as_theirs(lab, new_ticket, other_requester, ingest):
     first = new_ticket(subject="VPN drops", requester=other_requester, actor=None)
     second = new_ticket(subject="VPN drops too")
@@ -200,8 +213,6 @@ def test_a_reply_handed_the_merged_ticket_goes_to_the_survivor(lab, pair):
 
 
 def test_the_requester_sees_the_survivor_of_their_merged_ticket(lab, new_ticket, other_requester):
-    from tests.factories import UserFactory
-
     mallory = UserFactory(username="mallory", email="mallory@example.org")
     other_requester.user = mallory
     other_requester.save()
@@ -217,8 +228,6 @@ def test_the_requester_sees_the_survivor_of_their_merged_ticket(lab, new_ticket,
 
 
 def test_merging_is_refused_for_an_agent_who_sees_only_the_survivor(lab, pair):
-    from tests.factories import AgentFactory
-
     first, second = pair
     outsider = AgentFactory(username="outsider", role="Agent", departments=[])
     services.ticket_assign(ticket=Ticket.objects.get(pk=second.pk), actor=lab.jane, agent=outsider)

@@ -14,7 +14,15 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from tickets.models import Attachment, State, ThreadEntry, Ticket, TicketContact, TicketTransition
+from tickets.models import (
+    Attachment,
+    InboundMessage,
+    State,
+    ThreadEntry,
+    Ticket,
+    TicketContact,
+    TicketTransition,
+)
 from tickets.services._common import (
     TicketActionError,
     _add_entry,
@@ -104,6 +112,8 @@ def ticket_merge(
     """
     if actor is None or not actor.is_staff:
         raise PermissionDenied("Only agents merge tickets.")
+    if not actor.has_perm("tickets.work_ticket"):
+        raise PermissionDenied("Your role may not merge tickets.")
     _check_can_see(actor, ticket)
     _check_can_see(actor, into)
     if ticket.pk == into.pk:
@@ -126,6 +136,8 @@ def ticket_merge(
     # Created times are kept: the survivor's thread is in order of time, so they land in order.
     files = Attachment.objects.filter(entry_id__in=moving).count()
     entries = ThreadEntry.objects.filter(pk__in=moving).update(ticket=into)
+    # The e-mails they came from follow them (the workspace offers each original for download).
+    InboundMessage.objects.filter(ticket=ticket).update(ticket=into)
     _copy_contacts(ticket, into)
     # Tickets merged into this one earlier now lead straight to the survivor.
     Ticket.objects.filter(merged_into=ticket).update(merged_into=into)
