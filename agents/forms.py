@@ -232,13 +232,20 @@ class PhoneTicketForm(forms.Form):
 
 
 class BulkForm(forms.Form):
-    ACTIONS = [("claim", "Take them"), ("assign", "Assign to…"), ("close", "Close"), ("cancel", "Cancel…")]
+    ACTIONS = [
+        ("claim", "Take them"),
+        ("assign", "Assign to…"),
+        ("close", "Close"),
+        ("cancel", "Cancel…"),
+        ("link_incident", "Link to incident #…"),
+    ]
 
     tickets = forms.TypedMultipleChoiceField(coerce=int, choices=[])
     action = forms.ChoiceField(choices=ACTIONS)
     agent = AgentChoiceField(_agents(), required=False, empty_label="No agent")
     team = forms.ModelChoiceField(Team.objects.filter(is_active=True), required=False, empty_label="No team")
     reason = forms.CharField(required=False, max_length=2000)
+    incident = forms.CharField(required=False, max_length=20)
 
     def __init__(self, *args: Any, choices: selectors.FilterChoices | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -254,6 +261,11 @@ class BulkForm(forms.Form):
             raise forms.ValidationError("Choose an agent or a team to assign to.")
         if action == "cancel" and not (data.get("reason") or "").strip():
             raise forms.ValidationError("Give a reason to cancel.")
+        if action == "link_incident":
+            number = (data.get("incident") or "").strip().lstrip("#")
+            if not number.isdigit():
+                raise forms.ValidationError("Give the number of the incident to link them to (100042, say).")
+            data["incident"] = number
         return data
 
 

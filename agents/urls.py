@@ -1,6 +1,6 @@
 from django.urls import path
 
-from agents.views import actions, alerts, auth, kb, merge, phone, queues, reports, workspace
+from agents.views import actions, alerts, auth, incidents, kb, merge, phone, queues, reports, workspace
 
 app_name = "agents"
 
@@ -28,4 +28,10 @@ urlpatterns = [
     path("tickets/<str:number>/merge/", merge.merge_ticket, name="merge"),
     path("tickets/<str:number>/articles/", kb.article_search, name="article_search"),
     path("tickets/<str:number>/articles/draft/", kb.article_from_ticket, name="article_from_ticket"),
+    path("tickets/<str:number>/incident/declare/", incidents.declare, name="incident_declare"),
+    path("tickets/<str:number>/incident/status/", incidents.change_status, name="incident_status"),
+    path("tickets/<str:number>/incident/update/", incidents.post_update, name="incident_update"),
+    path("tickets/<str:number>/incident/reports/", incidents.link_reports, name="incident_link"),
+    path("tickets/<str:number>/incident/join/", incidents.join, name="incident_join"),
+    path("tickets/<str:number>/incident/unlink/", incidents.unlink, name="incident_unlink"),
 ]

@@ -76,7 +76,7 @@ def ticket_for(
     that one (``follow=False``: the merged ticket itself)."""
     tickets = queryset if queryset is not None else tickets_for(who)
     # The small tables come from the cached catalog: joined, they cost more to plan than to run.
-    tickets = tickets.select_related("requester__user", "follow_up_of")
+    tickets = tickets.select_related("requester__user", "follow_up_of", "incident")
     ticket = tickets.filter(number=number).first() if number.isdigit() else None
     if ticket is None:
         raise exceptions.NotFound(NOT_FOUND)

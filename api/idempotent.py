@@ -22,7 +22,7 @@ from tickets import idempotency
 
 HEADER = "Idempotency-Key"
 # Headers of the first answer that are given again with its replay.
-KEPT_HEADERS = ("ETag", "Location")
+KEPT_HEADERS = ("ETag", "Location", "Reports-Resolved")
 
 
 def _digest(upload: Any) -> str:

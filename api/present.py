@@ -19,7 +19,7 @@ REQUESTER_MOVES = ("close", "reopen")
 def reload(ticket: Ticket) -> Ticket:
     """The ticket as it is now, with what its representation shows (after a write, which may
     have moved it out of the caller's sight: they are answered with what they did)."""
-    fresh = Ticket.objects.select_related("requester__user", "follow_up_of").get(pk=ticket.pk)
+    fresh = Ticket.objects.select_related("requester__user", "follow_up_of", "incident").get(pk=ticket.pk)
     return selectors.attach_related([fresh])[0]
 
 
@@ -51,6 +51,9 @@ def detail_data(who: Caller, ticket: Ticket) -> dict[str, Any]:
         thread=list(thread),
         transitions=list(selectors.transitions_of(ticket)),
         allowed=allowed_transitions(who, ticket),
+        reports_count=(
+            selectors.incident_report_count(ticket) if who.is_agent and ticket.is_major_incident else None
+        ),
     )
     return serializer(shown.with_detail(ticket, detail)).data
 

@@ -100,6 +100,14 @@ def location(*codes: int) -> OpenApiParameter:
     )  # fmt: skip
 
 
+def reports_resolved(*codes: int) -> OpenApiParameter:
+    return OpenApiParameter(
+        "Reports-Resolved", OpenApiTypes.INT, OpenApiParameter.HEADER, response=list(codes),
+        description="On resolving a major incident: how many of its linked reports were resolved "
+        "with it (each with the incident's message; the incident's thread names any left).",
+    )  # fmt: skip
+
+
 IF_MATCH = OpenApiParameter(
     "If-Match",
     OpenApiTypes.STR,

@@ -526,6 +526,20 @@ def incident_reports(incident: Ticket, *, limit: int) -> tuple[list[Ticket], dic
     return rows, counts
 
 
+def incident_report_count(incident: Ticket) -> int:
+    """How many reports are linked to an incident, in any state (one query)."""
+    return Ticket.objects.filter(incident=incident).count()
+
+
+def incident_reports_resolved_with(incident: Ticket) -> int:
+    """How many reports were resolved by the incident's resolution (at the same moment; one query)."""
+    if incident.resolved_at is None:
+        return 0
+    return Ticket.objects.filter(
+        incident=incident, state=State.RESOLVED, resolved_at=incident.resolved_at
+    ).count()
+
+
 def related_tickets(ticket: Ticket, user: Any) -> list[Ticket]:
     """The tickets related to ``ticket`` that ``user`` sees, oldest first (one query)."""
     upward = RelatedLink.objects.filter(ticket=ticket).values("other_id")
@@ -536,3 +550,22 @@ def related_tickets(ticket: Ticket, user: Any) -> list[Ticket]:
         .select_related("requester")
         .order_by("created_at", "id")
     )
+
+
+def incidents_active_for(user: Any, *, limit: int) -> list[Ticket]:
+    """The active major incidents this agent sees, newest first: the console's suggestions of
+    an incident to link a ticket to (one query)."""
+    return list(
+        tickets_visible_to(user)
+        .filter(is_major_incident=True, state__in=ACTIVE_STATES)
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def incident_numbers(tickets: list[Ticket]) -> dict[int, str]:
+    """The numbers of the incidents these tickets report, by the incident's id, for a queue's
+    "↳ #N" marks: one query, none when no ticket on the page reports one."""
+    ids = {ticket.incident_id for ticket in tickets if ticket.incident_id}
+    if not ids:
+        return {}
+    return dict(Ticket.objects.filter(pk__in=ids).values_list("pk", "number"))

@@ -41,7 +41,24 @@ def _due(ticket: Any, now: Any) -> SafeString:
     return PAUSED if ticket.state == "awaiting_user" else mark_safe("—")
 
 
-def _row(ticket: Any, link: str, now: Any) -> SafeString:
+def _incident_mark(ticket: Any, incidents: dict[int, str], prefix: str) -> SafeString:
+    """"Incident" beside a major incident, "↳ #N" (linked) beside one of its reports."""
+    if ticket.is_major_incident:
+        return mark_safe(' <span class="badge text-bg-danger incident-mark">Incident</span>')
+    number = incidents.get(ticket.incident_id) if ticket.incident_id else None
+    if number:
+        return format_html(
+            ' <a class="badge text-bg-light border incident-mark" href="{}{}/"'
+            ' title="Report of major incident #{}">↳ #{}</a>',
+            prefix,
+            number,
+            number,
+            number,
+        )
+    return mark_safe("")
+
+
+def _row(ticket: Any, link: str, now: Any, mark: SafeString) -> SafeString:
     priority = (
         format_html('<span class="badge priority-{}">{}</span>', ticket.priority_id, ticket.priority.name)
         if ticket.priority
@@ -52,7 +69,8 @@ def _row(ticket: Any, link: str, now: Any) -> SafeString:
         '<td><input class="form-check-input" type="checkbox" name="tickets" value="{}"'
         ' aria-label="Select #{}"></td>'
         '<td class="font-monospace"><a href="{}">#{}</a></td>'
-        '<td class="subject-cell"><a class="text-body fw-semibold text-decoration-none" href="{}">{}</a></td>'
+        '<td class="subject-cell">'
+        '<a class="text-body fw-semibold text-decoration-none" href="{}">{}</a>{}</td>'
         '<td class="small">{}</td>'
         '<td class="small">{}</td>'
         '<td class="small">{} · {}</td>'
@@ -69,6 +87,7 @@ def _row(ticket: Any, link: str, now: Any) -> SafeString:
         ticket.number,
         link,
         ticket.subject,
+        mark,
         ticket.requester.name,
         ticket.help_topic.full_name if ticket.help_topic else "—",
         ticket.department.name if ticket.department else "",
@@ -83,10 +102,16 @@ def _row(ticket: Any, link: str, now: Any) -> SafeString:
 
 
 @register.simple_tag
-def queue_rows(tickets: list[Any]) -> SafeString:
-    """One ``<tr>`` per ticket: number and subject linked to the workspace, requester, topic,
-    department and plan, priority, stage, assignment, SLA due and last activity."""
+def queue_rows(tickets: list[Any], incidents: dict[int, str] | None = None) -> SafeString:
+    """One ``<tr>`` per ticket: number and subject linked to the workspace (marked if it is a
+    major incident or reports one: ``incidents`` has the numbers of the incidents), requester,
+    topic, department and plan, priority, stage, assignment, SLA due and last activity."""
+    incidents = incidents or {}
     now = timezone.now()
     # Every row's link differs only by the number: reversed once, as URLs are.
     prefix = reverse("agents:ticket", args=["0"])[:-2]
-    return format_html_join("\n", "{}", ((_row(t, f"{prefix}{t.number}/", now),) for t in tickets))
+    return format_html_join(
+        "\n",
+        "{}",
+        ((_row(t, f"{prefix}{t.number}/", now, _incident_mark(t, incidents, prefix)),) for t in tickets),
+    )

@@ -80,6 +80,8 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
         "title": selectors.QUEUES[key],
         "form": form,
         "tickets": rows[:PAGE_SIZE],
+        # "↳ #N" beside a report: its incident's number (one query, none without reports).
+        "incidents": selectors.incident_numbers(rows[:PAGE_SIZE]),
         "page": number,
         "has_next": len(rows) > PAGE_SIZE and number < MAX_PAGE,
         "has_previous": number > 1,
@@ -189,6 +191,13 @@ def bulk(request: HttpRequest) -> HttpResponse:
         kwargs = {"agent": data["agent"], "team": data["team"]}
     elif data["action"] in ("close", "cancel"):
         kwargs = {"reason": data["reason"]}
+    elif data["action"] == "link_incident":
+        incident = selectors.tickets_visible_to(request.user).filter(number=data["incident"]).first()
+        if incident is None:
+            wanted = data["incident"]
+            messages.error(request, f"No ticket #{wanted} among those you can see: nothing was linked.")
+            return redirect(back or "agents:home")
+        kwargs = {"incident": incident}
     outcomes = services.tickets_bulk(tickets=tickets, actor=request.user, action=data["action"], **kwargs)
     done = [o for o in outcomes if o.ok]
     if done:

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from agents import incident_panel
 from agents.access import agent_required, ticket_for_agent
 from agents.forms import (
     AssignForm,
@@ -124,6 +125,7 @@ def live_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str
         "reason_form": ReasonForm(initial=version),
         "assignment": services.assignment_label(ticket),
         "lifecycle": lifecycle_rows(visits),
+        "incident_panel": incident_panel.panel(user, ticket, choices=choices),
         # A merged ticket points at its survivor; a survivor names what was merged into it.
         "merged_into": selectors.surviving_ticket(ticket) if ticket.merged_into_id else None,
         "merged_from": list(ticket.merged.order_by("pk").values_list("number", flat=True)),

@@ -16,20 +16,23 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tickets import services
+from tickets import selectors, services
 from tickets.models import Attachment, ThreadEntry, Ticket, TicketTransition
 
 AGENT_TICKET_FIELDS = (
     "number", "url", "subject", "state", "state_label", "public_stage", "source", "requester",
     "help_topic", "department", "team", "assignee", "priority", "sla_plan", "tier", "version",
     "follow_up_of", "created_at", "last_activity_at", "first_response_due", "resolution_due",
-    "first_responded_at", "resolved_at", "closed_at",
+    "first_responded_at", "resolved_at", "closed_at", "is_major_incident", "incident_status", "incident",
 )  # fmt: skip
 REQUESTER_TICKET_FIELDS = (
     "number", "url", "subject", "state", "state_label", "public_stage", "source", "help_topic",
     "version", "follow_up_of", "created_at", "last_activity_at", "resolved_at", "closed_at",
+    "incident_notice",
 )  # fmt: skip
 DETAIL_FIELDS = ("thread", "transitions", "allowed_transitions")
+# An agent's detail also counts an incident's reports (a list shows no count: no query per row).
+AGENT_DETAIL_FIELDS = ("reports_count", *DETAIL_FIELDS)
 
 
 def ticket_url(number: str) -> str:
@@ -71,6 +74,10 @@ class TicketSerializer(serializers.ModelSerializer):
     follow_up_of = serializers.SerializerMethodField(
         help_text="The number of the ticket this one follows up."
     )
+    incident_notice = serializers.SerializerMethodField(
+        help_text="On a ticket linked to a major incident (an outage many people report): the "
+        "incident's public status line, as the portal shows it; \"\" otherwise."
+    )
 
     class Meta:
         model = Ticket
@@ -83,6 +90,9 @@ class TicketSerializer(serializers.ModelSerializer):
     def get_follow_up_of(self, ticket: Ticket) -> str | None:
         return ticket.follow_up_of.number if ticket.follow_up_of_id else None
 
+    def get_incident_notice(self, ticket: Ticket) -> str:
+        return selectors.incident_public_status(ticket) if ticket.incident_id else ""
+
 
 class AgentTicketSerializer(TicketSerializer):
     """What an agent reads of a ticket."""
@@ -93,9 +103,20 @@ class AgentTicketSerializer(TicketSerializer):
     assignee = AgentRef(allow_null=True)
     priority = Ref(allow_null=True)
     sla_plan = Ref(source="sla", allow_null=True)
+    is_major_incident = serializers.BooleanField(help_text="The ticket stands for a major incident.")
+    incident_status = serializers.CharField(
+        help_text="A major incident's public status line, which its reporters read (\"\" on other tickets)."
+    )
+    incident = serializers.SerializerMethodField(
+        help_text="The number of the major incident this ticket reports, or null."
+    )
 
     class Meta(TicketSerializer.Meta):
         fields = AGENT_TICKET_FIELDS
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_incident(self, ticket: Ticket) -> str | None:
+        return ticket.incident.number if ticket.incident_id else None
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
@@ -149,6 +170,7 @@ class Detail:
     thread: Sequence[ThreadEntry]
     transitions: Sequence[TicketTransition]
     allowed: Sequence[str]
+    reports_count: int | None = None
 
 
 def with_detail(ticket: Ticket, detail: Detail) -> Ticket:
@@ -160,6 +182,11 @@ ALLOWED_HELP = "The transitions this caller may run now (POST …/transitions/{n
 
 
 class AgentTicketDetailSerializer(AgentTicketSerializer):
+    reports_count = serializers.IntegerField(
+        source="api_detail.reports_count",
+        allow_null=True,
+        help_text="A major incident's linked reports (GET …/reports/ lists them); null on other tickets.",
+    )
     thread = EntrySerializer(many=True, source="api_detail.thread")
     transitions = TransitionSerializer(many=True, source="api_detail.transitions")
     allowed_transitions = serializers.ListField(
@@ -167,7 +194,7 @@ class AgentTicketDetailSerializer(AgentTicketSerializer):
     )
 
     class Meta(AgentTicketSerializer.Meta):
-        fields = AGENT_TICKET_FIELDS + DETAIL_FIELDS
+        fields = AGENT_TICKET_FIELDS + AGENT_DETAIL_FIELDS
 
 
 class TicketDetailSerializer(TicketSerializer):

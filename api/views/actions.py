@@ -21,10 +21,11 @@ from api.idempotent import idempotent
 from api.permissions import CanRead, CanWrite
 from api.serializers import inputs
 from api.serializers import tickets as shown
-from tickets import services
+from tickets import selectors, services
 from tickets.models import State, ThreadEntry, Ticket
 
 MULTIPART = ("application/json", "multipart/form-data")
+REPORTS_RESOLVED = "Reports-Resolved"
 
 
 class EntryAnswer(serializers.Serializer):
@@ -233,7 +234,10 @@ class Transition(APIView):
             done = move(ticket, who.user, body.validated_data)
         landed = done.ticket if isinstance(done, services.RequesterWrite) else ticket
         headers = {} if landed.pk == ticket.pk else {"Location": shown.ticket_url(landed.number)}
-        return present.detail_response(who, present.reload(landed), **headers)
+        landed = present.reload(landed)
+        if self.name == "resolve" and landed.is_major_incident:
+            headers[REPORTS_RESOLVED] = str(selectors.incident_reports_resolved_with(landed))
+        return present.detail_response(who, landed, **headers)
 
 
 def _transition_view(name: str) -> type[Transition]:
@@ -249,6 +253,7 @@ def _transition_view(name: str) -> type[Transition]:
                 schema.IDEMPOTENCY_KEY,
                 schema.etag(200),
                 schema.location(200),
+                *([schema.reports_resolved(200)] if name == "resolve" else []),
                 schema.REPLAYED,
             ],
             request=None if fields is inputs.NoBody else fields,

@@ -53,12 +53,14 @@ class TicketList(APIView):
         if who.is_agent:
             sort = data["sort"]
             tickets = selectors.ticket_queue(who.user, queue=data["queue"], filters=_filters(data), sort=sort)
-            tickets = tickets.prefetch_related("follow_up_of")
+            tickets = tickets.prefetch_related("follow_up_of", "incident")
             if who.department is not None:
                 tickets = tickets.filter(department=who.department)
         else:
             sort = "activity"
-            tickets = tickets_for(who).select_related("help_topic__parent__parent", "follow_up_of")
+            tickets = tickets_for(who).select_related(
+                "help_topic__parent__parent", "follow_up_of", "incident"
+            )
             if data.get("state"):
                 tickets = tickets.filter(state=data["state"])
             tickets = tickets.order_by(*selectors.SORTS[sort][1])

@@ -9,7 +9,7 @@ Needs Chromium at /usr/bin/chromium (`apt-get install chromium`).
 from __future__ import annotations
 
 from chromium import BASE, OUT, launch
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 
 def sign_in(page: Page, username: str) -> None:
@@ -22,6 +22,37 @@ def sign_in(page: Page, username: str) -> None:
 def open_ticket(page: Page, subject: str) -> None:
     page.goto(f"{BASE}/agents/queues/all/")
     page.get_by_role("link", name=subject).click()
+
+
+def open_incident(page: Page) -> bool:
+    """The lab's major incident (its subject says "outage"), found by its "Incident" mark in
+    the queue; False if the lab has none."""
+    for query in ("?q=outage", ""):
+        page.goto(f"{BASE}/agents/queues/all/{query}")
+        rows = page.get_by_role("row").filter(has=page.locator(".incident-mark", has_text="Incident"))
+        if rows.count():
+            rows.first.locator(".subject-cell a").first.click()
+            page.locator(".incident-panel").wait_for()
+            return True
+    print("No major incident in the lab (load_lab --with-tickets adds one): console-incident*.png skipped")
+    return False
+
+
+def incident_pages(browser: Browser) -> None:
+    """The incident's workspace at desktop and phone widths, and one of its reports."""
+    for width, height, suffix in ((1440, 900, ""), (390, 844, "-phone")):
+        page = browser.new_page(viewport={"width": width, "height": height})
+        sign_in(page, "jane")
+        if not open_incident(page):
+            page.close()
+            return
+        page.screenshot(path=OUT / f"console-incident{suffix}.png", full_page=True)
+        report = page.locator(".incident-report a").first
+        if report.count():
+            report.click()
+            page.locator(".incident-banner").wait_for()
+            page.screenshot(path=OUT / f"console-incident-report{suffix}.png", full_page=True)
+        page.close()
 
 
 def main() -> None:
@@ -48,6 +79,7 @@ def main() -> None:
         desk.screenshot(path=OUT / "console-alerts.png", full_page=True)
         open_ticket(desk, "Cannot reset my password")
         desk.screenshot(path=OUT / "console-ticket-waiting.png", full_page=True)
+        incident_pages(browser)
         browser.close()
 
 

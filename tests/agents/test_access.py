@@ -51,10 +51,20 @@ PER_TICKET = {
 # The knowledge base from a ticket: its article search, a draft from its answer (more in
 # tests/agents/test_kb_access.py).
 PER_TICKET |= {"article_search", "article_from_ticket"}
+# Major incidents from a ticket's page (more in tests/agents/test_incident_access.py).
+INCIDENT = {
+    "incident_declare",
+    "incident_status",
+    "incident_update",
+    "incident_link",
+    "incident_join",
+    "incident_unlink",
+}
+PER_TICKET |= INCIDENT
 # Merging a duplicate into another ticket (more in tests/agents/test_merge.py).
 PER_TICKET |= {"merge"}
 # Per-ticket pages that only take POST (a GET is refused before the ticket is looked up).
-POST_ONLY = {"change_property", "compose", "action", "article_from_ticket", "merge"}
+POST_ONLY = {"change_property", "compose", "action", "article_from_ticket", "merge"} | INCIDENT
 
 # Each action, and the state a ticket of the Support department must be in for it to apply.
 READY = {

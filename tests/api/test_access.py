@@ -21,6 +21,14 @@ ENDPOINTS = [
     *[("post", url(NUMBER, "transitions", name)) for name in AGENT_MOVES],
     ("post", url(NUMBER, "transitions", "teleport")),
     ("post", url(NUMBER, "merge")),
+    ("post", "/api/v1/incidents/"),
+    ("post", url(NUMBER, "incident")),
+    ("patch", url(NUMBER, "incident")),
+    ("delete", url(NUMBER, "incident-link")),
+    ("get", url(NUMBER, "reports")),
+    ("post", url(NUMBER, "reports")),
+    ("get", url(NUMBER, "updates", "preview")),
+    ("post", url(NUMBER, "updates")),
     ("get", "/api/v1/help-topics/"),
     ("get", "/api/v1/priorities/"),
     ("get", "/api/v1/departments/"),
@@ -37,6 +45,10 @@ TICKET_WRITES = [
     ("post", ("notes",), {"body": "x"}),
     ("post", ("transitions", "claim"), {}),
     ("post", ("merge",), {"into": "999999"}),
+    ("post", ("incident",), {"status": "Down"}),
+    ("post", ("reports",), {"tickets": ["100001"]}),
+    ("delete", ("incident-link",), {}),
+    ("post", ("updates",), {"body": "x"}),
 ]
 
 

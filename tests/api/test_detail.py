@@ -27,7 +27,9 @@ def test_an_agent_reads_every_property_the_whole_thread_and_the_log(lab, api, ti
     assert answer.status_code == 200
     assert answer["ETag"] == etag(ticket.version)
     data = answer.json()
-    assert tuple(data) == AGENT_TICKET_FIELDS + DETAIL
+    assert tuple(data) == AGENT_TICKET_FIELDS + ("reports_count",) + DETAIL
+    assert (data["is_major_incident"], data["incident_status"], data["incident"]) == (False, "", None)
+    assert data["reports_count"] is None
     assert data["number"] == ticket.number and data["url"] == url(ticket.number)
     assert data["requester"] == {"name": "Karen", "email": "karen@example.com"}
     assert data["department"] == {"id": lab.support.pk, "name": "Support"}

@@ -206,6 +206,7 @@ def test_declaring_and_updates_are_for_the_managers_of_incidents(lab, new_ticket
         ("not an incident", "is not a major incident"),
         ("incident resolved", "it takes no new reports"),
         ("incident as report", "is a major incident itself"),
+        ("incident nobody's", "has no team or agent yet: assign it first"),
     ],
 )
 def test_links_that_make_no_sense_are_refused(lab, outage, new_ticket, case, message):
@@ -226,6 +227,8 @@ def test_links_that_make_no_sense_are_refused(lab, outage, new_ticket, case, mes
         services.ticket_assign(ticket=ticket, actor=lab.jane, agent=lab.jane)
         services.incident_declare(ticket=ticket, actor=lab.jane, status="Another outage")
         ticket, target = incident, ticket
+    elif case == "incident nobody's":
+        target = services.incident_declare(ticket=new_ticket(subject="Outage"), actor=lab.jane, status=STATUS)
     with pytest.raises(services.TicketActionError, match=message):
         services.ticket_link_incident(ticket=ticket, actor=lab.jane, incident=target)
 

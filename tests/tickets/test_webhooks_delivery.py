@@ -27,7 +27,7 @@ TICKET_KEYS = [
     "number", "url", "subject", "state", "state_label", "public_stage", "source", "requester",
     "help_topic", "department", "team", "assignee", "priority", "sla_plan", "tier", "version",
     "follow_up_of", "created_at", "last_activity_at", "first_response_due", "resolution_due",
-    "first_responded_at", "resolved_at", "closed_at",
+    "first_responded_at", "resolved_at", "closed_at", "is_major_incident", "incident_status", "incident",
 ]  # fmt: skip
 
 
@@ -133,6 +133,7 @@ def test_the_payload_is_the_agent_representation_of_the_ticket(lab, new_ticket, 
     assert shown["created_at"] == payload.iso(ticket.created_at)
     assert datetime.fromisoformat(shown["created_at"]) == ticket.created_at  # with its time zone
     assert shown["closed_at"] is None
+    assert (shown["is_major_incident"], shown["incident_status"], shown["incident"]) == (False, "", None)
 
 
 def test_a_requester_message_and_the_overdue_watch_are_sent(lab, karen, new_ticket, receiver, committed):

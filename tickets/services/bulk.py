@@ -13,6 +13,7 @@ from tickets.models import (
 )
 from tickets.services._common import TicketActionError
 from tickets.services.checks import ACTION_LABELS, move_checks
+from tickets.services.incidents import ticket_link_incident
 from tickets.services.moves import ticket_assign, ticket_cancel, ticket_claim, ticket_close
 
 
@@ -48,7 +49,10 @@ BULK_ACTIONS: dict[str, Callable[..., Any]] = {
     "claim": ticket_claim,
     "close": ticket_close,
     "cancel": ticket_cancel,
+    # With ``incident=``: each ticket linked to it as a report.
+    "link_incident": ticket_link_incident,
 }
+BULK_LABELS = {**ACTION_LABELS, "link_incident": "Link to the incident"}
 
 
 def tickets_bulk(*, tickets: Sequence[Ticket], actor: Any, action: str, **kwargs: Any) -> list[BulkOutcome]:
@@ -62,5 +66,5 @@ def tickets_bulk(*, tickets: Sequence[Ticket], actor: Any, action: str, **kwargs
         except (TicketActionError, PermissionDenied) as exc:
             outcomes.append(BulkOutcome(ticket, False, str(exc)))
         else:
-            outcomes.append(BulkOutcome(ticket, True, f"{ACTION_LABELS[action]}: done"))
+            outcomes.append(BulkOutcome(ticket, True, f"{BULK_LABELS[action]}: done"))
     return outcomes

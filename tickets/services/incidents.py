@@ -171,6 +171,9 @@ def _link_refusal(report: Ticket, incident: Ticket) -> str | None:
         return f"#{report.number} already reports incident #{report.incident.number}: unlink it first."
     if report.state not in ACTIVE_STATES:
         return f"#{report.number} is {_stage(report)}: only an active ticket can be linked."
+    if report.state == State.OPEN and incident.team_id is None and incident.assignee_id is None:
+        # An open report goes to the incident's team or agent: there must be one.
+        return f"Incident #{incident.number} has no team or agent yet: assign it first."
     return None
 
 

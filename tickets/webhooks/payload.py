@@ -24,6 +24,7 @@ TICKET_RELATED = (
     "priority",
     "sla",
     "follow_up_of",
+    "incident",
 )
 
 TICKET_KEYS = (
@@ -51,6 +52,9 @@ TICKET_KEYS = (
     "first_responded_at",
     "resolved_at",
     "closed_at",
+    "is_major_incident",
+    "incident_status",
+    "incident",
 )
 
 BODY_KEYS = ("id", "event", "occurred_at", "transition", "entry", "overdue", "webhook", "ticket")
@@ -103,6 +107,9 @@ def ticket_representation(ticket: Ticket) -> dict[str, Any]:
         "first_responded_at": iso(ticket.first_responded_at),
         "resolved_at": iso(ticket.resolved_at),
         "closed_at": iso(ticket.closed_at),
+        "is_major_incident": ticket.is_major_incident,
+        "incident_status": ticket.incident_status,
+        "incident": ticket.incident.number if ticket.incident_id else None,
     }
 
 
