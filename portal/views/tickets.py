@@ -75,6 +75,8 @@ def open_ticket(request: HttpRequest) -> HttpResponse:
 
 def ticket_received(request: HttpRequest, number: str) -> HttpResponse:
     ticket = access.ticket_for_viewer(request, number)
+    if ticket.number != number:  # merged meanwhile
+        return redirect("portal:ticket", number=ticket.number)
     return render(request, "portal/ticket_received.html", {"ticket": ticket})
 
 
@@ -112,7 +114,12 @@ def _known_problem(ticket: Ticket) -> str:
 
 
 def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
-    return _ticket_page(request, access.ticket_for_viewer(request, number))
+    ticket = access.ticket_for_viewer(request, number)
+    if ticket.number != number:
+        # A merged ticket's number leads to the ticket it was merged into.
+        messages.info(request, f"Ticket #{number} was merged into #{ticket.number}: it continues here.")
+        return redirect("portal:ticket", number=ticket.number)
+    return _ticket_page(request, ticket)
 
 
 def thread_older(request: HttpRequest, number: str) -> HttpResponse:
@@ -139,6 +146,7 @@ def ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
                 ticket=ticket,
                 body=form.cleaned_data["body"],
                 attachments=form.cleaned_data["attachments"],
+                author_name=access.guest_author(request, ticket),
                 **access.acting_as(request, ticket),
             )
         except services.TicketActionError as exc:
