@@ -110,6 +110,8 @@ def test_a_reports_workspace_has_a_banner_naming_its_incident(client, lab, outag
     assert f'href="{_url("ticket", incident)}"' in client.get(_url("ticket", reports[0])).content.decode()
     client.force_login(lab.john)
     page = client.get(_url("ticket", reports[0])).content.decode()
+    # Its resolution is due with the incident's (tickets.services.incidents).
+    assert "Resolution on the incident's clock" in page
     # The link events read as sentences in both threads.
     assert f"Linked to major incident #{incident.number} by Jane Doe" in page
 

@@ -28,7 +28,7 @@ def test_relate_by_number_then_take_it_back(client, lab, pair):
     assert response["Location"] == reverse("agents:ticket", args=[first.number])
     assert _messages(response) == [f"#{second.number} is now related to this ticket."]
     page = client.get(reverse("agents:ticket", args=[second.number])).content.decode()
-    assert 'class="card shadow-sm mb-3 related-panel"' in page
+    assert 'class="card shadow-sm mt-3 mb-3 related-panel"' in page
     assert f'href="/agents/tickets/{first.number}/"' in page and "VPN drops" in page
     response = client.post(url, {"other": second.number, "remove": "1"})
     assert _messages(response) == [f"#{second.number} is no longer related to this ticket."]
