@@ -277,3 +277,17 @@ class AlertsForm(forms.Form):
         for name in AgentProfile.ALERTS:
             label = AgentProfile._meta.get_field(name).verbose_name
             self.fields[name] = forms.BooleanField(label=label[:1].upper() + label[1:], required=False)
+
+
+class MergeForm(VersionForm):
+    """Merge this ticket into another: its number; ``confirm`` when the requesters differ."""
+
+    into = forms.RegexField(
+        r"^\s*#?\d{1,12}\s*$",
+        label="Merge into ticket number",
+        error_messages={"invalid": "Enter a ticket number, such as 100042."},
+    )
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def clean_into(self) -> str:
+        return self.cleaned_data["into"].strip().lstrip("#")

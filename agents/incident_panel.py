@@ -56,7 +56,10 @@ def panel(
         )
     elif ticket.incident_id is not None:
         status = selectors.incident_public_status(ticket)
-        context.update(kind="report", incident=ticket.incident, status=status)
+        incident = ticket.incident
+        # The incident may be in a department this agent does not see: named, not linked.
+        seen = selectors.ticket_visible_to(user, incident)
+        context.update(kind="report", incident=incident, incident_seen=seen, status=status)
     elif ticket.is_active and (can_manage or can_link):
         context.update(
             kind="ordinary",

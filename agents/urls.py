@@ -1,6 +1,18 @@
 from django.urls import path
 
-from agents.views import actions, alerts, auth, incidents, kb, phone, queues, reports, workspace
+from agents.views import (
+    actions,
+    alerts,
+    auth,
+    incidents,
+    kb,
+    merge,
+    phone,
+    queues,
+    related,
+    reports,
+    workspace,
+)
 
 app_name = "agents"
 
@@ -25,6 +37,7 @@ urlpatterns = [
     path("tickets/<str:number>/files/<int:attachment_id>/", workspace.attachment_download, name="attachment"),
     path("tickets/<str:number>/emails/<int:message_id>/", workspace.original_email, name="original_email"),
     path("tickets/<str:number>/actions/<str:name>/", actions.run_action, name="action"),
+    path("tickets/<str:number>/merge/", merge.merge_ticket, name="merge"),
     path("tickets/<str:number>/articles/", kb.article_search, name="article_search"),
     path("tickets/<str:number>/articles/draft/", kb.article_from_ticket, name="article_from_ticket"),
     path("tickets/<str:number>/incident/declare/", incidents.declare, name="incident_declare"),
@@ -33,4 +46,5 @@ urlpatterns = [
     path("tickets/<str:number>/incident/reports/", incidents.link_reports, name="incident_link"),
     path("tickets/<str:number>/incident/join/", incidents.join, name="incident_join"),
     path("tickets/<str:number>/incident/unlink/", incidents.unlink, name="incident_unlink"),
+    path("tickets/<str:number>/related/", related.related, name="related"),
 ]

@@ -67,17 +67,22 @@ def tickets_for(who: Caller) -> QuerySet[Ticket]:
     return tickets
 
 
-def ticket_for(who: Caller, number: str, *, queryset: QuerySet[Ticket] | None = None) -> Ticket:
-    """The ticket with this number if the caller may see it; the same 404 otherwise."""
+def ticket_for(
+    who: Caller, number: str, *, queryset: QuerySet[Ticket] | None = None, follow: bool = True
+) -> Ticket:
+    """The ticket with this number if the caller may see it; the same 404 otherwise.
+
+    A merged ticket's number answers for the ticket it was merged into, if the caller may see
+    that one (``follow=False``: the merged ticket itself)."""
     tickets = queryset if queryset is not None else tickets_for(who)
     # The small tables come from the cached catalog: joined, they cost more to plan than to run.
-    ticket = (
-        tickets.select_related("requester__user", "follow_up_of", "incident").filter(number=number).first()
-        if number.isdigit()
-        else None
-    )
+    tickets = tickets.select_related("requester__user", "follow_up_of", "incident")
+    ticket = tickets.filter(number=number).first() if number.isdigit() else None
     if ticket is None:
         raise exceptions.NotFound(NOT_FOUND)
+    if follow and ticket.merged_into_id is not None:
+        survivor = tickets.filter(pk=selectors.surviving_ticket(ticket).pk).first()
+        ticket = survivor if survivor is not None else ticket
     return selectors.attach_related([ticket])[0]
 
 

@@ -346,7 +346,9 @@ def markdown(run: dict[str, Any], sizes: list[Size], load_results: Path) -> str:
         lines += ["", *size_table(size)]
     timers = timers_section(load_results.with_name("results-timers.md"))
     reports = included_section(load_results.with_name("results-reports.md"), "bench/reports.py")
-    lines += ["", *gunicorn_section(load_results), "", *timers, "", *reports, "", *goals(sizes)]
+    incident = included_section(load_results.with_name("results-incident.md"), "bench/incident.py")
+    lines += ["", *gunicorn_section(load_results), "", *timers, "", *reports, "", *incident]
+    lines += ["", *goals(sizes)]
     return "\n".join(lines) + "\n"
 
 

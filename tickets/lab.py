@@ -15,7 +15,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from tickets import services
+from tickets import lab_incident, services
 from tickets.mailin import store
 from tickets.mailout import mailids
 from tickets.models import (
@@ -300,9 +300,13 @@ def _requester(user: Any) -> Any:
 
 @transaction.atomic
 def load_tickets(lab: Lab) -> list[Ticket]:
-    """Example 1 walked to closure, one escalated ticket, and tickets waiting in every stage."""
-    if Ticket.objects.filter(subject=EXAMPLE_1_SUBJECT).exists():
-        return []
+    """Example 1 walked to closure, one escalated ticket, tickets waiting in every stage, and an
+    open major incident with three reports; each part only once (a second run adds nothing)."""
+    made = [] if Ticket.objects.filter(subject=EXAMPLE_1_SUBJECT).exists() else _stages(lab)
+    return made + lab_incident.load_incident(lab)
+
+
+def _stages(lab: Lab) -> list[Ticket]:
     made = [example_1(lab)]
     karen, ken = _requester(lab.karen), _requester(lab.ken)
     john = lab.john

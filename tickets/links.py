@@ -15,6 +15,7 @@ from django.core import signing
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
+from tickets import selectors
 from tickets.models import Ticket
 
 _SALT = "tickets.links.ticket"
@@ -25,7 +26,14 @@ def ticket_token(ticket: Ticket) -> str:
 
 
 def ticket_from_token(token: str) -> Ticket | None:
-    """The ticket a valid, unexpired token names; None for anything else."""
+    """The ticket a valid, unexpired token names (or the ticket it was merged into: its
+    thread is there); None for anything else."""
+    ticket = ticket_named_by(token)
+    return None if ticket is None else selectors.surviving_ticket(ticket)
+
+
+def ticket_named_by(token: str) -> Ticket | None:
+    """The ticket a valid, unexpired token names, merged or not; None for anything else."""
     try:
         data = signing.loads(token, salt=_SALT, max_age=settings.TICKET_LINK_MAX_AGE_DAYS * 86400)
     except signing.BadSignature:

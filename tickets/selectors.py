@@ -96,7 +96,7 @@ def ticket_visible_to(user: Any, ticket: Ticket) -> bool:
         return False
     if ticket.requester.user_id == user.pk:
         return True
-    return tickets_visible_to(user).filter(pk=ticket.pk).exists()
+    return tickets_visible_to(user).filter(pk=ticket.pk).exists() or requester_merged_into(user, ticket)
 
 
 def ticket_get_for_agent(user: Any, pk: int) -> Ticket | None:
@@ -109,10 +109,52 @@ def ticket_list_for_agent(user: Any, *, state: str | None = None) -> QuerySet[Ti
 
 
 def tickets_of_requester(user: Any) -> QuerySet[Ticket]:
-    """A requester's own tickets, newest activity first."""
+    """A requester's own tickets, and another requester's that a ticket of theirs was merged into
+    (its thread is there now).
+
+    Those are rare, and found first by one small query (the requester's merged tickets): without
+    them the filter stays the requester's alone, which one index answers in activity order at
+    any size; an OR with a subquery would have the database read every ticket."""
     if not (user.is_authenticated and user.is_active):
         return Ticket.objects.none()
-    return Ticket.objects.filter(requester__user_id=user.pk).select_related("help_topic__parent")
+    own = Q(requester__user_id=user.pk)
+    elsewhere = list(
+        Ticket.objects.filter(own, merged_into__isnull=False)
+        .exclude(merged_into__requester_id=F("requester_id"))
+        .values_list("merged_into_id", flat=True)
+    )
+    wanted = own | Q(pk__in=elsewhere) if elsewhere else own
+    return Ticket.objects.filter(wanted).select_related("help_topic__parent")
+
+
+def requester_merged_into(user: Any, ticket: Ticket) -> bool:
+    """Was a ticket of this user's (as its requester) merged into ``ticket``? One query."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return Ticket.objects.filter(merged_into_id=ticket.pk, requester__user_id=user.pk).exists()
+
+
+# A merge points every ticket merged into the one it closes at its own survivor, so a chain is
+# one step; older chains are followed this far.
+MERGE_CHAIN_LIMIT = 10
+
+
+def surviving_ticket(ticket: Ticket) -> Ticket:
+    """The ticket a merged ticket's number leads to (itself when it was not merged): its thread,
+    files and contacts are there. Follows a chain (A into B, B into C) at most
+    ``MERGE_CHAIN_LIMIT`` steps, one query each; no query for a ticket that was not merged."""
+    for _ in range(MERGE_CHAIN_LIMIT):
+        if ticket.merged_into_id is None:
+            break
+        survivor = (
+            Ticket.objects.select_related("requester", "help_topic__parent", "team", "follow_up_of")
+            .filter(pk=ticket.merged_into_id)
+            .first()
+        )
+        if survivor is None:
+            break
+        ticket = survivor
+    return ticket
 
 
 # -- the console's queues -----------------------------------------------------------------------

@@ -15,7 +15,15 @@ from django.views.decorators.http import require_POST
 
 from agents import incident_panel
 from agents.access import agent_required, ticket_for_agent
-from agents.forms import AssignForm, ComposerForm, EscalateForm, MessageForm, PropertyForm, ReasonForm
+from agents.forms import (
+    AssignForm,
+    ComposerForm,
+    EscalateForm,
+    MergeForm,
+    MessageForm,
+    PropertyForm,
+    ReasonForm,
+)
 from tickets import selectors, services, thread_pages, uploads
 from tickets.mailin import store
 from tickets.models import Attachment, State, ThreadEntry, Ticket
@@ -118,6 +126,11 @@ def live_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str
         "assignment": services.assignment_label(ticket),
         "lifecycle": lifecycle_rows(visits),
         "incident_panel": incident_panel.panel(user, ticket, choices=choices),
+        "related": selectors.related_tickets(ticket, user),
+        "can_relate": user.has_perm("tickets.work_ticket"),
+        # A merged ticket points at its survivor; a survivor names what was merged into it.
+        "merged_into": selectors.surviving_ticket(ticket) if ticket.merged_into_id else None,
+        "merged_from": list(ticket.merged.order_by("pk").values_list("number", flat=True)),
         **extra,
     }
 
@@ -126,6 +139,8 @@ def _page(request: HttpRequest, ticket: Ticket, *, status: int = 200, **extra: A
     can_work = request.user.has_perm("tickets.work_ticket") and ticket.state != State.CLOSED
     context = live_context(request, ticket, **extra)
     context.update(
+        can_merge=services.move_refusal(ticket, "merge", request.user, visible=True) is None,
+        merge_form=MergeForm(initial={"version": ticket.version}, auto_id="merge-%s"),
         composer=extra.get("composer") or ComposerForm(),
         can_work=can_work,
         canned=list(selectors.canned_responses_for(ticket)) if can_work else [],

@@ -198,5 +198,16 @@ class OptionalReasonBody(serializers.Serializer):
     reason = serializers.CharField(max_length=MAX_REASON, required=False, allow_blank=True, default="")
 
 
+class MergeBody(serializers.Serializer):
+    into = serializers.RegexField(
+        r"^\d{1,12}$", help_text="The number of the ticket to merge into (the survivor)."
+    )
+    confirm_other_requester = serializers.BooleanField(
+        default=False,
+        help_text="Merge even though the two tickets have different requesters (409 "
+        "`confirm_other_requester` without it).",
+    )
+
+
 class NoBody(serializers.Serializer):
     """No fields."""

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from api import present, schema, writes
 from api.access import Caller, caller, ticket_for, ticket_for_message
+from api.errors import Conflict
 from api.idempotent import idempotent
 from api.permissions import CanRead, CanWrite
 from api.serializers import inputs
@@ -140,7 +141,9 @@ class Message(APIView):
             landed, entry = services.ticket_receive_reply(
                 ticket=ticket, body=data["body"], attachments=data.get("attachments", []), **acting
             )
-        return _entry_response(who, landed, entry, follow_up=landed.pk != ticket.pk)
+        # A message for a merged ticket lands on its survivor: no follow-up.
+        follow_up = landed.pk not in (ticket.pk, ticket.merged_into_id)
+        return _entry_response(who, landed, entry, follow_up=follow_up)
 
 
 # -- transitions -------------------------------------------------------------------------------
@@ -265,6 +268,53 @@ def _transition_view(name: str) -> type[Transition]:
     return View
 
 
+class Merge(APIView):
+    permission_classes = [CanRead, CanWrite]
+
+    @extend_schema(
+        summary="Merge a true duplicate into another ticket (agents)",
+        description="This ticket is closed into `into`, the survivor: its thread entries (with their "
+        "files) and contacts move there in order of time, and its number leads there from then on. "
+        "Both must be in one department; different requesters need `confirm_other_requester` "
+        "(409 with code `confirm_other_requester` without it). Answers with the survivor; If-Match "
+        "is this ticket's version.",
+        parameters=[
+            schema.NUMBER,
+            schema.IF_MATCH,
+            schema.IDEMPOTENCY_KEY,
+            schema.etag(200),
+            schema.location(200),
+            schema.REPLAYED,
+        ],
+        request=inputs.MergeBody,
+        responses={200: schema.DETAIL, **schema.errors(400, 403, 404, 409, 422)},
+    )
+    @idempotent
+    def post(self, request: Request, number: str) -> Response:
+        who = caller(request)
+        # The duplicate itself, never where its number leads: a merged ticket is not merged again.
+        ticket = ticket_for(who, number, follow=False)
+        if not who.is_agent:
+            raise exceptions.PermissionDenied("Only agents merge tickets.")
+        body = inputs.MergeBody(data=request.data)
+        body.is_valid(raise_exception=True)
+        into = ticket_for(who, body.validated_data["into"])
+        with writes.changing(request, who, ticket):
+            try:
+                services.ticket_merge(
+                    ticket=ticket,
+                    into=into,
+                    actor=who.user,
+                    confirm_other_requester=body.validated_data["confirm_other_requester"],
+                )
+            except services.MergeNeedsConfirmation as exc:
+                raise Conflict(
+                    str(exc), code="confirm_other_requester", ticket=present.detail_data(who, ticket)
+                ) from None
+        into = present.reload(into)
+        return present.detail_response(who, into, Location=shown.ticket_url(into.number))
+
+
 class UnknownTransition(APIView):
     @extend_schema(exclude=True)
     def post(self, request: Request, number: str, name: str) -> Response:
@@ -286,4 +336,5 @@ urlpatterns = [
     path(
         "tickets/<str:number>/transitions/<str:name>/", UnknownTransition.as_view(), name="transition-unknown"
     ),
+    path("tickets/<str:number>/merge/", Merge.as_view(), name="merge"),
 ]

@@ -35,7 +35,9 @@ def check_status(request: HttpRequest) -> HttpResponse:
 
 
 def ticket_link(request: HttpRequest, token: str) -> HttpResponse:
-    ticket = links.ticket_from_token(token)
+    # The ticket the link names is granted, merged or not (a merged one's page leads on to its
+    # survivor and grants that too, remembering whose link it was: portal.access.guest_author).
+    ticket = links.ticket_named_by(token)
     if ticket is None:
         return render(request, "portal/link_invalid.html", status=404)
     access.grant(request, ticket)

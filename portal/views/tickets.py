@@ -75,6 +75,8 @@ def open_ticket(request: HttpRequest) -> HttpResponse:
 
 def ticket_received(request: HttpRequest, number: str) -> HttpResponse:
     ticket = access.ticket_for_viewer(request, number)
+    if ticket.number != number:  # merged meanwhile
+        return redirect("portal:ticket", number=ticket.number)
     return render(request, "portal/ticket_received.html", {"ticket": ticket})
 
 
@@ -100,12 +102,24 @@ def _ticket_page(request: HttpRequest, ticket: Ticket, status: int = 200, **form
         "reopen_form": forms.get("reopen_form") or ReopenForm(),
         "is_closed": ticket.state == State.CLOSED,
         "is_resolved": ticket.state == State.RESOLVED,
+        "known_problem": _known_problem(ticket),
     }
     return render(request, "portal/ticket.html", context, status=status)
 
 
+def _known_problem(ticket: Ticket) -> str:
+    """The status line of the major incident the ticket reports, while the ticket is still being
+    worked on ("" otherwise): once resolved with its incident, the resolution message says more."""
+    return selectors.incident_public_status(ticket) if ticket.is_active else ""
+
+
 def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
-    return _ticket_page(request, access.ticket_for_viewer(request, number))
+    ticket = access.ticket_for_viewer(request, number)
+    if ticket.number != number:
+        # A merged ticket's number leads to the ticket it was merged into.
+        messages.info(request, f"Ticket #{number} was merged into #{ticket.number}: it continues here.")
+        return redirect("portal:ticket", number=ticket.number)
+    return _ticket_page(request, ticket)
 
 
 def thread_older(request: HttpRequest, number: str) -> HttpResponse:
@@ -132,6 +146,7 @@ def ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
                 ticket=ticket,
                 body=form.cleaned_data["body"],
                 attachments=form.cleaned_data["attachments"],
+                author_name=access.guest_author(request, ticket),
                 **access.acting_as(request, ticket),
             )
         except services.TicketActionError as exc:

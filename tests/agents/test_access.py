@@ -61,8 +61,12 @@ INCIDENT = {
     "incident_unlink",
 }
 PER_TICKET |= INCIDENT
+# Related tickets from a ticket's page (more in tests/agents/test_related.py).
+PER_TICKET |= {"related"}
+# Merging a duplicate into another ticket (more in tests/agents/test_merge.py).
+PER_TICKET |= {"merge"}
 # Per-ticket pages that only take POST (a GET is refused before the ticket is looked up).
-POST_ONLY = {"change_property", "compose", "action", "article_from_ticket"} | INCIDENT
+POST_ONLY = {"change_property", "compose", "action", "article_from_ticket", "related", "merge"} | INCIDENT
 
 # Each action, and the state a ticket of the Support department must be in for it to apply.
 READY = {
@@ -144,6 +148,7 @@ def _payload(lab, ticket):
         "priority": Priority.objects.get(name="Emergency").pk,
         "tickets": [ticket.pk],
         "action": "claim",
+        "into": "999999",
     }
 
 
@@ -303,6 +308,7 @@ def _markup(ticket):
         "action": f"/agents/tickets/{ticket.number}/actions/",
         "compose": reverse("agents:compose", args=[ticket.number]),
         "property": reverse("agents:change_property", args=[ticket.number]),
+        "merge": reverse("agents:merge", args=[ticket.number]),
     }
 
 

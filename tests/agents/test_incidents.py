@@ -103,8 +103,15 @@ def test_a_reports_workspace_has_a_banner_naming_its_incident(client, lab, outag
     banner = page.split('incident-banner"', 1)[1].split("</div>\n", 2)
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", "".join(banner)))
     assert f"Report of major incident #{incident.number} — {STATUS}" in text
-    assert f'href="{_url("ticket", incident)}"' in page
+    # John (Support) does not see the incident (System Administrators): named, not linked.
+    assert f'href="{_url("ticket", incident)}"' not in page
     assert _url("incident_unlink", reports[0]) in page
+    client.force_login(lab.jane)
+    assert f'href="{_url("ticket", incident)}"' in client.get(_url("ticket", reports[0])).content.decode()
+    client.force_login(lab.john)
+    page = client.get(_url("ticket", reports[0])).content.decode()
+    # Its resolution is due with the incident's (tickets.services.incidents).
+    assert "Resolution on the incident's clock" in page
     # The link events read as sentences in both threads.
     assert f"Linked to major incident #{incident.number} by Jane Doe" in page
 

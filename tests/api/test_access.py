@@ -20,6 +20,7 @@ ENDPOINTS = [
     ("post", url(NUMBER, "messages")),
     *[("post", url(NUMBER, "transitions", name)) for name in AGENT_MOVES],
     ("post", url(NUMBER, "transitions", "teleport")),
+    ("post", url(NUMBER, "merge")),
     ("post", "/api/v1/incidents/"),
     ("post", url(NUMBER, "incident")),
     ("patch", url(NUMBER, "incident")),
@@ -28,6 +29,9 @@ ENDPOINTS = [
     ("post", url(NUMBER, "reports")),
     ("get", url(NUMBER, "updates", "preview")),
     ("post", url(NUMBER, "updates")),
+    ("get", url(NUMBER, "related")),
+    ("post", url(NUMBER, "related")),
+    ("delete", url(NUMBER, "related", "100002")),
     ("get", "/api/v1/help-topics/"),
     ("get", "/api/v1/priorities/"),
     ("get", "/api/v1/departments/"),
@@ -43,10 +47,12 @@ TICKET_WRITES = [
     ("post", ("replies",), {"body": "x"}),
     ("post", ("notes",), {"body": "x"}),
     ("post", ("transitions", "claim"), {}),
+    ("post", ("merge",), {"into": "999999"}),
     ("post", ("incident",), {"status": "Down"}),
     ("post", ("reports",), {"tickets": ["100001"]}),
     ("delete", ("incident-link",), {}),
     ("post", ("updates",), {"body": "x"}),
+    ("post", ("related",), {"ticket": "100002"}),
 ]
 
 

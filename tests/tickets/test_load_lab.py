@@ -3,8 +3,10 @@
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.urls import reverse
 
-from tickets.models import Department, HelpTopic, Priority, SLAPlan, State, Team, Ticket
+from tickets import lab, lab_incident
+from tickets.models import Department, HelpTopic, Priority, SLAPlan, State, Team, ThreadEntry, Ticket
 
 SKIP = {"last_login"}
 
@@ -81,3 +83,41 @@ def test_demo_tickets_wait_in_every_stage(db):
         2,
     )
     assert escalated.transitions.filter(name="escalate").exists()
+
+
+def test_the_lab_has_an_open_online_banking_incident_with_three_reports(db, client):
+    call_command("load_lab", "--with-tickets", verbosity=0)
+    incident = Ticket.objects.get(is_major_incident=True)
+    assert incident.subject == lab_incident.INCIDENT_SUBJECT and incident.state == State.ASSIGNED
+    assert incident.incident_status == "We know about this outage and are working on it."
+    assert (incident.department.name, incident.team.name) == ("SysAdmins", "Online Banking")
+    assert incident.requester.email == "jane@example.com" and incident.assignee.username == "jane"
+    reports = list(incident.reports.order_by("pk"))
+    assert [(r.source, r.requester.email) for r in reports] == [
+        (Ticket.Source.WEB, "ken@example.com"),
+        (Ticket.Source.EMAIL, "maria.lopez@example.net"),
+        (Ticket.Source.PHONE, "branch12@example.com"),
+    ]
+    phone = reports[2].thread.order_by("pk").first()
+    assert phone.author.username == "john" and phone.on_behalf_of_requester
+    for report in reports:
+        assert report.state == State.ASSIGNED and report.team.name == "Online Banking"
+        replies = list(report.thread.filter(kind=ThreadEntry.Kind.REPLY))
+        assert len(replies) == 1 and replies[0].author.username == "jane" and replies[0].is_public
+        assert replies[0].body.startswith("We have found the cause")
+        linked = f"system: linked to incident #{incident.number}"
+        assert report.transitions.filter(actor_label=linked).exists()
+    # Ken reads the status line on his report's page in the portal.
+    client.force_login(reports[0].requester.user)
+    page = client.get(reverse("portal:ticket", args=[reports[0].number])).content.decode()
+    assert "Known problem:</strong> We know about this outage and are working on it." in page
+
+
+def test_a_lab_loaded_before_the_incident_existed_gets_it_once(db):
+    configuration = lab.load_configuration()
+    lab._stages(configuration)
+    before = Ticket.objects.count()
+    call_command("load_lab", "--with-tickets", verbosity=0)
+    assert Ticket.objects.count() == before + 4 and Ticket.objects.filter(is_major_incident=True).count() == 1
+    call_command("load_lab", "--with-tickets", verbosity=0)
+    assert Ticket.objects.count() == before + 4

@@ -259,6 +259,13 @@ def test_every_kind_of_mail_says_whether_it_is_automatic(
         ({"ticket_resolved"}, True, lambda: later(days=7)),
         # A webhook failing once too often is switched off, and its owner told.
         ({"webhook_disabled"}, True, webhook_fails),
+        # A true duplicate merged: its requester is told where it went.
+        (set(), True, lambda: state.update(duplicate=new_ticket(subject="Nobody took it, again"))),
+        (
+            {"ticket_merged"},
+            True,
+            lambda: services.ticket_merge(ticket=fresh("duplicate"), into=fresh("late"), actor=lab.jane),
+        ),
     ]
     walked: set[str] = set()
     for templates, automatic, step in steps:

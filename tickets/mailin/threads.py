@@ -9,6 +9,7 @@ from email.message import Message
 from email.parser import BytesParser
 from email.utils import parseaddr
 
+from tickets import selectors
 from tickets.mailin.parse import (
     MAX_PARTS,
     _decode_part,
@@ -95,17 +96,20 @@ def _bounced_ticket(raw: bytes) -> Ticket | None:
 # "Le … a écrit :", "Am … schrieb Help Desk <…>:", "El … escribió:".
 
 def _thread_of(headers: Message, sender: str) -> Ticket | None:
+    """The ticket a reply answers; a merged ticket's reply goes to the ticket it was merged
+    into (whose contacts include the merged ticket's requester and contacts)."""
     references = [_header_text(headers, "In-Reply-To"), _header_text(headers, "References")]
     pk = mailids.ticket_pk_from(references)
     if pk is not None:
-        return Ticket.objects.select_related("requester").filter(pk=pk).exclude(number=None).first()
+        ticket = Ticket.objects.select_related("requester").filter(pk=pk).exclude(number=None).first()
+        return None if ticket is None else selectors.surviving_ticket(ticket)
     found = _SUBJECT_NUMBER.search(_header_text(headers, "Subject"))
     if found is None:
         return None
     ticket = Ticket.objects.select_related("requester").filter(number=found.group(1)).first()
     # A number in a subject is easy to guess: only the requester or a copied person may use it.
     if ticket is not None and _may_answer(ticket, sender):
-        return ticket
+        return selectors.surviving_ticket(ticket)
     return None
 
 

@@ -232,6 +232,10 @@ def for_transition(log: TicketTransition, *, requester: bool = True, agents: boo
     elif log.name in ("close", "cancel"):
         if requester:
             mails.append(_for_requester(ticket, "emails/ticket_closed", transition=log))
+    elif log.name == "merge":
+        # Where their ticket went: its link (and a reply to this mail) lands on the survivor.
+        if requester and ticket.merged_into_id is not None:
+            mails.append(_for_requester(ticket, "emails/ticket_merged", survivor=ticket.merged_into))
     elif log.name == "assign" and agents:
         people = agents_to_alert("alert_assigned", scope=_answering_for(ticket), exclude=[log.actor_id])
         mails += _for_agents(people, "emails/agent_assigned", ticket, transition=log)

@@ -52,6 +52,11 @@ from tickets.services.intake import (
     ticket_create_for_contact,
     ticket_update_properties,
 )
+from tickets.services.merge import (
+    MergeNeedsConfirmation,
+    MergeOutcome,
+    ticket_merge,
+)
 from tickets.services.moves import (
     ticket_assign,
     ticket_cancel,
@@ -89,6 +94,9 @@ from tickets.services.timers import (
 )
 
 __all__ = [
+    "MergeNeedsConfirmation",
+    "MergeOutcome",
+    "ticket_merge",
     "ticket_relate",
     "ticket_unrelate",
     "Audience",

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from tickets import selectors
 from tickets.models import (
     State,
     ThreadEntry,
@@ -52,10 +53,35 @@ class RequesterWrite:
 
 
 def _check_requester(ticket: Ticket, actor: Any) -> None:
-    if actor is not None and ticket.requester.user_id != actor.pk:
+    """The requester's account, or that of a ticket merged into this one (their thread is here)."""
+    if (
+        actor is not None
+        and ticket.requester.user_id != actor.pk
+        and not selectors.requester_merged_into(actor, ticket)
+    ):
         raise PermissionDenied("Only the requester can write here.")
     if ticket.number is None:
         raise TicketActionError("This ticket is still being created.")
+
+
+def _writer_name(ticket: Ticket, actor: Any, author_name: str | None) -> str | None:
+    """Who signs a requester's message: given, the requester, or (an account whose ticket was
+    merged into this one) that ticket's requester."""
+    if author_name or actor is None or ticket.requester.user_id == actor.pk:
+        return author_name
+    merged = Ticket.objects.filter(merged_into=ticket, requester__user_id=actor.pk)
+    first = merged.select_related("requester").first()
+    return first.requester.name if first is not None else None
+
+
+def _surviving(ticket: Ticket, author_name: str | None) -> tuple[Ticket, str | None]:
+    """A message to a merged ticket goes to the ticket it was merged into, signed by the merged
+    ticket's requester (never a follow-up of the closed duplicate); locked as it is now."""
+    if ticket.merged_into_id is None:
+        return ticket, author_name
+    survivor = selectors.surviving_ticket(ticket)
+    _lock_current(survivor)
+    return survivor, author_name or ticket.requester.name
 
 
 def _requester_message(
@@ -128,6 +154,7 @@ def ticket_receive_reply(
     body = _require_text(body, "A message")
     _lock_current(ticket)
     _check_requester(ticket, actor)
+    ticket, author_name = _surviving(ticket, _writer_name(ticket, actor, author_name))
     landed = _requester_message(
         ticket,
         body=body,
