@@ -24,6 +24,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from tickets.models import ACTIVE_STATES, Department, State, Team, ThreadEntry, Ticket
+from tickets.services import incident_batch
 from tickets.services._common import (
     TicketActionError,
     _add_entry,
@@ -34,7 +35,6 @@ from tickets.services._common import (
     _retarget,
     _run,
     _save,
-    _system_name,
     display_name,
 )
 from tickets.services.intake import _requester_get_or_create, _ticket_create
@@ -260,16 +260,11 @@ def incident_post_update(*, incident: Ticket, actor: Any, body: str) -> Audience
         raise TicketActionError(f"#{incident.number} is not a major incident.")
     if incident.state not in ACTIVE_STATES:
         raise TicketActionError(f"Incident #{incident.number} is {_stage(incident)}: it takes no updates.")
-    reports = list(
-        Ticket.objects.select_for_update(of=("self",))
-        .filter(incident=incident, state__in=ACTIVE_STATES)
-        .select_related("requester")
-        .order_by("id")
-    )
-    for ticket in (incident, *reports):
-        entry = _add_entry(ticket, kind=ThreadEntry.Kind.REPLY, body=body, actor=actor, notify="reply")
-        _mark_first_response(ticket, at=entry.created_at)
-        _save(ticket)
+    reports = incident_batch.locked_reports(incident, ACTIVE_STATES)
+    entry = _add_entry(incident, kind=ThreadEntry.Kind.REPLY, body=body, actor=actor, notify="reply")
+    _mark_first_response(incident, at=entry.created_at)
+    _save(incident)
+    incident_batch.post_update_batch(reports, body=body, actor=actor)
     return Audience(len(reports), len({r.requester_id for r in reports}))
 
 
@@ -288,38 +283,9 @@ def resolve_reports(incident: Ticket, *, message: str, actor: Any, at: Any) -> R
     ``ticket_resolve`` inside its transaction, after the incident itself is resolved; a report
     that cannot be resolved stays as it is and the incident's thread says why."""
     rule = f"incident #{incident.number}, resolved by {_actor_name(actor)}"
-    reports = (
-        Ticket.objects.select_for_update(of=("self",))
-        .filter(incident=incident, state__in=RESOLVABLE)
-        .select_related("requester", "sla", "priority")
-        .order_by("id")
-    )
-    resolved, refused = [], []
-    for report in reports:
-        report.incident = incident
-        try:
-            with transaction.atomic():
-                _run(
-                    report,
-                    "resolve",
-                    actor=None,
-                    system_rule=rule,
-                    at=at,
-                    prepare=lambda t: _mark_first_response(t, at=at),
-                    event=lambda t: f"Resolved with major incident #{incident.number}",
-                )
-                _add_entry(
-                    report,
-                    kind=ThreadEntry.Kind.REPLY,
-                    body=message,
-                    actor=actor,
-                    author_name=_system_name(actor),
-                    notify="resolution",
-                )
-        except (TicketActionError, PermissionDenied) as exc:
-            refused.append((report, str(exc)))
-        else:
-            resolved.append(report)
+    reports = incident_batch.locked_reports(incident, RESOLVABLE, for_clock=True)
+    done = incident_batch.resolve_batch(incident, reports, message=message, actor=actor, at=at, rule=rule)
+    resolved, refused = done.resolved, done.refused
     if resolved or refused:
         summary = f"Resolved with the incident: {len(resolved)} report(s)."
         if refused:
