@@ -244,10 +244,11 @@ defaults
     timeout connect 2s
     timeout client 60s
     timeout server 60s
-    # A request that could not reach its node (stopped, restarting) goes to another one.
+    # A request that could not reach its node (stopped, restarting), or that a stopping node cut
+    # short (an incomplete answer), goes to another one.
     retries 3
     option redispatch 1
-    retry-on conn-failure empty-response response-timeout
+    retry-on conn-failure empty-response junk-response response-timeout
 
 frontend helpdesk
     bind 127.0.0.1:{self.ports["haproxy"]}
