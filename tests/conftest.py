@@ -4,6 +4,7 @@ from django.core.cache import cache
 from tests.factories import AgentFactory, RequesterFactory
 from tickets import lab as lab_data
 from tickets import services
+from tickets.models import Ticket
 
 
 @pytest.fixture(autouse=True)
@@ -42,6 +43,60 @@ def new_ticket(lab, karen):
         )
 
     return make
+
+
+# The status line of the online-banking incident the ``outage`` fixture opens.
+OUTAGE_STATUS = "We know about this outage and are working on it."
+
+
+@pytest.fixture
+def outage_reports(lab, new_ticket, django_capture_on_commit_callbacks):
+    """Example 1's outage as three reports, not yet linked: Karen's portal ticket, Ken's e-mail
+    and a branch's phone call logged by John; their mail sent and cleared."""
+    from django.core import mail
+
+    with django_capture_on_commit_callbacks(execute=True):
+        karens = new_ticket()
+        kens = services.ticket_create(
+            requester=lab.ken.requester,
+            subject="Online banking down?",
+            body="I cannot log in since this morning.",
+            source=Ticket.Source.EMAIL,
+        )
+        _, branch = services.ticket_create_for_contact(
+            email="branch12@example.com",
+            name="Branch 12",
+            subject="Customers at the counter cannot use the app",
+            body="Three customers so far.",
+            source=Ticket.Source.PHONE,
+            actor=lab.john,
+        )
+    mail.outbox.clear()
+    return [karens, kens, branch]
+
+
+@pytest.fixture
+def outage(lab, outage_reports, django_capture_on_commit_callbacks):
+    """Example 1 as an incident: the incident Jane opened from Karen's ticket (System
+    Administrators, Online Banking), Ken's and the branch's tickets linked to it by her. Returns
+    the incident and the three reports, freshly read; their mail sent and cleared."""
+    from django.core import mail
+
+    karens, kens, branch = outage_reports
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = services.incident_open(
+            actor=lab.jane,
+            subject="Online banking outage",
+            body="Mobile and online banking are down for everyone.",
+            status=OUTAGE_STATUS,
+            department=lab.sysadmins,
+            team=lab.online_banking,
+            first_report=karens,
+        )
+        for report in (kens, branch):
+            services.ticket_link_incident(ticket=report, actor=lab.jane, incident=incident)
+    mail.outbox.clear()
+    return Ticket.objects.get(pk=incident.pk), [Ticket.objects.get(pk=t.pk) for t in outage_reports]
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ to an incident, unlink), the resolve dialog's warning, and the queue's bulk link
 
 import re
 
-import pytest
 from django.contrib.messages import get_messages
 from django.core import mail
 from django.db import connection
@@ -16,40 +15,6 @@ from tickets.models import State, ThreadEntry, Ticket
 
 STATUS = "We know about this outage and are working on it."
 
-
-@pytest.fixture
-def outage(lab, karen, new_ticket, django_capture_on_commit_callbacks):
-    """Example 1 as an incident: Karen's portal ticket, Ken's e-mail and a branch's phone call,
-    all reports of the incident Jane opened from Karen's ticket."""
-    with django_capture_on_commit_callbacks(execute=True):
-        karens = new_ticket()
-        kens = services.ticket_create(
-            requester=lab.ken.requester,
-            subject="Online banking down?",
-            body="I cannot log in since this morning.",
-            source=Ticket.Source.EMAIL,
-        )
-        _, branch = services.ticket_create_for_contact(
-            email="branch12@example.com",
-            name="Branch 12",
-            subject="Customers at the counter cannot use the app",
-            body="Three customers so far.",
-            source=Ticket.Source.PHONE,
-            actor=lab.john,
-        )
-        incident = services.incident_open(
-            actor=lab.jane,
-            subject="Online banking outage",
-            body="Mobile and online banking are down for everyone.",
-            status=STATUS,
-            department=lab.sysadmins,
-            team=lab.online_banking,
-            first_report=karens,
-        )
-        for report in (kens, branch):
-            services.ticket_link_incident(ticket=report, actor=lab.jane, incident=incident)
-    mail.outbox.clear()
-    return Ticket.objects.get(pk=incident.pk), [Ticket.objects.get(pk=t.pk) for t in (karens, kens, branch)]
 
 
 def _url(name, ticket):

@@ -18,47 +18,12 @@ STATUS = "We know about this outage and are working on it."
 INCIDENTS = "/api/v1/incidents/"
 
 
-@pytest.fixture
-def reports(lab, new_ticket, django_capture_on_commit_callbacks):
-    """Example 1's three reports: Karen's portal ticket, Ken's e-mail and a branch's phone call."""
-    with django_capture_on_commit_callbacks(execute=True):
-        karens = new_ticket()
-        kens = services.ticket_create(
-            requester=lab.ken.requester,
-            subject="Online banking down?",
-            body="I cannot log in since this morning.",
-            source=Ticket.Source.EMAIL,
-        )
-        _, branch = services.ticket_create_for_contact(
-            email="branch12@example.com",
-            name="Branch 12",
-            subject="Customers at the counter cannot use the app",
-            body="Three customers so far.",
-            source=Ticket.Source.PHONE,
-            actor=lab.john,
-        )
-    mail.outbox.clear()
-    return [karens, kens, branch]
 
 
 @pytest.fixture
-def outage(lab, reports, django_capture_on_commit_callbacks):
-    """The incident Jane opened from Karen's ticket, the other two linked to it."""
-    karens, kens, branch = reports
-    with django_capture_on_commit_callbacks(execute=True):
-        incident = services.incident_open(
-            actor=lab.jane,
-            subject="Online banking outage",
-            body="Mobile and online banking are down for everyone.",
-            status=STATUS,
-            department=lab.sysadmins,
-            team=lab.online_banking,
-            first_report=karens,
-        )
-        for report in (kens, branch):
-            services.ticket_link_incident(ticket=report, actor=lab.jane, incident=incident)
-    mail.outbox.clear()
-    return Ticket.objects.get(pk=incident.pk), [Ticket.objects.get(pk=t.pk) for t in reports]
+def reports(outage_reports):
+    """Example 1's three reports, not yet linked (tests/conftest.py)."""
+    return outage_reports
 
 
 def _fresh(ticket):

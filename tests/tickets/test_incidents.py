@@ -10,40 +10,6 @@ from tickets.models import Requester, SLAPlan, State, ThreadEntry, Ticket
 STATUS = "We know about this outage and are working on it."
 
 
-@pytest.fixture
-def outage(lab, karen, new_ticket, django_capture_on_commit_callbacks):
-    """Example 1 as an incident: Karen's portal ticket, Ken's e-mail and a branch's phone call,
-    all reports of the incident Jane opened from Karen's ticket."""
-    with django_capture_on_commit_callbacks(execute=True):
-        karens = new_ticket()
-        kens = services.ticket_create(
-            requester=lab.ken.requester,
-            subject="Online banking down?",
-            body="I cannot log in since this morning.",
-            source=Ticket.Source.EMAIL,
-        )
-        _, branch = services.ticket_create_for_contact(
-            email="branch12@example.com",
-            name="Branch 12",
-            subject="Customers at the counter cannot use the app",
-            body="Three customers so far.",
-            source=Ticket.Source.PHONE,
-            actor=lab.john,
-        )
-        incident = services.incident_open(
-            actor=lab.jane,
-            subject="Online banking outage",
-            body="Mobile and online banking are down for everyone.",
-            status=STATUS,
-            department=lab.sysadmins,
-            team=lab.online_banking,
-            first_report=karens,
-        )
-        for report in (kens, branch):
-            services.ticket_link_incident(ticket=report, actor=lab.jane, incident=incident)
-    mail.outbox.clear()
-    return incident, [Ticket.objects.get(pk=t.pk) for t in (karens, kens, branch)]
-
 
 def _log(ticket):
     return [(t.name, t.source, t.target, t.actor_label) for t in ticket.transitions.all()]
