@@ -88,10 +88,18 @@ def test_the_main_pages_have_no_serious_accessibility_violation(
     for path in ("/", "/tickets/new/", "/tickets/", f"/tickets/{karens.number}/"):
         found += violations_on(karen, path, dark_theme=dark_theme)
 
+    # The lab's major incident and Ken's report of it: the "Known problem" notice, the panel.
+    incident = Ticket.objects.get(is_major_incident=True)
+    kens = incident.reports.get(requester=lab.ken.requester)
+    ken = person(**options)
+    steps.portal_sign_in(ken, lab.ken.email)
+    found += violations_on(ken, f"/tickets/{kens.number}/", dark_theme=dark_theme)
+
     jane = person(**options)
     steps.console_sign_in(jane, "jane")
     for path in ("/agents/", "/agents/queues/all/", f"/agents/tickets/{escalated.number}/",
-                 f"/agents/tickets/{karens.number}/", "/agents/tickets/new/", "/agents/reports/"):
+                 f"/agents/tickets/{karens.number}/", "/agents/tickets/new/", "/agents/reports/",
+                 f"/agents/tickets/{incident.number}/", f"/agents/tickets/{kens.number}/"):
         found += violations_on(jane, path, dark_theme=dark_theme)
 
     assert found == [], "\n".join(found)
