@@ -249,6 +249,8 @@ defaults
     retries 3
     option redispatch 1
     retry-on conn-failure empty-response junk-response response-timeout
+    # A retry sends the request again: HAProxy holds its whole body before the first try.
+    option http-buffer-request
 
 frontend helpdesk
     bind 127.0.0.1:{self.ports["haproxy"]}
