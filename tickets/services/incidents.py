@@ -49,6 +49,13 @@ def _check_may_manage(actor: Any) -> None:
         raise PermissionDenied("Your role may not declare major incidents or send their updates.")
 
 
+def _lock_for_manager(ticket: Ticket, actor: Any) -> None:
+    """Lock the ticket as the page showed it, and check the actor sees it and manages incidents."""
+    _lock_as_shown(ticket)
+    _check_can_see(actor, ticket)
+    _check_may_manage(actor)
+
+
 def _check_may_link(actor: Any) -> None:
     if not (actor.is_staff and actor.has_perm("tickets.work_ticket")):
         raise PermissionDenied("Your role may not link tickets.")
@@ -70,9 +77,7 @@ def _status_text(status: str) -> str:
 def incident_declare(*, ticket: Ticket, actor: Any, status: str) -> Ticket:
     """Mark the ticket as a major incident with a public status line its reporters will read."""
     status = _status_text(status)
-    _lock_as_shown(ticket)
-    _check_can_see(actor, ticket)
-    _check_may_manage(actor)
+    _lock_for_manager(ticket, actor)
     if ticket.is_major_incident:
         raise TicketActionError(f"#{ticket.number} is already a major incident.")
     if ticket.incident_id is not None:
@@ -140,9 +145,7 @@ def incident_open(
 def incident_set_status(*, incident: Ticket, actor: Any, status: str) -> Ticket:
     """Change the public status line every reporter reads."""
     status = _status_text(status)
-    _lock_as_shown(incident)
-    _check_can_see(actor, incident)
-    _check_may_manage(actor)
+    _lock_for_manager(incident, actor)
     if not incident.is_major_incident:
         raise TicketActionError(f"#{incident.number} is not a major incident.")
     if status == incident.incident_status:
@@ -253,9 +256,7 @@ def incident_post_update(*, incident: Ticket, actor: Any, body: str) -> Audience
     """A public update: a reply on the incident and on each of its active reports, in each
     report's own thread, mailed to its requester once the transaction commits."""
     body = _require_text(body, "An update")
-    _lock_as_shown(incident)
-    _check_can_see(actor, incident)
-    _check_may_manage(actor)
+    _lock_for_manager(incident, actor)
     if not incident.is_major_incident:
         raise TicketActionError(f"#{incident.number} is not a major incident.")
     if incident.state not in ACTIVE_STATES:
