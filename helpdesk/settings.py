@@ -53,9 +53,13 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "helpdesk.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of the cookie the picker sets, else the browser's Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A signed-in person's own language and time zone, kept in their session at sign-in.
+    "helpdesk.i18n.PreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so that the error pages it shows in DEBUG see the user (helpdesk/errorpages.py).
@@ -130,7 +134,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# The help desk's own language (a requester or agent without a choice of theirs) and the
+# languages shipped, each with a complete catalogue under locale/ (docs/i18n.md). Arabic is
+# written right to left: the pages turn with it (dir="rtl", Bootstrap's RTL stylesheet).
+LANGUAGE_CODE = env_str("LANGUAGE_CODE", "en")
+LANGUAGES = [
+    ("en", "English"),
+    ("fr", "Français"),
+    ("de", "Deutsch"),
+    ("ar", "العربية"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The browser's time zone, as its page script reports it (static/timezone.js): requesters see
+# their times in it; an agent's profile names theirs (helpdesk/i18n.py).
+TIME_ZONE_COOKIE_NAME = "helpdesk_tz"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

@@ -3,6 +3,7 @@ from django.http import HttpRequest, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 
+from helpdesk import i18n
 from helpdesk.ops import health, metrics
 
 
@@ -19,6 +20,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
     path("favicon.ico", favicon, name="favicon"),
+    path("language/", i18n.set_language, name="set_language"),
     path("", include("portal.urls")),
     path("agents/", include("agents.urls")),
     path("admin/", admin.site.urls),

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
 from django_fsm.signals import post_transition
 
@@ -15,6 +16,7 @@ class TicketsConfig(AppConfig):
         from tickets.models import Ticket
         from tickets.reports import tasks as report_tasks
         from tickets.roles import sync_roles_after_migrate
+        from tickets.services.preferences import remember_at_sign_in
         from tickets.sla import tasks as timer_tasks
         from tickets.webhooks import listeners as webhook_listeners
         from tickets.webhooks import tasks as webhook_tasks
@@ -29,3 +31,5 @@ class TicketsConfig(AppConfig):
         post_transition.connect(metrics.count_transition, sender=Ticket, dispatch_uid="tickets.metrics")
         # Like Django's own permissions, the roles exist as soon as the database does.
         post_migrate.connect(sync_roles_after_migrate, sender=self)
+        # A person's own language and time zone follow them from the sign-in on.
+        user_logged_in.connect(remember_at_sign_in, dispatch_uid="tickets.preferences")

@@ -200,6 +200,7 @@ def test_the_ticket_form_preselects_the_topic_it_is_opened_with(client, lab):
 @pytest.mark.parametrize("value", ["999999", "abc", "", "-1", "1 OR 1=1"])
 def test_an_unknown_topic_preselects_nothing(client, lab, value):
     page = client.get(reverse("portal:open_ticket"), {"topic": value}).content.decode()
+    page = page.split("<footer")[0]  # not the language picker's choice
     assert '<option value="" selected>Choose a help topic…</option>' in page
     assert page.count(" selected>") == 1
 

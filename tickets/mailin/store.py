@@ -33,7 +33,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 
-from tickets import services, uploads
+from tickets import locales, services, uploads
 from tickets.mailin.caps import _log_capped, _one_sender_at_a_time, _past_a_cap, _past_the_limit
 from tickets.mailin.parse import Unprocessable, _header_text, _headers, _message_id, _sender, parse
 from tickets.mailin.quotes import strip_quoted
@@ -225,6 +225,10 @@ def _process(stored: InboundMessage, *, rate_limit: bool) -> None:
         # A reply that finds the ticket closed opens a follow-up, a new ticket, under the same
         # caps (whether it is closed is decided under the ticket's lock, so both are ready).
         capped = _past_a_cap(parsed.sender)
+        if requester:  # what the requester's own mail says of their language
+            services.requester_heard_from(
+                ticket.requester, language=locales.content_language(_header_text(headers, "Content-Language"))
+            )
         landed, entry = services.ticket_receive_reply(
             ticket=ticket,
             body=_body(strip_quoted(parsed.text)),
@@ -264,6 +268,7 @@ def _process(stored: InboundMessage, *, rate_limit: bool) -> None:
             else None,
             department=mailbox.department if mailbox else None,
             attachments=files,
+            language=locales.content_language(_header_text(headers, "Content-Language")),
             acknowledge=not is_list_mail(headers) and not stored.mail_suppressed,
             alert_agents=not stored.mail_suppressed,
         )

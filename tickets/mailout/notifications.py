@@ -24,14 +24,16 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 
-from tickets import links
+from tickets import links, locales
 from tickets.mailout import mailids
-from tickets.models import AgentProfile, LifecycleTimers, ThreadEntry, Ticket, TicketTransition
+from tickets.models import AgentProfile, LifecycleTimers, Requester, ThreadEntry, Ticket, TicketTransition
 
 Payload = dict[str, Any]
 
@@ -102,13 +104,20 @@ def render(
     ticket: Ticket | None = None,
     to_name: str = "",
     thread: Thread | None = None,
+    language: str = "",
+    time_zone: str = "",
 ) -> Payload:
     """A message as plain data: subject, text and HTML bodies, headers. ``to`` is the address
-    the message goes to; ``to_name`` only dresses the To header. A message about a ticket is
-    threaded (``thread``, the event's, else read for this message); every message carries our
-    loop marker."""
+    the message goes to; ``to_name`` only dresses the To header. It is written in the reader's
+    ``language`` with times in their ``time_zone`` (blank: the help desk's), whoever sends it.
+    A message about a ticket is threaded (``thread``, the event's, else read for this
+    message); every message carries our loop marker."""
     context = {"helpdesk_name": settings.HELPDESK_NAME, **context}
-    subject = render_to_string(f"{template}_subject.txt", context)
+    with locales.reading_as(language, time_zone):
+        subject = render_to_string(f"{template}_subject.txt", context)
+        text = render_to_string(f"{template}.txt", context)
+        html = render_to_string(f"{template}.html", context)
+        content_language = translation.get_language()
     headers = dict(AUTOMATIC) if automatic else {}
     headers["To"] = address(to_name, to)
     if ticket is not None:
@@ -116,11 +125,12 @@ def render(
     else:
         headers["Message-ID"] = mailids.new_plain_id()
     headers["X-Loop"] = parseaddr(reply_address())[1]
+    headers["Content-Language"] = content_language
     return {
         "to": to,
         "subject": " ".join(subject.split()),
-        "text": render_to_string(f"{template}.txt", context),
-        "html": render_to_string(f"{template}.html", context),
+        "text": text,
+        "html": html,
         "headers": headers,
         "reply_to": [reply_address()],
     }
@@ -155,6 +165,8 @@ def _for_requester(
         ticket=ticket,
         to_name=ticket.requester.name,
         thread=thread,
+        language=ticket.requester.language,
+        time_zone=ticket.requester.time_zone,
     )
 
 
@@ -175,9 +187,25 @@ def _for_agents(
             ticket=ticket,
             to_name=user.get_full_name(),
             thread=thread,
+            **_reads_in(user),
         )
         for user in users
     ]
+
+
+def _reads_in(user: Any) -> dict[str, str]:
+    """An agent's language and time zone (their profile's, read with them), else the desk's."""
+    try:
+        profile = user.agent
+    except ObjectDoesNotExist:
+        return {}
+    return {"language": profile.language, "time_zone": profile.time_zone}
+
+
+def _requester_reads_in(user: Any) -> dict[str, str]:
+    """An account's requester record's language and time zone, if it has one."""
+    row = Requester.objects.filter(user_id=user.pk).values_list("language", "time_zone").first()
+    return {"language": row[0], "time_zone": row[1]} if row else {}
 
 
 # -- who gets an alert ----------------------------------------------------------------------------
@@ -195,6 +223,7 @@ def agents_to_alert(alert: str, *, scope: Q, exclude: Iterable[int | None] = ())
         .objects.filter(scope, wanted, is_active=True, is_staff=True)
         .exclude(email="")
         .exclude(pk__in=[pk for pk in exclude if pk is not None])
+        .select_related("agent")
         .distinct()
         .order_by("pk")
     )
@@ -303,15 +332,28 @@ def ticket_link_mail(ticket: Ticket) -> Payload:
 
 
 def account_confirmation(user: Any) -> Payload:
-    return render(user.email, "emails/account_confirm", {"user": user, "link": links.confirm_link(user)})
+    return render(
+        user.email,
+        "emails/account_confirm",
+        {"user": user, "link": links.confirm_link(user)},
+        **_requester_reads_in(user),
+    )
 
 
 def account_exists(user: Any) -> Payload:
     reset = settings.HELPDESK_BASE_URL.rstrip("/") + reverse("portal:password_reset")
-    return render(user.email, "emails/account_exists", {"user": user, "reset_link": reset})
+    return render(
+        user.email, "emails/account_exists", {"user": user, "reset_link": reset}, **_requester_reads_in(user)
+    )
 
 
 def password_reset(to: str, context: dict[str, Any]) -> Payload:
     """The reset link; ``context`` is what Django's PasswordResetForm gives (user, uid, token)."""
     user = context.get("user")
-    return render(to, "emails/password_reset", context, to_name=user.get_full_name() if user else "")
+    return render(
+        to,
+        "emails/password_reset",
+        context,
+        to_name=user.get_full_name() if user else "",
+        **(_requester_reads_in(user) if user else {}),
+    )

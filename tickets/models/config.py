@@ -231,6 +231,10 @@ class AgentProfile(models.Model):
     alert_escalated = models.BooleanField("a ticket escalated to my team or department", default=True)
     alert_overdue = models.BooleanField("a ticket I answer for is overdue", default=True)
     alert_requester_reply = models.BooleanField("the requester wrote on a ticket of mine", default=True)
+    # The console's language and the zone its times are shown in, and the alerts' too; blank
+    # is the help desk's own (settings.LANGUAGE_CODE, settings.TIME_ZONE).
+    language = models.CharField(max_length=10, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
 
     ALERTS = (
         "alert_new_ticket",

@@ -36,6 +36,11 @@ class Requester(models.Model):
         on_delete=models.SET_NULL,
         related_name="requester",
     )
+    # What every mail to them is written in and when: blank is the help desk's own
+    # (settings.LANGUAGE_CODE, settings.TIME_ZONE). Set from the portal they wrote in, an
+    # e-mail's Content-Language, or their own choice (tickets/locales.py).
+    language = models.CharField(max_length=10, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -68,6 +68,10 @@ from tickets.services.moves import (
     ticket_resolve,
     ticket_start_work,
 )
+from tickets.services.preferences import (
+    preferences_set,
+    requester_heard_from,
+)
 from tickets.services.related import (
     ticket_relate,
     ticket_unrelate,
@@ -94,6 +98,8 @@ from tickets.services.timers import (
 )
 
 __all__ = [
+    "preferences_set",
+    "requester_heard_from",
     "MergeNeedsConfirmation",
     "MergeOutcome",
     "ticket_merge",

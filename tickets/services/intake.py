@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from tickets import catalog, metrics, routing
+from tickets import catalog, locales, metrics, routing
 from tickets.models import (
     Department,
     HelpTopic,
@@ -39,21 +39,32 @@ from tickets.services._common import (
     assignment_label,
     display_name,
 )
+from tickets.services.preferences import _requester_heard_from
 
 # -- creation and intake ---------------------------------------------------------------------
 
 
-def _requester_get_or_create(*, email: str, name: str, phone: str = "", user: Any = None) -> Requester:
-    """The requester with this address (any case), created on first contact."""
+def _requester_get_or_create(
+    *, email: str, name: str, phone: str = "", user: Any = None, language: str = "", time_zone: str = ""
+) -> Requester:
+    """The requester with this address (any case), created on first contact. ``language`` and
+    ``time_zone`` are what their message says of them (the portal's language, an e-mail's
+    Content-Language, the browser's zone): kept for the mail they get, when known."""
     email = email.strip()
     requester = Requester.objects.filter(email__iexact=email).first()
     if requester is None:
         return Requester.objects.create(
-            email=email.lower(), name=(name.strip() or email)[:120], phone=phone.strip()[:40], user=user
+            email=email.lower(),
+            name=(name.strip() or email)[:120],
+            phone=phone.strip()[:40],
+            user=user,
+            language=locales.language(language),
+            time_zone=locales.time_zone(time_zone),
         )
     if user is not None and requester.user_id is None:
         requester.user = user
         requester.save(update_fields=["user"])
+    _requester_heard_from(requester, language=language, time_zone=time_zone)
     return requester
 
 
@@ -142,12 +153,14 @@ ticket_create = transaction.atomic(_ticket_create)
 
 @transaction.atomic
 def ticket_create_for_contact(
-    *, email: str, name: str, phone: str = "", **ticket: Any
+    *, email: str, name: str, phone: str = "", language: str = "", time_zone: str = "", **ticket: Any
 ) -> tuple[Requester, Ticket]:
     """A ticket from someone known only by their contact details (a guest in the portal, a
     caller on the phone): the requester is found or made in the same transaction, so a ticket
     that is refused leaves no new requester behind."""
-    requester = _requester_get_or_create(email=email, name=name, phone=phone)
+    requester = _requester_get_or_create(
+        email=email, name=name, phone=phone, language=language, time_zone=time_zone
+    )
     return requester, _ticket_create(requester=requester, **ticket)
 
 

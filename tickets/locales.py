@@ -1,0 +1,72 @@
+"""Which language and time zone a person reads the help desk in (docs/i18n.md).
+
+The rules, in one place: a code the help desk ships (``settings.LANGUAGES``) or nothing, a zone
+the machine knows or nothing, and a context that renders as a given reader. What a person
+chose is stored on their ``Requester`` or ``AgentProfile`` (blank: the help desk's own) and
+kept in their session at sign-in, where ``helpdesk.i18n`` reads it on each request.
+"""
+
+from __future__ import annotations
+
+import functools
+import zoneinfo
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.utils import timezone, translation
+
+# The session keys a signed-in person's choices are kept under.
+SESSION_LANGUAGE = "helpdesk_language"
+SESSION_TIME_ZONE = "helpdesk_time_zone"
+
+
+def language(code: str | None) -> str:
+    """The shipped language ``code`` names ("fr-CA" is "fr"), or "" for none of them."""
+    if not code:
+        return ""
+    try:
+        return translation.get_supported_language_variant(code.strip().replace("_", "-").lower())
+    except LookupError:
+        return ""
+
+
+def content_language(header: str | None) -> str:
+    """The first shipped language of an e-mail's Content-Language ("de-DE, en"), or ""."""
+    for part in (header or "").split(","):
+        found = language(part.split(";")[0])
+        if found:
+            return found
+    return ""
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def time_zone(name: str | None) -> str:
+    """``name`` if it is a time zone this machine knows ("Europe/Paris"), else ""."""
+    name = (name or "").strip()
+    return name if name in _zones() else ""
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    """Every known zone, for a profile's select box, the help desk's own first."""
+    return [("", f"{settings.TIME_ZONE} (the help desk's)")] + [(zone, zone) for zone in sorted(_zones())]
+
+
+def language_or_default(code: str | None) -> str:
+    return language(code) or settings.LANGUAGE_CODE
+
+
+def time_zone_or_default(name: str | None) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(time_zone(name) or settings.TIME_ZONE)
+
+
+@contextmanager
+def reading_as(code: str | None, zone: str | None) -> Iterator[None]:
+    """Render as a reader of ``code`` in ``zone`` (blank: the help desk's own): a mail, say,
+    whatever the language of the person or task that sends it."""
+    with translation.override(language_or_default(code)), timezone.override(time_zone_or_default(zone)):
+        yield

@@ -1,0 +1,77 @@
+"""A person's own language and time zone (tickets/locales.py holds the rules)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from tickets import locales
+from tickets.models import AgentProfile, Requester
+from tickets.services._common import TicketActionError
+
+
+def _checked(language: str | None, time_zone: str | None) -> dict[str, str]:
+    """The fields to write: a blank value is "the help desk's own"; an unknown one is refused."""
+    fields = {}
+    if language is not None:
+        fields["language"] = locales.language(language)
+        if language and not fields["language"]:
+            raise TicketActionError("That language is not offered here.")
+    if time_zone is not None:
+        fields["time_zone"] = locales.time_zone(time_zone)
+        if time_zone and not fields["time_zone"]:
+            raise TicketActionError("That time zone is not known.")
+    return fields
+
+
+@transaction.atomic
+def preferences_set(
+    *, user: Any, language: str | None = None, time_zone: str | None = None
+) -> dict[str, str]:
+    """Store a signed-in person's choice (``None``: leave as is) on what they are: an agent's
+    profile, a requester's record, or both. Returns what was stored."""
+    fields = _checked(language, time_zone)
+    if not fields:
+        return fields
+    if user.is_staff:
+        profile, _ = AgentProfile.objects.get_or_create(user=user)
+        AgentProfile.objects.filter(pk=profile.pk).update(**fields)
+    Requester.objects.filter(user_id=user.pk).update(**fields)
+    return fields
+
+
+def _requester_heard_from(requester: Requester, *, language: str = "", time_zone: str = "") -> None:
+    """What a requester's latest message says about them (the portal they wrote in, an
+    e-mail's Content-Language, their browser's zone): kept for the mail they will get. The
+    private form runs inside the service that received the message."""
+    heard = {"language": locales.language(language), "time_zone": locales.time_zone(time_zone)}
+    fields = {name: value for name, value in heard.items() if value and getattr(requester, name) != value}
+    if fields:
+        for name, value in fields.items():
+            setattr(requester, name, value)
+        Requester.objects.filter(pk=requester.pk).update(**fields)
+
+
+requester_heard_from = transaction.atomic(_requester_heard_from)
+
+
+def stored_preferences(user: Any) -> tuple[str, str]:
+    """An account's stored language and time zone, blank where it has none: the agent
+    profile's for staff (whose zone defaults to the help desk's, not their browser's), else the
+    requester record's."""
+    if user.is_staff:
+        row = AgentProfile.objects.filter(user_id=user.pk).values_list("language", "time_zone").first()
+        return (row[0], row[1] or settings.TIME_ZONE) if row else ("", settings.TIME_ZONE)
+    row = Requester.objects.filter(user_id=user.pk).values_list("language", "time_zone").first()
+    return row or ("", "")
+
+
+def remember_at_sign_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """At sign-in (Django's ``user_logged_in``), keep the account's choices in the session."""
+    if request is None or not hasattr(request, "session"):
+        return
+    language, zone = stored_preferences(user)
+    request.session[locales.SESSION_LANGUAGE] = language
+    request.session[locales.SESSION_TIME_ZONE] = zone
