@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 URL    := http://127.0.0.1:8000
 
-.PHONY: run test e2e screenshots lint graph clean
+.PHONY: run test e2e screenshots lint graph messages clean
 
 # Reinstall only when pyproject.toml changed since the last install: pip is slow
 # even when there is nothing to do. Order-only on the venv, because a freshly
@@ -69,6 +69,15 @@ graph: $(STAMP)
 	DEBUG=1 $(PY) manage.py graph_transitions -o docs/lifecycle.svg tickets.Ticket
 	@# graphviz also leaves its .dot source beside the picture; only the SVG is kept.
 	rm -f docs/lifecycle
+
+# The translation catalogues (locale/; docs/i18n.md): every string of the code and the
+# templates into each shipped language's .po (new ones empty, for a translator), then
+# compiled to the .mo files Django reads. Needs GNU gettext (Debian: apt-get install gettext).
+# tests/i18n/ runs the same extraction and fails on a string the catalogues lack.
+MESSAGES_IGNORE := --ignore=.venv --ignore=tests --ignore=bench --ignore=docs --ignore=var --ignore=build --ignore=deploy
+messages: $(STAMP)
+	DEBUG=1 $(PY) manage.py makemessages -l fr -l de -l ar --no-obsolete --add-location=file $(MESSAGES_IGNORE)
+	DEBUG=1 $(PY) manage.py compilemessages $(MESSAGES_IGNORE)
 
 # Keeps .venv (slow to rebuild); var/ holds the local SQLite database, mail and
 # uploads, all of which `make run` recreates.

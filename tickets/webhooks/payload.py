@@ -61,11 +61,11 @@ BODY_KEYS = ("id", "event", "occurred_at", "transition", "entry", "overdue", "we
 
 
 def iso(value: datetime | None) -> str | None:
-    """A date and time as Django REST framework renders it: ISO 8601 in the current time zone,
-    ``Z`` for UTC."""
+    """A date and time as Django REST framework renders it: ISO 8601 in the help desk's time
+    zone (not the zone of the agent whose request sent the event), ``Z`` for UTC."""
     if value is None:
         return None
-    text = timezone.localtime(value).isoformat()
+    text = timezone.localtime(value, timezone.get_default_timezone()).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
