@@ -116,8 +116,8 @@ class LinkReportsForm(VersionForm):
         wrong = [t for t in tokens if ticket_number(t) is None]
         if wrong:
             listed = ", ".join(f"“{t}”" for t in wrong[:5]) + (" …" if len(wrong) > 5 else "")
-            # Translators: "listed" is the wrong numbers as typed, each in quotes, separated by commas.
             raise forms.ValidationError(
+                # Translators: "listed" is the wrong numbers as typed, each in quotes, separated by commas.
                 _("Not ticket numbers: %(listed)s. Give numbers such as 100042.") % {"listed": listed}
             )
         numbers = list(dict.fromkeys(ticket_number(t) for t in tokens))
