@@ -114,7 +114,7 @@ def change_status(request: HttpRequest, number: str) -> HttpResponse:
     def call(data: dict[str, Any]) -> Ticket:
         return services.incident_set_status(incident=ticket, actor=request.user, status=data["status"])
 
-    _, refused = _run(request, ticket, "status", form, call)
+    _changed, refused = _run(request, ticket, "status", form, call)
     if refused:
         return refused
     messages.success(request, _("Status line changed: every reporter reads the new one."))
@@ -193,7 +193,7 @@ def join(request: HttpRequest, number: str) -> HttpResponse:
             )
         return services.ticket_link_incident(ticket=ticket, actor=request.user, incident=incident)
 
-    _, refused = _run(request, ticket, "join", form, call)
+    _linked, refused = _run(request, ticket, "join", form, call)
     if refused:
         return refused
     now = _("#%(number)s is now a report of incident #%(incident)s.")

@@ -169,7 +169,7 @@ def queue_export(request: HttpRequest, key: str) -> HttpResponse:
         raise Http404("No such queue.")
     with reading_from_replica():
         form = QueueFilterForm(request.GET or None, choices=selectors.console_choices())
-        tickets, _ = _queue_tickets(request, key, form)
+        tickets, _filters = _queue_tickets(request, key, form)
     filename = f"{key}-tickets-{timezone.localdate():%Y-%m-%d}.csv"
     # Translated now, in the request's language: the rows are written after the view returns.
     header = [str(name) for name in EXPORT_HEADER]
