@@ -6,6 +6,9 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from tickets import selectors
 from tickets.models import AgentProfile, Department, HelpTopic, Priority, SLAPlan, State, Team, Ticket
@@ -19,7 +22,7 @@ class AgentSignInForm(ThrottledSignInForm):
         super().confirm_login_allowed(user)
         if not user.is_staff:
             raise forms.ValidationError(
-                "This sign-in is for agents. Requesters sign in to the portal.", code="not_staff"
+                _("This sign-in is for agents. Requesters sign in to the portal."), code="not_staff"
             )
 
 
@@ -39,17 +42,43 @@ def _topics() -> Any:
 class QueueFilterForm(forms.Form):
     """GET parameters of a queue page; anything unknown or malformed is ignored."""
 
-    q = forms.CharField(label="Search", required=False)
+    q = forms.CharField(label=gettext_lazy("Search"), required=False)
     department = forms.ModelChoiceField(
-        Department.objects.all(), required=False, empty_label="Any department"
+        Department.objects.all(),
+        required=False,
+        empty_label=gettext_lazy("Any department"),
+        label=gettext_lazy("Department"),
     )
-    team = forms.ModelChoiceField(Team.objects.all(), required=False, empty_label="Any team")
-    agent = AgentChoiceField(_agents(), required=False, empty_label="Any agent")
-    priority = forms.ModelChoiceField(Priority.objects.all(), required=False, empty_label="Any priority")
-    state = forms.ChoiceField(label="Stage", choices=[("", "Any stage")] + State.choices[1:], required=False)
-    help_topic = TopicChoiceField(_topics(), required=False, empty_label="Any help topic")
-    source = forms.ChoiceField(choices=[("", "Any source"), *Ticket.Source.choices], required=False)
+    team = forms.ModelChoiceField(
+        Team.objects.all(), required=False, empty_label=gettext_lazy("Any team"), label=gettext_lazy("Team")
+    )
+    agent = AgentChoiceField(
+        _agents(), required=False, empty_label=gettext_lazy("Any agent"), label=gettext_lazy("Agent")
+    )
+    priority = forms.ModelChoiceField(
+        Priority.objects.all(),
+        required=False,
+        empty_label=gettext_lazy("Any priority"),
+        label=gettext_lazy("Priority"),
+    )
+    state = forms.ChoiceField(
+        label=gettext_lazy("Stage"),
+        choices=[("", gettext_lazy("Any stage"))] + State.choices[1:],
+        required=False,
+    )
+    help_topic = TopicChoiceField(
+        _topics(),
+        required=False,
+        empty_label=gettext_lazy("Any help topic"),
+        label=gettext_lazy("Help topic"),
+    )
+    source = forms.ChoiceField(
+        label=gettext_lazy("Source"),
+        choices=[("", gettext_lazy("Any source")), *Ticket.Source.choices],
+        required=False,
+    )
     sort = forms.ChoiceField(
+        label=gettext_lazy("Sort"),
         choices=[(key, label) for key, (label, _) in selectors.SORTS.items()], required=False
     )
     # A search's second step: words in every ticket, not only the newest.
@@ -136,23 +165,32 @@ class PropertyForm(VersionForm):
 
 class ComposerForm(forms.Form):
     kind = forms.ChoiceField(
-        label="Send as",
-        choices=[("reply", "Reply to the requester"), ("note", "Internal note")],
+        label=gettext_lazy("Send as"),
+        choices=[("reply", gettext_lazy("Reply to the requester")), ("note", gettext_lazy("Internal note"))],
         widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
         initial="reply",
     )
-    body = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 6}), max_length=20000)
-    attachments = MultipleFileField(label="Attachments")
+    body = forms.CharField(
+        label=gettext_lazy("Message"), widget=forms.Textarea(attrs={"rows": 6}), max_length=20000
+    )
+    attachments = MultipleFileField(label=gettext_lazy("Attachments"))
 
 
 class AssignForm(VersionForm):
-    agent = AgentChoiceField(_agents(), required=False, empty_label="No agent")
-    team = forms.ModelChoiceField(Team.objects.filter(is_active=True), required=False, empty_label="No team")
+    agent = AgentChoiceField(
+        _agents(), required=False, empty_label=gettext_lazy("No agent"), label=gettext_lazy("Agent")
+    )
+    team = forms.ModelChoiceField(
+        Team.objects.filter(is_active=True),
+        required=False,
+        empty_label=gettext_lazy("No team"),
+        label=gettext_lazy("Team"),
+    )
     department = forms.ModelChoiceField(
         Department.objects.all(),
         required=False,
-        empty_label="Keep the department",
-        label="Transfer to department",
+        empty_label=gettext_lazy("Keep the department"),
+        label=gettext_lazy("Transfer to department"),
     )
 
     def __init__(self, *args: Any, choices: selectors.FilterChoices | None = None, **kwargs: Any) -> None:
@@ -163,19 +201,27 @@ class AssignForm(VersionForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if not data.get("agent") and not data.get("team"):
-            raise forms.ValidationError("Choose an agent, a team or both.")
+            raise forms.ValidationError(_("Choose an agent, a team or both."))
         return data
 
 
 class EscalateForm(VersionForm):
-    team = forms.ModelChoiceField(Team.objects.none(), required=False, empty_label="No team", label="To team")
+    team = forms.ModelChoiceField(
+        Team.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("No team"),
+        label=gettext_lazy("To team"),
+    )
     department = forms.ModelChoiceField(
-        Department.objects.none(), required=False, empty_label="Keep the department", label="To department"
+        Department.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("Keep the department"),
+        label=gettext_lazy("To department"),
     )
     summary = forms.CharField(
-        label="Hand-off summary",
+        label=gettext_lazy("Hand-off summary"),
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="What is known and what was tried, for the next tier.",
+        help_text=gettext_lazy("What is known and what was tried, for the next tier."),
     )
 
     def __init__(
@@ -191,10 +237,10 @@ class EscalateForm(VersionForm):
         # them and the buttons ask whether there are any.
         teams = choices.teams if choices is not None else self.fields["team"].queryset
         departments = choices.departments if choices is not None else self.fields["department"].queryset
-        self.fields["team"].choices = [("", "No team")] + [
+        self.fields["team"].choices = [("", _("No team"))] + [
             (team.pk, team.name) for team in teams if team.tier > ticket.tier
         ]
-        self.fields["department"].choices = [("", "Keep the department")] + [
+        self.fields["department"].choices = [("", _("Keep the department"))] + [
             (dept.pk, dept.name) for dept in departments if dept.tier > ticket.tier
         ]
 
@@ -204,48 +250,64 @@ class EscalateForm(VersionForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if not data.get("team") and not data.get("department"):
-            raise forms.ValidationError("Choose a team or a department of a higher tier.")
+            raise forms.ValidationError(_("Choose a team or a department of a higher tier."))
         return data
 
 
 class MessageForm(VersionForm):
     """Resolve (the resolution message) and request info (the question)."""
 
-    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+    message = forms.CharField(label=gettext_lazy("Message"), widget=forms.Textarea(attrs={"rows": 4}))
 
 
 class ReasonForm(VersionForm):
     """Reopen and cancel need a reason; close takes an optional one."""
 
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
 
 
 class PhoneTicketForm(forms.Form):
-    email = forms.EmailField(label="Requester's e-mail", help_text="An existing requester is found by it.")
-    name = forms.CharField(label="Requester's name", max_length=120, required=False)
-    phone = forms.CharField(label="Phone", max_length=40, required=False)
+    email = forms.EmailField(
+        label=gettext_lazy("Requester's e-mail"),
+        help_text=gettext_lazy("An existing requester is found by it."),
+    )
+    name = forms.CharField(label=gettext_lazy("Requester's name"), max_length=120, required=False)
+    phone = forms.CharField(label=gettext_lazy("Phone"), max_length=40, required=False)
     # The portal's wording for the empty choice, not Django's "---------".
-    help_topic = TopicChoiceField(_topics(), label="Help topic", empty_label="Choose a help topic…")
-    subject = forms.CharField(max_length=255)
-    body = forms.CharField(label="What the caller said", widget=forms.Textarea(attrs={"rows": 6}))
-    attachments = MultipleFileField(label="Attachments")
+    help_topic = TopicChoiceField(
+        _topics(), label=gettext_lazy("Help topic"), empty_label=gettext_lazy("Choose a help topic…")
+    )
+    subject = forms.CharField(label=gettext_lazy("Subject"), max_length=255)
+    body = forms.CharField(
+        label=gettext_lazy("What the caller said"), widget=forms.Textarea(attrs={"rows": 6})
+    )
+    attachments = MultipleFileField(label=gettext_lazy("Attachments"))
 
 
 class BulkForm(forms.Form):
     ACTIONS = [
-        ("claim", "Take them"),
-        ("assign", "Assign to…"),
-        ("close", "Close"),
-        ("cancel", "Cancel…"),
-        ("link_incident", "Link to incident #…"),
+        ("claim", gettext_lazy("Take them")),
+        ("assign", gettext_lazy("Assign to…")),
+        ("close", pgettext_lazy("bulk action", "Close")),
+        ("cancel", gettext_lazy("Cancel…")),
+        ("link_incident", gettext_lazy("Link to incident #…")),
     ]
 
     tickets = forms.TypedMultipleChoiceField(coerce=int, choices=[])
     action = forms.ChoiceField(choices=ACTIONS)
-    agent = AgentChoiceField(_agents(), required=False, empty_label="No agent")
-    team = forms.ModelChoiceField(Team.objects.filter(is_active=True), required=False, empty_label="No team")
-    reason = forms.CharField(required=False, max_length=2000)
-    incident = forms.CharField(required=False, max_length=20)
+    agent = AgentChoiceField(
+        _agents(), required=False, empty_label=gettext_lazy("No agent"), label=gettext_lazy("Agent")
+    )
+    team = forms.ModelChoiceField(
+        Team.objects.filter(is_active=True),
+        required=False,
+        empty_label=gettext_lazy("No team"),
+        label=gettext_lazy("Team"),
+    )
+    reason = forms.CharField(label=gettext_lazy("Reason"), required=False, max_length=2000)
+    incident = forms.CharField(label=gettext_lazy("Incident"), required=False, max_length=20)
 
     def __init__(self, *args: Any, choices: selectors.FilterChoices | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -258,13 +320,15 @@ class BulkForm(forms.Form):
         data = super().clean()
         action = data.get("action")
         if action == "assign" and not data.get("agent") and not data.get("team"):
-            raise forms.ValidationError("Choose an agent or a team to assign to.")
+            raise forms.ValidationError(_("Choose an agent or a team to assign to."))
         if action == "cancel" and not (data.get("reason") or "").strip():
-            raise forms.ValidationError("Give a reason to cancel.")
+            raise forms.ValidationError(_("Give a reason to cancel."))
         if action == "link_incident":
             number = (data.get("incident") or "").strip().lstrip("#")
             if not number.isdigit():
-                raise forms.ValidationError("Give the number of the incident to link them to (100042, say).")
+                raise forms.ValidationError(
+                    _("Give the number of the incident to link them to (100042, say).")
+                )
             data["incident"] = number
         return data
 
@@ -276,7 +340,7 @@ class AlertsForm(forms.Form):
         super().__init__(*args, **kwargs)
         for name in AgentProfile.ALERTS:
             label = AgentProfile._meta.get_field(name).verbose_name
-            self.fields[name] = forms.BooleanField(label=label[:1].upper() + label[1:], required=False)
+            self.fields[name] = forms.BooleanField(label=capfirst(label), required=False)
 
 
 class MergeForm(VersionForm):
@@ -284,8 +348,8 @@ class MergeForm(VersionForm):
 
     into = forms.RegexField(
         r"^\s*#?\d{1,12}\s*$",
-        label="Merge into ticket number",
-        error_messages={"invalid": "Enter a ticket number, such as 100042."},
+        label=gettext_lazy("Merge into ticket number"),
+        error_messages={"invalid": gettext_lazy("Enter a ticket number, such as 100042.")},
     )
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 

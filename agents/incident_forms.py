@@ -8,6 +8,8 @@ import re
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from agents.forms import VersionForm, use_choices
 from tickets import selectors
@@ -28,10 +30,13 @@ def ticket_number(text: str) -> str | None:
 
 class StatusForm(VersionForm):
     status = forms.CharField(
-        label="Public status line",
+        label=gettext_lazy("Public status line"),
         max_length=STATUS_MAX,
-        help_text="Every reporter reads it on their ticket page.",
-        error_messages={"max_length": f"A public status line is at most {STATUS_MAX} characters."},
+        help_text=gettext_lazy("Every reporter reads it on their ticket page."),
+        # Django fills in limit_value (the field's max_length) when it shows the error.
+        error_messages={
+            "max_length": gettext_lazy("A public status line is at most %(limit_value)d characters.")
+        },
     )
 
 
@@ -40,20 +45,32 @@ class DeclareForm(StatusForm):
     report."""
 
     MODES = [
-        ("this", "This ticket is the incident"),
-        ("new", "Open a new incident ticket; this one becomes its first report"),
+        ("this", gettext_lazy("This ticket is the incident")),
+        ("new", gettext_lazy("Open a new incident ticket; this one becomes its first report")),
     ]
 
-    mode = forms.ChoiceField(choices=MODES, initial="this", widget=forms.RadioSelect)
-    subject = forms.CharField(label="Incident subject", max_length=SUBJECT_MAX, required=False)
+    mode = forms.ChoiceField(
+        label=gettext_lazy("Which ticket is the incident"),
+        choices=MODES,
+        initial="this",
+        widget=forms.RadioSelect,
+    )
+    subject = forms.CharField(label=gettext_lazy("Incident subject"), max_length=SUBJECT_MAX, required=False)
     body = forms.CharField(
-        label="What is known (internal to the incident ticket)",
+        label=gettext_lazy("What is known (internal to the incident ticket)"),
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
         max_length=20000,
     )
-    team = forms.ModelChoiceField(Team.objects.filter(is_active=True), required=False, empty_label="No team")
-    department = forms.ModelChoiceField(Department.objects.all(), required=False, empty_label=None)
+    team = forms.ModelChoiceField(
+        Team.objects.filter(is_active=True),
+        required=False,
+        empty_label=gettext_lazy("No team"),
+        label=gettext_lazy("Team"),
+    )
+    department = forms.ModelChoiceField(
+        Department.objects.all(), required=False, empty_label=None, label=gettext_lazy("Department")
+    )
 
     def __init__(
         self, *args: Any, ticket: Ticket, choices: selectors.FilterChoices | None = None, **kwargs: Any
@@ -77,44 +94,52 @@ class DeclareForm(StatusForm):
         data = super().clean()
         if data.get("mode") == "new":
             if not (data.get("subject") or "").strip():
-                self.add_error("subject", "A new incident ticket needs a subject.")
+                self.add_error("subject", _("A new incident ticket needs a subject."))
             if not data.get("department"):
                 data["department"] = self.ticket.department
         return data
 
 
 class UpdateForm(VersionForm):
-    body = forms.CharField(label="Public update", widget=forms.Textarea(attrs={"rows": 4}), max_length=20000)
+    body = forms.CharField(
+        label=gettext_lazy("Public update"), widget=forms.Textarea(attrs={"rows": 4}), max_length=20000
+    )
 
 
 class LinkReportsForm(VersionForm):
     """Several ticket numbers at once, separated by commas or spaces."""
 
-    numbers = forms.CharField(label="Ticket numbers", max_length=2000)
+    numbers = forms.CharField(label=gettext_lazy("Ticket numbers"), max_length=2000)
 
     def clean_numbers(self) -> list[str]:
         tokens = [t for t in _SEPARATORS.split(self.cleaned_data["numbers"]) if t]
         wrong = [t for t in tokens if ticket_number(t) is None]
         if wrong:
             listed = ", ".join(f"“{t}”" for t in wrong[:5]) + (" …" if len(wrong) > 5 else "")
-            raise forms.ValidationError(f"Not ticket numbers: {listed}. Give numbers such as 100042.")
+            raise forms.ValidationError(
+                # Translators: "listed" is the wrong numbers as typed, each in quotes, separated by commas.
+                _("Not ticket numbers: %(listed)s. Give numbers such as 100042.") % {"listed": listed}
+            )
         numbers = list(dict.fromkeys(ticket_number(t) for t in tokens))
         if not numbers:
-            raise forms.ValidationError("Give at least one ticket number.")
+            raise forms.ValidationError(_("Give at least one ticket number."))
         if len(numbers) > LINK_MAX:
-            raise forms.ValidationError(f"At most {LINK_MAX} tickets at once ({len(numbers)} given).")
+            raise forms.ValidationError(
+                _("At most %(max)s tickets at once (%(given)s given).")
+                % {"max": LINK_MAX, "given": len(numbers)}
+            )
         return [n for n in numbers if n]
 
 
 class JoinForm(VersionForm):
     """This ticket, linked to an incident by its number."""
 
-    incident = forms.CharField(label="Incident number", max_length=20)
+    incident = forms.CharField(label=gettext_lazy("Incident number"), max_length=20)
 
     def clean_incident(self) -> str:
         number = ticket_number(self.cleaned_data["incident"])
         if number is None:
-            raise forms.ValidationError("Give the incident's ticket number, such as 100042.")
+            raise forms.ValidationError(_("Give the incident's ticket number, such as 100042."))
         return number
 
 

@@ -16,14 +16,17 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django import template
+from django.utils import dateformat
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 
 from tickets.reports.types import Attainment, DayCount, LoadRow, Rate, Spread, StageTime, WhatIf
 
 register = template.Library()
 
-EMPTY = "No tickets in this period."
+EMPTY = gettext_lazy("No tickets in this period.")
 LABEL_HEIGHT = 18  # the line with a row's label and value
 BAR_HEIGHT = 12
 BAR_GAP = 3
@@ -44,10 +47,13 @@ def duration(value: timedelta | None) -> str:
     days, rest = divmod(minutes, 1440)
     hours, minutes = divmod(rest, 60)
     if days:
-        return f"{days} d {hours} h"
+        # Translators: a duration in days and hours, abbreviated.
+        return _("%(days)s d %(hours)s h") % {"days": days, "hours": hours}
     if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min" if minutes else "< 1 min"
+        # Translators: a duration in hours and minutes, abbreviated.
+        return _("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": minutes}
+    # Translators: a duration in minutes, abbreviated.
+    return _("%(minutes)s min") % {"minutes": minutes} if minutes else _("< 1 min")
 
 
 @register.filter
@@ -62,8 +68,9 @@ def signed_points(value: float | None) -> str:
     if value is None:
         return "–"
     if abs(value) < 0.05:
-        return "no change"
-    return f"{'+' if value > 0 else '−'}{abs(value):.1f} points"
+        return _("no change")
+    # Translators: a difference of two percentages, "+4.2 points" or "−1.0 points".
+    return _("%(sign)s%(value)s points") % {"sign": "+" if value > 0 else "−", "value": f"{abs(value):.1f}"}
 
 
 # -- horizontal bars ------------------------------------------------------------------------------
@@ -87,9 +94,10 @@ def _width(fraction: float) -> str:
     return f"{max(share * 100, 0.4 if share > 0 else 0):.2f}%"
 
 
-def _legend(series: Sequence[tuple[str, str]], y: int) -> SafeString:
+def _legend(series: Sequence[tuple[str, str]], y: int = 0) -> SafeString:
     parts, x = [], 0
-    for css, name in series:
+    for css, label in series:
+        name = str(label)  # a lazy translation, now in the page's language
         parts.append(
             format_html(
                 '<rect class="chart-key {}" x="{}" y="{}" width="10" height="10" rx="2"></rect>'
@@ -111,7 +119,8 @@ def _svg(title: str, summary: str, height: int, body: SafeString, css: str = "")
         '<svg class="chart {}" role="img" aria-label="{}" width="100%" height="{}" focusable="false">'
         "<title>{}</title>{}</svg>",
         css,
-        f"{title}: {summary}",
+        # Translators: a chart's title, then what it shows in words.
+        _("%(title)s: %(summary)s") % {"title": title, "summary": summary},
         height,
         title,
         body,
@@ -140,7 +149,7 @@ def hbars(
         if not row.track and not any(fraction > 0 for fraction in row.fractions):
             y += ROW_GAP - BAR_GAP  # nothing to draw: the label's line only
             continue
-        for (css, _), fraction in zip(series, row.fractions, strict=True):
+        for (css, _name), fraction in zip(series, row.fractions, strict=True):
             if row.track:
                 parts.append(
                     format_html(
@@ -180,10 +189,12 @@ def funnel_chart(funnel: Iterable[tuple[str, str, int]]) -> SafeString:
     if not top:
         return _empty()
     rows = [Row(label, [count / top], f"{count:,}") for _, label, count in stages]
-    return hbars("Tickets created in the period, by their stage now", rows, [("chart-s1", "Tickets")])
+    return hbars(
+        _("Tickets created in the period, by their stage now"), rows, [("chart-s1", _("Tickets"))]
+    )
 
 
-SPREAD_SERIES = [("chart-s1", "Median"), ("chart-s2", "90th percentile")]
+SPREAD_SERIES = [("chart-s1", gettext_lazy("Median")), ("chart-s2", gettext_lazy("90th percentile"))]
 
 
 def _spread_rows(items: Iterable[tuple[str, Spread]]) -> list[Row]:
@@ -192,9 +203,10 @@ def _spread_rows(items: Iterable[tuple[str, Spread]]) -> list[Row]:
     rows = []
     for label, spread in items:
         if not spread.count or not top:
-            rows.append(Row(label, [0.0, 0.0], "none"))
+            rows.append(Row(label, [0.0, 0.0], pgettext("no value in a chart", "none")))
             continue
-        text = f"{duration(spread.median)} / {duration(spread.p90)}"
+        # Translators: the median and the 90th percentile of a duration.
+        text = _("%(median)s / %(p90)s") % {"median": duration(spread.median), "p90": duration(spread.p90)}
         rows.append(Row(label, [_seconds(spread.median) / top, _seconds(spread.p90) / top], text))
     return rows
 
@@ -202,75 +214,97 @@ def _spread_rows(items: Iterable[tuple[str, Spread]]) -> list[Row]:
 @register.simple_tag
 def stage_chart(stage_times: Iterable[StageTime]) -> SafeString:
     rows = _spread_rows((stage.label, stage.spread) for stage in stage_times)
-    if all(row.text == "none" for row in rows):
-        return _empty("No ticket left a stage in this period.")
-    return hbars("Time in each stage, median / 90th percentile", rows, SPREAD_SERIES, legend=True)
+    if _blank(rows):
+        return _empty(_("No ticket left a stage in this period."))
+    return hbars(_("Time in each stage, median / 90th percentile"), rows, SPREAD_SERIES, legend=True)
 
 
 @register.simple_tag
 def waiting_chart(waiting_on_requester: Spread, with_desk: Spread) -> SafeString:
-    rows = _spread_rows([("Waiting on the requester", waiting_on_requester), ("With the desk", with_desk)])
-    if all(row.text == "none" for row in rows):
-        return _empty("No ticket was resolved in this period.")
+    rows = _spread_rows(
+        [(_("Waiting on the requester"), waiting_on_requester), (_("With the desk"), with_desk)]
+    )
+    if _blank(rows):
+        return _empty(_("No ticket was resolved in this period."))
     return hbars(
-        "Resolved tickets' time waiting on the requester and with the desk, median / 90th percentile",
+        _("Resolved tickets' time waiting on the requester and with the desk, median / 90th percentile"),
         rows,
         SPREAD_SERIES,
         legend=True,
     )
 
 
-def _percent_row(label: str, value: float | None, part: int, whole: int, noun: str) -> Row:
+def _blank(rows: Sequence[Row]) -> bool:
+    """No row has a value to draw (every spread row had nothing to measure)."""
+    return all(not any(fraction > 0 for fraction in row.fractions) for row in rows)
+
+
+def _percent_row(label: str, value: float | None, part: int, whole: int, none: str) -> Row:
+    """A share of a whole; ``none`` is the words for a row with nothing to count."""
     if value is None:
-        return Row(label, [0.0], f"none {noun}", track=True)
-    return Row(label, [value / 100], f"{value:.1f} % ({part:,} of {whole:,})", track=True)
+        return Row(label, [0.0], none, track=True)
+    # Translators: "92.3 % (120 of 130)".
+    text = _("%(percent)s (%(part)s of %(whole)s)") % {
+        "percent": percent(value),
+        "part": f"{part:,}",
+        "whole": f"{whole:,}",
+    }
+    return Row(label, [value / 100], text, track=True)
 
 
 @register.simple_tag
 def attainment_chart(attainment: Iterable[Attainment]) -> SafeString:
     targets = list(attainment)
-    rows = [_percent_row(a.label, a.percent, a.met, a.total, "reached") for a in targets]
+    none = pgettext("SLA target", "none reached")
+    rows = [_percent_row(a.label, a.percent, a.met, a.total, none) for a in targets]
     if all(a.percent is None for a in targets):
-        return _empty("No SLA target was reached in this period.")
-    return hbars("SLA targets met, in per cent", rows, [("chart-met", "Met")])
+        return _empty(_("No SLA target was reached in this period."))
+    return hbars(_("SLA targets met, in per cent"), rows, [("chart-met", pgettext("SLA targets", "Met"))])
 
 
 @register.simple_tag
 def rates_chart(rates: Iterable[Rate]) -> SafeString:
     shares = list(rates)
-    rows = [_percent_row(r.label, r.percent, r.numerator, r.denominator, "counted") for r in shares]
+    none = _("none counted")
+    rows = [_percent_row(r.label, r.percent, r.numerator, r.denominator, none) for r in shares]
     if all(r.percent is None for r in shares):
         return _empty()
-    return hbars("Rates, in per cent", rows, [("chart-s1", "Rate")])
+    return hbars(_("Rates, in per cent"), rows, [("chart-s1", _("Rate"))])
 
 
 @register.simple_tag
 def topics_chart(topics: Iterable[LoadRow]) -> SafeString:
     items = [row for row in topics if row.median_resolution is not None]
     if not items:
-        return _empty("No ticket was resolved in this period.")
+        return _empty(_("No ticket was resolved in this period."))
     top = max(_seconds(row.median_resolution) for row in items) or 1.0
     rows = [
         Row(row.name, [_seconds(row.median_resolution) / top], duration(row.median_resolution))
         for row in items
     ]
-    return hbars("Slowest help topics, median resolution time", rows, [("chart-s1", "Median resolution")])
+    return hbars(
+        _("Slowest help topics, median resolution time"), rows, [("chart-s1", _("Median resolution"))]
+    )
 
 
 @register.simple_tag
 def what_if_chart(what_if: WhatIf) -> SafeString:
-    series = [("chart-s2", "Actual"), ("chart-s1", "Replayed")]
+    series = [("chart-s2", _("Actual")), ("chart-s1", _("Replayed"))]
+    none = pgettext("SLA target", "none reached")
     rows = []
+    reached = False
     for actual, replayed in zip(what_if.actual, what_if.replayed, strict=False):
         if actual.percent is None and replayed.percent is None:
-            rows.append(Row(actual.label, [0.0, 0.0], "none reached", track=True))
+            rows.append(Row(actual.label, [0.0, 0.0], none, track=True))
             continue
+        reached = True
         text = f"{percent(actual.percent)} → {percent(replayed.percent)}"
         shares = [(actual.percent or 0) / 100, (replayed.percent or 0) / 100]
         rows.append(Row(actual.label, shares, text, track=True))
-    if all(row.text == "none reached" for row in rows):
-        return _empty("No SLA target was reached in this period.")
-    return hbars(f"SLA targets met, actual and under {what_if.plan_name}", rows, series, legend=True)
+    if not reached:
+        return _empty(_("No SLA target was reached in this period."))
+    title = _("SLA targets met, actual and under %(plan)s") % {"plan": what_if.plan_name}
+    return hbars(title, rows, series, legend=True)
 
 
 # -- the trend: columns per day --------------------------------------------------------------------
@@ -291,7 +325,8 @@ def nice_ceiling(value: int) -> int:
 
 
 def _day(day: date) -> str:
-    return f"{day.day} {day:%b}"
+    """ "4 Dec", the month's name in the active language."""
+    return dateformat.format(day, "j M")
 
 
 @register.simple_tag
@@ -302,19 +337,29 @@ def trend_chart(trend: Sequence[DayCount]) -> SafeString:
         return _empty()
     top = nice_ceiling(highest)
     n = len(days)
+    # Translators: one day's column in the chart of tickets created and closed per day.
+    column_title = _("%(day)s: %(created)s created, %(closed)s closed")
     columns = format_html_join(
         "",
-        '<g><title>{}: {} created, {} closed</title>'
+        "<g><title>{}</title>"
         '<rect class="chart-s1" x="{}.1" y="{}" width="0.38" height="{}"></rect>'
         '<rect class="chart-s3" x="{}.52" y="{}" width="0.38" height="{}"></rect></g>',
         (
-            (_day(d.day), d.created, d.closed, i, top - d.created, d.created, i, top - d.closed, d.closed)
+            (
+                column_title % {"day": _day(d.day), "created": d.created, "closed": d.closed},
+                i,
+                top - d.created,
+                d.created,
+                i,
+                top - d.closed,
+                d.closed,
+            )
             for i, d in enumerate(days)
         ),
     )
     bottom = PLOT_TOP + PLOT_HEIGHT
     # The grid under the columns, its numbers over them (with a halo: see reports.css).
-    levels = [(PLOT_TOP, f"{top:,} a day")]
+    levels = [(PLOT_TOP, _("%(count)s a day") % {"count": f"{top:,}"})]
     if top % 2 == 0:
         levels.append((PLOT_TOP + PLOT_HEIGHT // 2, f"{top // 2:,}"))
     grid = format_html_join(
@@ -341,7 +386,7 @@ def trend_chart(trend: Sequence[DayCount]) -> SafeString:
     body = format_html(
         '{}{}<svg x="0" y="{}" width="100%" height="{}" viewBox="0 0 {} {}" preserveAspectRatio="none">'
         "{}</svg>{}{}{}",
-        _legend([("chart-s1", "Created"), ("chart-s3", "Closed")], 0),
+        _legend([("chart-s1", pgettext("tickets", "Created")), ("chart-s3", pgettext("tickets", "Closed"))]),
         grid,
         PLOT_TOP,
         PLOT_HEIGHT,
@@ -353,8 +398,15 @@ def trend_chart(trend: Sequence[DayCount]) -> SafeString:
         dates,
     )
     created, closed = sum(d.created for d in days), sum(d.closed for d in days)
-    summary = (
-        f"{created:,} created and {closed:,} closed over {n} days, "
-        f"from {_day(days[0].day)} to {_day(days[-1].day)}; at most {highest:,} a day"
-    )
-    return _svg("Tickets created and closed per day", summary, bottom + 22, body, "chart-trend")
+    summary = _(
+        "%(created)s created and %(closed)s closed over %(days)s days, from %(first)s to %(last)s; "
+        "at most %(highest)s a day"
+    ) % {
+        "created": f"{created:,}",
+        "closed": f"{closed:,}",
+        "days": n,
+        "first": _day(days[0].day),
+        "last": _day(days[-1].day),
+        "highest": f"{highest:,}",
+    }
+    return _svg(_("Tickets created and closed per day"), summary, bottom + 22, body, "chart-trend")

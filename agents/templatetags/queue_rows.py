@@ -10,15 +10,20 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from tickets.templatetags.helpdesk import ago, due_label
 
 register = template.Library()
 
-PAUSED = format_html(
-    '<span class="text-body-secondary" title="{}">paused</span>',
-    "The SLA clock stops while we wait for the requester",
-)
+
+def _paused() -> SafeString:
+    return format_html(
+        '<span class="text-body-secondary" title="{}">{}</span>',
+        _("The SLA clock stops while we wait for the requester"),
+        pgettext("SLA clock", "paused"),
+    )
 
 
 def _assignment(ticket: Any) -> SafeString:
@@ -28,7 +33,7 @@ def _assignment(ticket: Any) -> SafeString:
     if ticket.team:
         names.append(ticket.team.name)
     if not names:
-        return mark_safe('<span class="text-body-secondary">Unassigned</span>')
+        return format_html('<span class="text-body-secondary">{}</span>', _("Unassigned"))
     return format_html("{}", " / ".join(names))
 
 
@@ -38,21 +43,21 @@ def _due(ticket: Any, now: Any) -> SafeString:
         late = "text-danger fw-semibold overdue" if due < now else ""
         title = dateformat.format(timezone.localtime(due), "j M Y, H:i")
         return format_html('<span class="{}" title="{}">{}</span>', late, title, due_label(due))
-    return PAUSED if ticket.state == "awaiting_user" else mark_safe("—")
+    return _paused() if ticket.state == "awaiting_user" else mark_safe("—")
 
 
 def _incident_mark(ticket: Any, incidents: dict[int, str], prefix: str) -> SafeString:
     """"Incident" beside a major incident, "↳ #N" (linked) beside one of its reports."""
     if ticket.is_major_incident:
-        return mark_safe(' <span class="badge text-bg-danger incident-mark">Incident</span>')
+        return format_html(' <span class="badge text-bg-danger incident-mark">{}</span>', _("Incident"))
     number = incidents.get(ticket.incident_id) if ticket.incident_id else None
     if number:
         return format_html(
             ' <a class="badge text-bg-light border incident-mark" href="{}{}/"'
-            ' title="Report of major incident #{}">↳ #{}</a>',
+            ' title="{}">↳ #{}</a>',
             prefix,
             number,
-            number,
+            _("Report of major incident #%(number)s") % {"number": number},
             number,
         )
     return mark_safe("")
@@ -67,7 +72,7 @@ def _row(ticket: Any, link: str, now: Any, mark: SafeString) -> SafeString:
     return format_html(
         "<tr>"
         '<td><input class="form-check-input" type="checkbox" name="tickets" value="{}"'
-        ' aria-label="Select #{}"></td>'
+        ' aria-label="{}"></td>'
         '<td class="font-monospace"><a href="{}">#{}</a></td>'
         '<td class="subject-cell">'
         '<a class="text-body fw-semibold text-decoration-none" href="{}">{}</a>{}</td>'
@@ -82,7 +87,7 @@ def _row(ticket: Any, link: str, now: Any, mark: SafeString) -> SafeString:
         '<td class="small text-nowrap">{}</td>'
         "</tr>",
         ticket.pk,
-        ticket.number,
+        _("Select #%(number)s") % {"number": ticket.number},
         link,
         ticket.number,
         link,
@@ -91,7 +96,7 @@ def _row(ticket: Any, link: str, now: Any, mark: SafeString) -> SafeString:
         ticket.requester.name,
         ticket.help_topic.full_name if ticket.help_topic else "—",
         ticket.department.name if ticket.department else "",
-        ticket.sla.name if ticket.sla else "no SLA plan",
+        ticket.sla.name if ticket.sla else _("no SLA plan"),
         priority,
         ticket.state,
         ticket.get_state_display(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from agents.access import agent_required
 from agents.forms import AlertsForm
@@ -23,6 +24,6 @@ def my_alerts(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         services.agent_alerts_update(user=request.user, alerts=form.cleaned_data)
-        messages.success(request, "Your alerts are saved.")
+        messages.success(request, _("Your alerts are saved."))
         return redirect("agents:alerts")
     return render(request, "agents/alerts.html", {"form": form, "queues": sidebar(request.user)})

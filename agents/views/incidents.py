@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from agents import incident_panel
@@ -64,6 +65,12 @@ def _run(
         return None, _again(request, ticket.number, name, form, str(exc))
 
 
+
+def _opened_from(ticket: Ticket) -> str:
+    """The new incident ticket's first entry when the agent wrote none."""
+    return _("Opened from #%(number)s: %(subject)s") % {"number": ticket.number, "subject": ticket.subject}
+
+
 @agent_required
 @require_POST
 def declare(request: HttpRequest, number: str) -> HttpResponse:
@@ -79,7 +86,7 @@ def declare(request: HttpRequest, number: str) -> HttpResponse:
         return services.incident_open(
             actor=request.user,
             subject=data["subject"].strip(),
-            body=data["body"].strip() or f"Opened from #{ticket.number}: {ticket.subject}",
+            body=data["body"].strip() or _opened_from(ticket),
             status=data["status"],
             department=data["department"],
             team=data["team"],
@@ -90,11 +97,10 @@ def declare(request: HttpRequest, number: str) -> HttpResponse:
     if refused:
         return refused
     if incident.pk == ticket.pk:
-        messages.success(request, f"#{ticket.number} is now a major incident.")
+        messages.success(request, _("#%(number)s is now a major incident.") % {"number": ticket.number})
     else:
-        messages.success(
-            request, f"Major incident #{incident.number} opened; #{ticket.number} is its first report."
-        )
+        opened = _("Major incident #%(incident)s opened; #%(number)s is its first report.")
+        messages.success(request, opened % {"incident": incident.number, "number": ticket.number})
     return redirect("agents:ticket", number=incident.number)
 
 
@@ -108,10 +114,10 @@ def change_status(request: HttpRequest, number: str) -> HttpResponse:
     def call(data: dict[str, Any]) -> Ticket:
         return services.incident_set_status(incident=ticket, actor=request.user, status=data["status"])
 
-    _, refused = _run(request, ticket, "status", form, call)
+    _changed, refused = _run(request, ticket, "status", form, call)
     if refused:
         return refused
-    messages.success(request, "Status line changed: every reporter reads the new one.")
+    messages.success(request, _("Status line changed: every reporter reads the new one."))
     return redirect("agents:ticket", number=ticket.number)
 
 
@@ -128,11 +134,11 @@ def post_update(request: HttpRequest, number: str) -> HttpResponse:
     audience, refused = _run(request, ticket, "update", form, call)
     if refused:
         return refused
-    messages.success(
-        request,
-        f"Update posted on the incident and sent to {audience.reports} report(s), "
-        f"{audience.requesters} requester(s).",
+    # Translators: two counts (of reports, of their requesters) in one sentence.
+    posted = _(
+        "Update posted on the incident and sent to %(reports)s report(s), %(requesters)s requester(s)."
     )
+    messages.success(request, posted % {"reports": audience.reports, "requesters": audience.requesters})
     return redirect("agents:ticket", number=ticket.number)
 
 
@@ -152,17 +158,22 @@ def link_reports(request: HttpRequest, number: str) -> HttpResponse:
     for wanted in numbers:
         report = found.get(wanted)
         if report is None:
-            messages.error(request, f"#{wanted}: no such ticket among those you can see.")
+            not_seen = _("#%(number)s: no such ticket among those you can see.")
+            messages.error(request, not_seen % {"number": wanted})
             continue
         try:
             services.ticket_link_incident(ticket=report, actor=request.user, incident=incident)
         except (services.TicketActionError, PermissionDenied) as exc:
-            messages.error(request, f"#{wanted}: {exc}")
+            # Translators: a ticket number, then why it could not be linked.
+            messages.error(request, _("#%(number)s: %(error)s") % {"number": wanted, "error": exc})
         else:
             linked += 1
-            messages.success(request, f"#{wanted} linked as a report.")
+            messages.success(request, _("#%(number)s linked as a report.") % {"number": wanted})
     if linked:
-        messages.info(request, f"{linked} of {len(numbers)} ticket(s) linked to incident #{incident.number}.")
+        linked_text = _("%(linked)s of %(count)s ticket(s) linked to incident #%(incident)s.")
+        messages.info(
+            request, linked_text % {"linked": linked, "count": len(numbers), "incident": incident.number}
+        )
     return redirect("agents:ticket", number=incident.number)
 
 
@@ -177,13 +188,16 @@ def join(request: HttpRequest, number: str) -> HttpResponse:
     def call(data: dict[str, Any]) -> Ticket:
         incident = selectors.tickets_visible_to(request.user).filter(number=data["incident"]).first()
         if incident is None:
-            raise services.TicketActionError(f"No ticket #{data['incident']} among those you can see.")
+            raise services.TicketActionError(
+                _("No ticket #%(number)s among those you can see.") % {"number": data["incident"]}
+            )
         return services.ticket_link_incident(ticket=ticket, actor=request.user, incident=incident)
 
-    _, refused = _run(request, ticket, "join", form, call)
+    _linked, refused = _run(request, ticket, "join", form, call)
     if refused:
         return refused
-    messages.success(request, f"#{ticket.number} is now a report of incident #{ticket.incident.number}.")
+    now = _("#%(number)s is now a report of incident #%(incident)s.")
+    messages.success(request, now % {"number": ticket.number, "incident": ticket.incident.number})
     return redirect("agents:ticket", number=ticket.number)
 
 
@@ -197,7 +211,7 @@ def unlink(request: HttpRequest, number: str) -> HttpResponse:
     incident = ticket.incident
     back = request.POST.get("back") == "incident" and incident is not None
     if not form.is_valid():
-        messages.error(request, "Unlink: the page was incomplete; reload it and try again.")
+        messages.error(request, _("Unlink: the page was incomplete; reload it and try again."))
     else:
         try:
             services.ticket_ensure_unchanged(ticket, version=form.cleaned_data["version"])
@@ -205,9 +219,10 @@ def unlink(request: HttpRequest, number: str) -> HttpResponse:
         except services.TicketConflict:
             messages.error(request, conflict_message(ticket))
         except services.TicketActionError as exc:
-            messages.error(request, f"Unlink: {exc}")
+            messages.error(request, _("Unlink: %(error)s") % {"error": exc})
         else:
-            messages.success(request, f"#{ticket.number} no longer reports incident #{incident.number}.")
+            no_longer = _("#%(number)s no longer reports incident #%(incident)s.")
+            messages.success(request, no_longer % {"number": ticket.number, "incident": incident.number})
     if back and selectors.ticket_visible_to(request.user, incident):
         return redirect("agents:ticket", number=incident.number)
     return redirect("agents:ticket", number=ticket.number)

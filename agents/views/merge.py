@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from agents.access import agent_required, ticket_for_agent
@@ -20,6 +22,12 @@ def _visible(request: HttpRequest, number: str) -> Ticket | None:
     return tickets.filter(number=number).first()
 
 
+
+def _merge_refused(error: str) -> str:
+    # Translators: why a merge was refused.
+    return _("Merge: %(error)s") % {"error": error}
+
+
 @agent_required
 @require_POST
 def merge_ticket(request: HttpRequest, number: str) -> HttpResponse:
@@ -27,12 +35,14 @@ def merge_ticket(request: HttpRequest, number: str) -> HttpResponse:
     form = MergeForm(request.POST)
     if not form.is_valid():
         errors = "; ".join(e for errs in form.errors.values() for e in errs)
-        messages.error(request, f"Merge: {errors}")
+        messages.error(request, _merge_refused(errors))
         return redirect("agents:ticket", number=ticket.number)
     data = form.cleaned_data
     into = _visible(request, data["into"])
     if into is None:
-        messages.error(request, f"Merge: there is no ticket #{data['into']} that you can see.")
+        messages.error(
+            request, _("Merge: there is no ticket #%(number)s that you can see.") % {"number": data["into"]}
+        )
         return redirect("agents:ticket", number=ticket.number)
     try:
         services.ticket_ensure_unchanged(ticket, version=data["version"])
@@ -45,10 +55,15 @@ def merge_ticket(request: HttpRequest, number: str) -> HttpResponse:
         context = {"ticket": ticket, "into": into, "question": str(exc), "version": data["version"]}
         return render(request, "agents/merge_confirm.html", context)
     except services.TicketActionError as exc:
-        messages.error(request, f"Merge: {exc}")
+        messages.error(request, _merge_refused(str(exc)))
     else:
-        entries = f"{done.entries} {'entry' if done.entries == 1 else 'entries'}"
-        files = f"{done.files} {'file' if done.files == 1 else 'files'}"
-        messages.success(request, f"#{ticket.number} merged into #{into.number}: {entries}, {files} moved.")
+        entries = ngettext("%(count)s entry", "%(count)s entries", done.entries) % {"count": done.entries}
+        files = ngettext("%(count)s file", "%(count)s files", done.files) % {"count": done.files}
+        # Translators: "entries" is "3 entries", "files" is "2 files", each translated on its own.
+        text = _("#%(number)s merged into #%(into)s: %(entries)s, %(files)s moved.")
+        messages.success(
+            request,
+            text % {"number": ticket.number, "into": into.number, "entries": entries, "files": files},
+        )
         return redirect("agents:ticket", number=into.number)
     return redirect("agents:ticket", number=ticket.number)

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from agents.access import agent_required
 from agents.forms import PhoneTicketForm
@@ -36,9 +37,11 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
         except services.TicketActionError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"Ticket #{ticket.number} opened for {requester.name}.")
+            opened = _("Ticket #%(number)s opened for %(name)s.")
+            messages.success(request, opened % {"number": ticket.number, "name": requester.name})
             if selectors.ticket_visible_to(request.user, ticket):
                 return redirect("agents:ticket", number=ticket.number)
-            messages.info(request, f"It went to {ticket.department}, whose tickets you cannot see.")
+            elsewhere = _("It went to %(department)s, whose tickets you cannot see.")
+            messages.info(request, elsewhere % {"department": ticket.department})
             return redirect("agents:home")
     return render(request, "agents/new_ticket.html", {"form": form, "queues": sidebar(request.user)})

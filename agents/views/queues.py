@@ -14,6 +14,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from agents.access import agent_required
@@ -101,19 +103,19 @@ EXPORT_BATCH = 500
 # agent reads the queue's pages but takes no export (issue 17: no export for View Only).
 EXPORT_PERMISSION = "tickets.work_ticket"
 EXPORT_HEADER = [
-    "Number",
-    "Subject",
-    "Stage",
-    "Requester",
-    "Requester email",
-    "Department",
-    "Team",
-    "Assigned to",
-    "Priority",
-    "Created",
-    "Last activity",
-    "First response due",
-    "Resolution due",
+    gettext_lazy("Number"),
+    gettext_lazy("Subject"),
+    gettext_lazy("Stage"),
+    gettext_lazy("Requester"),
+    gettext_lazy("Requester email"),
+    gettext_lazy("Department"),
+    gettext_lazy("Team"),
+    gettext_lazy("Assigned to"),
+    gettext_lazy("Priority"),
+    gettext_lazy("Created"),
+    gettext_lazy("Last activity"),
+    gettext_lazy("First response due"),
+    gettext_lazy("Resolution due"),
 ]
 
 
@@ -135,9 +137,10 @@ def _export_row(ticket: Ticket) -> list[Any]:
     ]
 
 
-def _export_rows(tickets: QuerySet[Ticket]) -> Iterator[list[Any]]:
+def _export_rows(tickets: QuerySet[Ticket], cut_line: str) -> Iterator[list[Any]]:
     """The rows, read by one query through a cursor (a batch at a time, each batch's small
-    tables from the cached catalog), and a last line if the cap cut the queue short."""
+    tables from the cached catalog), and a last line (``cut_line``) if the cap cut the queue
+    short."""
     batch: list[Ticket] = []
     cut = False
     for count, ticket in enumerate(tickets[: EXPORT_CAP + 1].iterator(chunk_size=EXPORT_BATCH)):
@@ -150,7 +153,7 @@ def _export_rows(tickets: QuerySet[Ticket]) -> Iterator[list[Any]]:
             batch = []
     yield from map(_export_row, selectors.attach_related(batch))
     if cut:
-        yield [f"Only the first {EXPORT_CAP:,} tickets are here: narrow the filters for the rest."]
+        yield [cut_line]
 
 
 @agent_required
@@ -166,9 +169,14 @@ def queue_export(request: HttpRequest, key: str) -> HttpResponse:
         raise Http404("No such queue.")
     with reading_from_replica():
         form = QueueFilterForm(request.GET or None, choices=selectors.console_choices())
-        tickets, _ = _queue_tickets(request, key, form)
+        tickets, _filters = _queue_tickets(request, key, form)
     filename = f"{key}-tickets-{timezone.localdate():%Y-%m-%d}.csv"
-    return csv_download(filename, EXPORT_HEADER, each_from_replica(_export_rows(tickets)))
+    # Translated now, in the request's language: the rows are written after the view returns.
+    header = [str(name) for name in EXPORT_HEADER]
+    cut_line = _("Only the first %(cap)s tickets are here: narrow the filters for the rest.") % {
+        "cap": f"{EXPORT_CAP:,}"
+    }
+    return csv_download(filename, header, each_from_replica(_export_rows(tickets, cut_line)))
 
 
 @agent_required
@@ -180,7 +188,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
         back = ""
     form = BulkForm(request.POST)
     if not form.is_valid():
-        for error in form.non_field_errors() or ["Tick at least one ticket and choose an action."]:
+        for error in form.non_field_errors() or [_("Tick at least one ticket and choose an action.")]:
             messages.error(request, error)
         return redirect(back or "agents:home")
     data = form.cleaned_data
@@ -195,18 +203,24 @@ def bulk(request: HttpRequest) -> HttpResponse:
         incident = selectors.tickets_visible_to(request.user).filter(number=data["incident"]).first()
         if incident is None:
             wanted = data["incident"]
-            messages.error(request, f"No ticket #{wanted} among those you can see: nothing was linked.")
+            nothing = _("No ticket #%(number)s among those you can see: nothing was linked.")
+            messages.error(request, nothing % {"number": wanted})
             return redirect(back or "agents:home")
         kwargs = {"incident": incident}
     outcomes = services.tickets_bulk(tickets=tickets, actor=request.user, action=data["action"], **kwargs)
     done = [o for o in outcomes if o.ok]
     if done:
-        messages.success(request, f"{len(done)} of {len(outcomes) + hidden} tickets: done.")
+        done_text = _("%(done)s of %(count)s tickets: done.")
+        messages.success(request, done_text % {"done": len(done), "count": len(outcomes) + hidden})
     for outcome in outcomes:
         if not outcome.ok:
-            messages.error(request, f"#{outcome.ticket.number}: {outcome.message}")
+            # Translators: a ticket number, then why the action was refused on it.
+            error = _("#%(number)s: %(error)s")
+            messages.error(request, error % {"number": outcome.ticket.number, "error": outcome.message})
     if hidden:
-        messages.error(request, f"{hidden} of the tickets do not exist or are not yours to see.")
+        messages.error(
+            request, _("%(count)s of the tickets do not exist or are not yours to see.") % {"count": hidden}
+        )
     return redirect(back or "agents:home")
 
 

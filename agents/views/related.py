@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from agents.access import agent_required, ticket_for_agent
@@ -23,11 +24,13 @@ def related(request: HttpRequest, number: str) -> HttpResponse:
     remove = bool(request.POST.get("remove"))
     back = redirect("agents:ticket", number=ticket.number)
     if wanted is None:
-        messages.error(request, "Related ticket: give a ticket number, such as 100042.")
+        messages.error(request, _("Related ticket: give a ticket number, such as 100042."))
         return back
     other = selectors.tickets_visible_to(request.user).filter(number=wanted).first()
     if other is None:
-        messages.error(request, f"Related ticket: no ticket #{wanted} among those you can see.")
+        messages.error(
+            request, _("Related ticket: no ticket #%(number)s among those you can see.") % {"number": wanted}
+        )
         return back
     try:
         if remove:
@@ -35,8 +38,11 @@ def related(request: HttpRequest, number: str) -> HttpResponse:
         else:
             services.ticket_relate(ticket=ticket, other=other, actor=request.user)
     except services.TicketActionError as exc:
-        messages.error(request, f"Related ticket: {exc}")
+        messages.error(request, _("Related ticket: %(error)s") % {"error": exc})
     else:
-        done = "is no longer related" if remove else "is now related"
-        messages.success(request, f"#{other.number} {done} to this ticket.")
+        if remove:
+            done = _("#%(number)s is no longer related to this ticket.")
+        else:
+            done = _("#%(number)s is now related to this ticket.")
+        messages.success(request, done % {"number": other.number})
     return back

@@ -11,6 +11,8 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from agents import incident_panel
@@ -34,10 +36,13 @@ from tickets.stages import progress
 
 def conflict_message(ticket: Ticket) -> str:
     ticket.refresh_from_db()
-    return (
-        "This ticket changed since you opened it; nothing was saved. "
-        f"It is now {ticket.get_state_display().lower()}, {services.assignment_label(ticket)}."
+    # Translators: "stage" is the ticket's stage in lower case ("in progress"), "assignment" who
+    # has it ("Jane Doe / Online Banking" or "Unassigned").
+    text = _(
+        "This ticket changed since you opened it; nothing was saved. It is now %(stage)s, %(assignment)s."
     )
+    stage = ticket.get_state_display().lower()
+    return text % {"stage": stage, "assignment": services.assignment_label(ticket)}
 
 
 def thread_page(request: HttpRequest, ticket: Ticket) -> thread_pages.ThreadPage:
@@ -63,8 +68,8 @@ STAGE_BADGES = {
 # The refusal an escalation without a higher-tier team or department shows (the service would
 # refuse every target the agent could name).
 NO_HIGHER_TIER = services.Refusal(
-    "no team or department of a higher tier to hand it to",
-    "There is no team or department of a higher tier to escalate to.",
+    gettext_lazy("no team or department of a higher tier to hand it to"),
+    gettext_lazy("There is no team or department of a higher tier to escalate to."),
 )
 
 
@@ -179,7 +184,7 @@ def change_property(request: HttpRequest, number: str) -> HttpResponse:
     form = PropertyForm(request.POST)
     error = ""
     if not form.is_valid():
-        error = "That value is not one of the choices."
+        error = _("That value is not one of the choices.")
     else:
         field, value = form.cleaned_data["field"], form.cleaned_data[form.cleaned_data["field"]]
         try:
@@ -196,9 +201,8 @@ def change_property(request: HttpRequest, number: str) -> HttpResponse:
             error = str(exc)
     if not error and not selectors.ticket_visible_to(request.user, ticket):
         # Moved out of this agent's sight: back to the queues, saying where it went.
-        messages.info(
-            request, f"#{ticket.number} moved to {ticket.department}, whose tickets you cannot see."
-        )
+        moved = _("#%(number)s moved to %(department)s, whose tickets you cannot see.")
+        messages.info(request, moved % {"number": ticket.number, "department": ticket.department})
         if request.headers.get("HX-Request"):
             response = HttpResponse(status=204)
             response["HX-Redirect"] = reverse("agents:home")
@@ -227,7 +231,7 @@ def compose(request: HttpRequest, number: str) -> HttpResponse:
             # Shown at the top of the page: a closed ticket's page has no composer to show it in.
             messages.error(request, str(exc))
         else:
-            messages.success(request, "Reply sent." if data["kind"] == "reply" else "Note added.")
+            messages.success(request, _("Reply sent.") if data["kind"] == "reply" else _("Note added."))
             return redirect("agents:ticket", number=ticket.number)
     return _page(request, ticket, status=400, composer=form)
 
