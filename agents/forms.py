@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.text import capfirst
+from django.utils.translation import get_language_info, gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from tickets import selectors
+from tickets import locales, selectors
 from tickets.models import AgentProfile, Department, HelpTopic, Priority, SLAPlan, State, Team, Ticket
 from tickets.web.forms import MultipleFileField, ThrottledSignInForm, TopicChoiceField
 
@@ -334,13 +335,36 @@ class BulkForm(forms.Form):
 
 
 class AlertsForm(forms.Form):
-    """One tick box per alert, labelled as the model names it."""
+    """One tick box per alert, labelled as the model names it; then the agent's language and
+    time zone (the console's and the alerts'; blank: the help desk's)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in AgentProfile.ALERTS:
             label = AgentProfile._meta.get_field(name).verbose_name
             self.fields[name] = forms.BooleanField(label=capfirst(label), required=False)
+        desk = _("The help desk's (%(name)s)")
+        self.fields["language"] = forms.ChoiceField(
+            label=_("Language"),
+            required=False,
+            choices=[("", desk % {"name": _language_name(settings.LANGUAGE_CODE)})]
+            + [(code, _language_name(code)) for code, _name in settings.LANGUAGES],
+        )
+        self.fields["time_zone"] = forms.ChoiceField(
+            label=_("Time zone"),
+            required=False,
+            choices=[("", desk % {"name": settings.TIME_ZONE}), *((z, z) for z in locales.time_zones())],
+            help_text=_(
+                "The console shows times in it. Due times are still counted on the business hours' calendar."
+            ),
+        )
+
+    PREFERENCES = ("language", "time_zone")
+
+
+def _language_name(code: str) -> str:
+    """A language by its own name ("Deutsch"), as people look for theirs."""
+    return get_language_info(code)["name_local"]
 
 
 class MergeForm(VersionForm):

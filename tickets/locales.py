@@ -51,9 +51,9 @@ def time_zone(name: str | None) -> str:
     return name if name in _zones() else ""
 
 
-def time_zone_choices() -> list[tuple[str, str]]:
-    """Every known zone, for a profile's select box, the help desk's own first."""
-    return [("", f"{settings.TIME_ZONE} (the help desk's)")] + [(zone, zone) for zone in sorted(_zones())]
+def time_zones() -> list[str]:
+    """Every zone this machine knows, in order, for a select box."""
+    return sorted(_zones())
 
 
 def language_or_default(code: str | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -10,7 +11,7 @@ from django.utils.translation import gettext as _
 from agents.access import agent_required
 from agents.forms import AlertsForm
 from agents.views.queues import sidebar
-from tickets import services
+from tickets import locales, services
 from tickets.models import AgentProfile
 
 
@@ -20,10 +21,18 @@ def my_alerts(request: HttpRequest) -> HttpResponse:
     # A form with every box unticked posts nothing at all: it is still a submission.
     form = AlertsForm(
         request.POST if request.method == "POST" else None,
-        initial={name: getattr(profile, name) for name in AgentProfile.ALERTS},
+        initial={name: getattr(profile, name) for name in (*AgentProfile.ALERTS, *AlertsForm.PREFERENCES)},
     )
     if request.method == "POST" and form.is_valid():
-        services.agent_alerts_update(user=request.user, alerts=form.cleaned_data)
+        data = form.cleaned_data
+        alerts = {name: data[name] for name in AgentProfile.ALERTS}
+        services.agent_alerts_update(user=request.user, alerts=alerts)
+        chosen = services.preferences_set(
+            user=request.user, language=data["language"], time_zone=data["time_zone"]
+        )
+        # From the next page on, without signing in again.
+        request.session[locales.SESSION_LANGUAGE] = chosen["language"]
+        request.session[locales.SESSION_TIME_ZONE] = chosen["time_zone"] or settings.TIME_ZONE
         messages.success(request, _("Your alerts are saved."))
         return redirect("agents:alerts")
     return render(request, "agents/alerts.html", {"form": form, "queues": sidebar(request.user)})
