@@ -137,7 +137,6 @@ class _ZipTally:
         max_ratio = settings.ATTACHMENT_ZIP_MAX_RATIO
         if self.entries > max_entries:
             raise UploadError(
-                # Translators: %(name)s is a file name.
                 ngettext(
                     "%(name)s holds more than %(count)s file.",
                     "%(name)s holds more than %(count)s files.",

@@ -89,11 +89,9 @@ def _refusal(ticket: Ticket, into: Ticket, *, confirm_other_requester: bool) -> 
         raise MergeNeedsConfirmation(
             # Translators: %(name)s and %(email)s are the requester of ticket #%(number)s, %(into_name)s
             # and %(into_email)s the requester of ticket #%(into)s.
-            _(
-                "#%(number)s is from %(name)s (%(email)s) and #%(into)s from %(into_name)s "
-                "(%(into_email)s). Confirm that it is the same request: %(name)s becomes a contact "
-                "of #%(into)s."
-            )
+            _("#%(number)s is from %(name)s (%(email)s) and #%(into)s from %(into_name)s "
+              "(%(into_email)s). Confirm that it is the same request: %(name)s becomes a contact "
+              "of #%(into)s.")
             % {
                 "number": ticket.number,
                 "name": ticket.requester.name,
