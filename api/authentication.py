@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
 from tickets import apikeys
@@ -22,10 +23,12 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() != self.keyword.lower():
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("The Authorization header must be “Bearer <key>”.")
+            raise exceptions.AuthenticationFailed(_("The Authorization header must be “Bearer <key>”."))
         key = apikeys.apikey_authenticate(header[1])
         if key is None:
-            raise exceptions.AuthenticationFailed("This API key is not valid: unknown, revoked or expired.")
+            raise exceptions.AuthenticationFailed(
+                _("This API key is not valid: unknown, revoked or expired.")
+            )
         return key.owner, key
 
     def authenticate_header(self, request: Any) -> str:

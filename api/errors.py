@@ -14,6 +14,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny
@@ -23,7 +25,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from tickets import idempotency, services
 
-NOT_FOUND = "No such ticket."
+NOT_FOUND = gettext_lazy("No such ticket.")
 
 
 class Conflict(exceptions.APIException):
@@ -71,7 +73,7 @@ class NoSuchEndpoint(APIView):
     @extend_schema(exclude=True)
     def get(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         raise exceptions.NotFound(
-            "No such endpoint (paths end with a slash); the endpoints are listed at /api/docs/."
+            _("No such endpoint (paths end with a slash); the endpoints are listed at /api/docs/.")
         )
 
     post = put = patch = delete = options = get
@@ -81,7 +83,7 @@ def _message(detail: Any) -> str:
     if isinstance(detail, list | tuple):
         return " ".join(_message(d) for d in detail)
     if isinstance(detail, dict):
-        return "Some fields are not valid."
+        return _("Some fields are not valid.")
     return str(detail)
 
 
@@ -107,7 +109,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, exceptions.ValidationError):
         body["fields"] = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
     if isinstance(exc, exceptions.Throttled):
-        body["message"] = f"Too many requests; try again in {int(exc.wait or 1)} seconds."
+        seconds = int(exc.wait or 1)
+        body["message"] = ngettext(
+            "Too many requests; try again in %(seconds)s second.",
+            "Too many requests; try again in %(seconds)s seconds.",
+            seconds,
+        ) % {"seconds": seconds}
     if isinstance(exc, Conflict) and exc.ticket is not None:
         body["ticket"] = exc.ticket
     response.data = body

@@ -13,6 +13,7 @@ from functools import wraps
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -51,7 +52,7 @@ def _check_key(key: str) -> str:
     key = key.strip()
     if not key or len(key) > idempotency.MAX_KEY_LENGTH or not key.isprintable():
         raise exceptions.ValidationError(
-            {HEADER: [f"Send 1 to {idempotency.MAX_KEY_LENGTH} printable characters."]}
+            {HEADER: [_("Send 1 to %(max)s printable characters.") % {"max": idempotency.MAX_KEY_LENGTH}]}
         )
     return key
 

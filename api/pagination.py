@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 
 from tickets import selectors
@@ -57,7 +58,7 @@ def decode(sort: str, cursor: str) -> list[Any]:
         return [_value(field, value) for (field, _), value in zip(keys, data["after"], strict=True)]
     except (ValueError, TypeError, KeyError, binascii.Error):
         raise exceptions.ValidationError(
-            {"cursor": ["Not a cursor of this list: use the `next` link of the previous page."]}
+            {"cursor": [_("Not a cursor of this list: use the `next` link of the previous page.")]}
         ) from None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import permissions
 
 from tickets.models import ApiKey
@@ -15,7 +16,7 @@ def key_scope(request: Any) -> str | None:
 
 
 class Authenticated(permissions.BasePermission):
-    message = "Sign in, or send an API key as “Authorization: Bearer <key>”."
+    message = _("Sign in, or send an API key as “Authorization: Bearer <key>”.")
 
     def has_permission(self, request: Any, view: Any) -> bool:
         user = request.user
@@ -25,7 +26,7 @@ class Authenticated(permissions.BasePermission):
 class CanRead(Authenticated):
     """Reading tickets: not with a “create only” key."""
 
-    message = "This API key may only create tickets; it cannot read them."
+    message = _("This API key may only create tickets; it cannot read them.")
 
     def has_permission(self, request: Any, view: Any) -> bool:
         return super().has_permission(request, view) and key_scope(request) != ApiKey.Scope.CREATE
@@ -34,7 +35,7 @@ class CanRead(Authenticated):
 class CanWrite(Authenticated):
     """Writing: not with a “read only” key. Safe methods pass (their views check reading)."""
 
-    message = "This API key is read only."
+    message = _("This API key is read only.")
 
     def has_permission(self, request: Any, view: Any) -> bool:
         if not super().has_permission(request, view):

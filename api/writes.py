@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 
 from api import present
@@ -27,7 +28,7 @@ def if_match(request: Any) -> int | None:
         return None
     found = _VERSION.fullmatch(raw.strip())
     if found is None:
-        raise exceptions.ValidationError({IF_MATCH: ['Send the ticket\'s ETag: "7", W/"7" or *.']})
+        raise exceptions.ValidationError({IF_MATCH: [_('Send the ticket\'s ETag: "7", W/"7" or *.')]})
     return int(found.group(1))
 
 

@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.utils.crypto import constant_time_compare
+from django.utils.translation import ngettext
 
 from tickets import links, services, throttle
 from tickets.mailout import notifications, tasks
@@ -129,8 +130,10 @@ def login_unlock(username: str) -> None:
     throttle.reset("login-user", username.strip().lower(), window=settings.THROTTLE_LOGIN_FAILURES[1])
 
 
-LOCKED_OUT_MESSAGE = "Too many failed sign-ins. Wait {minutes} minutes, or reset your password."
-
-
 def locked_out_message() -> str:
-    return LOCKED_OUT_MESSAGE.format(minutes=settings.THROTTLE_LOGIN_FAILURES[1] // 60)
+    minutes = settings.THROTTLE_LOGIN_FAILURES[1] // 60
+    return ngettext(
+        "Too many failed sign-ins. Wait %(minutes)s minute, or reset your password.",
+        "Too many failed sign-ins. Wait %(minutes)s minutes, or reset your password.",
+        minutes,
+    ) % {"minutes": minutes}

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets.models import IdempotencyRecord
 
@@ -55,7 +56,7 @@ def begin(*, principal: str, key: str, fingerprint: str) -> IdempotencyRecord | 
     if created:
         return record
     if record.fingerprint != fingerprint:
-        raise IdempotencyMismatch("This Idempotency-Key was already used for a different request.")
+        raise IdempotencyMismatch(_("This Idempotency-Key was already used for a different request."))
     return Replay(record.status_code or 200, record.response_body, dict(record.response_headers))
 
 

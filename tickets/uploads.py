@@ -24,6 +24,8 @@ from typing import Any
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 # kind -> (content type we serve it as, extensions a file of that kind may have, the first
 # being the one a file gets when its name had to be made up)
@@ -134,12 +136,24 @@ class _ZipTally:
         max_unpacked = settings.ATTACHMENT_ZIP_MAX_UNPACKED_BYTES
         max_ratio = settings.ATTACHMENT_ZIP_MAX_RATIO
         if self.entries > max_entries:
-            raise UploadError(f"{self.name} holds more than {max_entries} files.")
+            raise UploadError(
+                ngettext(
+                    "%(name)s holds more than %(count)s file.",
+                    "%(name)s holds more than %(count)s files.",
+                    max_entries,
+                )
+                % {"name": self.name, "count": max_entries}
+            )
         if self.unpacked > max_unpacked:
-            raise UploadError(f"{self.name} unpacks to more than {filesizeformat(max_unpacked)}.")
+            raise UploadError(
+                # Translators: %(name)s is a file name, %(size)s a size such as "10 MB".
+                _("%(name)s unpacks to more than %(size)s.")
+                % {"name": self.name, "size": filesizeformat(max_unpacked)}
+            )
         if self.unpacked > ZIP_RATIO_FLOOR and self.unpacked > max_ratio * self.packed_size:
             raise UploadError(
-                f"{self.name} unpacks to more than {max_ratio} times its size; send it less packed."
+                _("%(name)s unpacks to more than %(ratio)s times its size; send it less packed.")
+                % {"name": self.name, "ratio": max_ratio}
             )
 
 
@@ -161,11 +175,17 @@ def _check_zip(file: Any, tally: _ZipTally, depth: int = 0) -> None:
                 if member.read(4) != b"PK\x03\x04":
                     continue
                 if depth + 1 > ZIP_MAX_DEPTH:
-                    raise UploadError(f"{tally.name} holds archives nested more than {ZIP_MAX_DEPTH} deep.")
+                    raise UploadError(
+                        _("%(name)s holds archives nested more than %(depth)s deep.")
+                        % {"name": tally.name, "depth": ZIP_MAX_DEPTH}
+                    )
                 max_bytes = settings.ATTACHMENT_MAX_BYTES
                 if info.file_size > max_bytes:
                     too_big = filesizeformat(max_bytes)
-                    raise UploadError(f"{tally.name} holds an archive larger than {too_big}.")
+                    raise UploadError(
+                        _("%(name)s holds an archive larger than %(size)s.")
+                        % {"name": tally.name, "size": too_big}
+                    )
                 # zipfile stops at the declared size, so this reads at most ATTACHMENT_MAX_BYTES.
                 inner = b"PK\x03\x04" + member.read(max_bytes)
             _check_zip(io.BytesIO(inner), tally, depth + 1)
@@ -178,7 +198,7 @@ def _check_archive(upload: Any, name: str) -> None:
     except UploadError:
         raise  # a ValueError too, but already the message to show
     except _ZIP_ERRORS:
-        raise UploadError(f"{name} is a damaged or unreadable archive.") from None
+        raise UploadError(_("%(name)s is a damaged or unreadable archive.") % {"name": name}) from None
     finally:
         upload.seek(0)
 
@@ -189,16 +209,25 @@ def check_uploads(files: Iterable[Any]) -> list[CheckedUpload]:
     max_count = settings.ATTACHMENT_MAX_COUNT
     max_bytes = settings.ATTACHMENT_MAX_BYTES
     if len(files) > max_count:
-        raise UploadError(f"Attach at most {max_count} files to one message.")
+        raise UploadError(
+            ngettext(
+                "Attach at most %(count)s file to one message.",
+                "Attach at most %(count)s files to one message.",
+                max_count,
+            )
+            % {"count": max_count}
+        )
     checked = []
     for upload in files:
         given = clean_filename(getattr(upload, "name", ""), fallback="")
         name = given or GENERATED_NAME
         size = upload.size
         if size == 0:
-            raise UploadError(f"{name} is empty.")
+            raise UploadError(_("%(name)s is empty.") % {"name": name})
         if size > max_bytes:
-            raise UploadError(f"{name} is larger than {filesizeformat(max_bytes)}.")
+            raise UploadError(
+                _("%(name)s is larger than %(size)s.") % {"name": name, "size": filesizeformat(max_bytes)}
+            )
         upload.seek(0)
         head = upload.read(8192)
         upload.seek(0)
@@ -212,7 +241,9 @@ def check_uploads(files: Iterable[Any]) -> list[CheckedUpload]:
         extension = PurePath(name).suffix.lower()
         if kind is None or extension not in KINDS[kind][1]:
             raise UploadError(
-                f"{name} is not a file type we accept. Allowed: {', '.join(ALLOWED_EXTENSIONS)}."
+                # Translators: %(extensions)s is a list of file extensions, e.g. ".png, .pdf".
+                _("%(name)s is not a file type we accept. Allowed: %(extensions)s.")
+                % {"name": name, "extensions": ", ".join(ALLOWED_EXTENSIONS)}
             )
         if kind == "zip":
             _check_archive(upload, name)

@@ -3,6 +3,7 @@ tickets to link as reports and each one's outcome, an update and the audience it
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from api import schema
@@ -24,8 +25,9 @@ class StatusField(serializers.CharField):
             max_length=STATUS_MAX,
             help_text=STATUS_HELP,
             error_messages={
-                "max_length": f"A public status line is at most {STATUS_MAX} characters.",
-                "blank": "Write the public status line its reporters will read.",
+                # Translators: keep {max_length} as it is: the number of characters allowed.
+                "max_length": gettext_lazy("A public status line is at most {max_length} characters."),
+                "blank": gettext_lazy("Write the public status line its reporters will read."),
             },
             **kwargs,
         )

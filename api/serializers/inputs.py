@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from tickets import selectors, uploads
@@ -50,7 +51,7 @@ class Attachments(serializers.ListField):
             files = super().to_internal_value(data)
         except serializers.ValidationError:
             raise serializers.ValidationError(
-                "Send each file as a part named “attachments” of a multipart/form-data request."
+                _("Send each file as a part named “attachments” of a multipart/form-data request.")
             ) from None
         try:
             uploads.check_uploads(files)
@@ -99,13 +100,13 @@ class TicketCreateBody(serializers.Serializer):
 
     def validate_help_topic(self, topic: HelpTopic | None) -> HelpTopic | None:
         if topic is not None and not topic.is_public and not self.context["who"].is_agent:
-            raise serializers.ValidationError(f'Invalid pk "{topic.pk}" - object does not exist.')
+            self.fields["help_topic"].fail("does_not_exist", pk_value=topic.pk)
         return topic
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         if not self.context["who"].is_requester:
             missing = {
-                name: ["This field is required."]
+                name: [str(serializers.Field.default_error_messages["required"])]
                 for name in ("requester_email", "requester_name")
                 if not data.get(name)
             }
@@ -128,7 +129,7 @@ class TicketPatchBody(serializers.Serializer):
 
     def validate_team(self, team: Team | None) -> Team | None:
         if team is None and self.context["ticket"].assignee_id is None:
-            raise serializers.ValidationError("A ticket without an agent keeps a team.")
+            raise serializers.ValidationError(_("A ticket without an agent keeps a team."))
         return team
 
 
@@ -145,7 +146,8 @@ class MessageBody(EntryBody):
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         if self.context["who"].is_integration and not data.get("requester_email"):
-            raise serializers.ValidationError({"requester_email": ["This field is required."]})
+            required = str(serializers.Field.default_error_messages["required"])
+            raise serializers.ValidationError({"requester_email": [required]})
         return data
 
 
@@ -162,7 +164,7 @@ class AssignBody(serializers.Serializer):
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         if not data.get("agent") and not data.get("team"):
-            raise serializers.ValidationError("Name an agent, a team or both.")
+            raise serializers.ValidationError(_("Name an agent, a team or both."))
         return data
 
 
@@ -182,7 +184,7 @@ class EscalateBody(serializers.Serializer):
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         if not data.get("team") and not data.get("department"):
-            raise serializers.ValidationError("Name a team or a department of a higher tier.")
+            raise serializers.ValidationError(_("Name a team or a department of a higher tier."))
         return data
 
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from api.serializers.inputs import MAX_ID, Id
@@ -71,9 +72,9 @@ class ReportQuery(serializers.Serializer):
         errors = _unknown(data)
         start, end = data.get("from"), data.get("to")
         if data.get("days") is not None and (start is not None or end is not None):
-            errors["days"] = ["Give either days or from / to, not both."]
+            errors["days"] = [_("Give either days or from / to, not both.")]
         elif end is not None and start is None:
-            errors["from"] = ["This field is required with to."]
+            errors["from"] = [_("This field is required with to.")]
         elif start is not None:
             end = end if end is not None else timezone.localdate()
             problem = Period.range_problem(start, end, timezone.localdate())
@@ -118,8 +119,9 @@ def _unknown(data: dict[str, Any]) -> dict[str, list[str]]:
         "help_topic": choices.help_topics,
         "priority": choices.priorities,
     }
+    missing = serializers.PrimaryKeyRelatedField.default_error_messages["does_not_exist"]
     return {
-        name: [f'Invalid pk "{data[name]}" - object does not exist.']
+        name: [missing.format(pk_value=data[name])]
         for name, rows in known.items()
         if data.get(name) is not None and data[name] not in {row.pk for row in rows}
     }

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.urls import path
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
@@ -70,7 +71,7 @@ class AgentEntry(APIView):
         who = caller(request)
         ticket = ticket_for(who, number)
         if not who.is_agent:
-            raise exceptions.PermissionDenied("Only agents reply or add notes; requesters send messages.")
+            raise exceptions.PermissionDenied(_("Only agents reply or add notes; requesters send messages."))
         body = inputs.EntryBody(data=request.data)
         body.is_valid(raise_exception=True)
         with writes.changing(request, who, ticket):
@@ -135,7 +136,7 @@ class Message(APIView):
         else:
             ticket = ticket_for(who, number)
             if not who.is_requester:
-                raise exceptions.PermissionDenied("Messages are the requester's; agents send replies.")
+                raise exceptions.PermissionDenied(_("Messages are the requester's; agents send replies."))
             acting = {"actor": who.user}
         with writes.changing(request, who, ticket):
             landed, entry = services.ticket_receive_reply(
@@ -225,12 +226,12 @@ class Transition(APIView):
         elif self.name in REQUESTER_MOVES:
             fields, move = REQUESTER_MOVES[self.name]
         else:
-            raise exceptions.PermissionDenied("Requesters may only close or reopen a resolved ticket.")
+            raise exceptions.PermissionDenied(_("Requesters may only close or reopen a resolved ticket."))
         body = fields(data=request.data, context={"ticket": ticket})
         body.is_valid(raise_exception=True)
         with writes.changing(request, who, ticket):
             if not who.is_agent and ticket.state != State.RESOLVED:
-                raise services.TicketActionError("Only a resolved ticket can be confirmed or reopened.")
+                raise services.TicketActionError(_("Only a resolved ticket can be confirmed or reopened."))
             done = move(ticket, who.user, body.validated_data)
         landed = done.ticket if isinstance(done, services.RequesterWrite) else ticket
         headers = {} if landed.pk == ticket.pk else {"Location": shown.ticket_url(landed.number)}
@@ -295,7 +296,7 @@ class Merge(APIView):
         # The duplicate itself, never where its number leads: a merged ticket is not merged again.
         ticket = ticket_for(who, number, follow=False)
         if not who.is_agent:
-            raise exceptions.PermissionDenied("Only agents merge tickets.")
+            raise exceptions.PermissionDenied(_("Only agents merge tickets."))
         body = inputs.MergeBody(data=request.data)
         body.is_valid(raise_exception=True)
         into = ticket_for(who, body.validated_data["into"])
@@ -318,7 +319,7 @@ class Merge(APIView):
 class UnknownTransition(APIView):
     @extend_schema(exclude=True)
     def post(self, request: Request, number: str, name: str) -> Response:
-        raise exceptions.NotFound("No such transition.")
+        raise exceptions.NotFound(_("No such transition."))
 
 
 urlpatterns = [

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import path
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
@@ -51,7 +52,7 @@ class AgentsOnly(APIView):
 
     def listing(self, request: Request) -> Response:
         if not caller(request).is_agent:
-            raise exceptions.PermissionDenied("Only agents read this.")
+            raise exceptions.PermissionDenied(_("Only agents read this."))
         rows = getattr(selectors.console_choices(), self.choice)
         return Response({"results": self.serializer(rows, many=True).data})
 

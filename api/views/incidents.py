@@ -9,6 +9,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.request import Request
@@ -25,14 +27,14 @@ from api.serializers import tickets as shown
 from tickets import selectors, services
 from tickets.models import ACTIVE_STATES, Ticket
 
-AGENTS_ONLY = "Only agents work with major incidents."
-MAY_NOT_MANAGE = "Your role may not declare major incidents or send their updates."
-MAY_NOT_LINK = "Your role may not link tickets."
+AGENTS_ONLY = gettext_lazy("Only agents work with major incidents.")
+MAY_NOT_MANAGE = gettext_lazy("Your role may not declare major incidents or send their updates.")
+MAY_NOT_LINK = gettext_lazy("Your role may not link tickets.")
 
 
 def _agent(who: Caller) -> Caller:
     if not who.is_agent:
-        raise exceptions.PermissionDenied(AGENTS_ONLY)
+        raise exceptions.PermissionDenied(str(AGENTS_ONLY))
     return who
 
 
@@ -43,9 +45,9 @@ def _seen(request: Request, number: str) -> tuple[Caller, Ticket]:
     return _agent(who), ticket
 
 
-def _check_perm(who: Caller, perm: str, message: str) -> None:
+def _check_perm(who: Caller, perm: str, message: Any) -> None:
     if not who.user.has_perm(perm):
-        raise exceptions.PermissionDenied(message)
+        raise exceptions.PermissionDenied(str(message))
 
 
 def _incident(request: Request, number: str) -> tuple[Caller, Ticket]:
@@ -53,7 +55,7 @@ def _incident(request: Request, number: str) -> tuple[Caller, Ticket]:
     who, ticket = _seen(request, number)
     if not ticket.is_major_incident:
         raise Conflict(
-            f"#{ticket.number} is not a major incident.",
+            _("#%(number)s is not a major incident.") % {"number": ticket.number},
             ticket=present.detail_data(who, ticket),
         )
     return who, ticket
@@ -82,13 +84,18 @@ class IncidentOpen(APIView):
         data = body.validated_data
         if who.department is not None and data["department"] != who.department:
             raise exceptions.ValidationError(
-                {"department": [f"This API key works in {who.department} only."]}
+                {
+                    "department": [
+                        # Translators: %(department)s is the name of a department.
+                        _("This API key works in %(department)s only.") % {"department": who.department}
+                    ]
+                }
             )
         first = None
         if number := data.get("first_report", "").strip():
             first = tickets_for(who).filter(number=number).first() if number.isdigit() else None
             if first is None:
-                raise exceptions.ValidationError({"first_report": [NOT_FOUND]})
+                raise exceptions.ValidationError({"first_report": [str(NOT_FOUND)]})
         try:
             incident = services.incident_open(
                 actor=who.user,
@@ -207,11 +214,13 @@ class Reports(APIView):
         results = []
         with writes.changing(request, who, incident):
             if not incident.is_major_incident:
-                raise services.TicketActionError(f"#{incident.number} is not a major incident.")
+                raise services.TicketActionError(
+                    _("#%(number)s is not a major incident.") % {"number": incident.number}
+                )
             if incident.state not in ACTIVE_STATES:
                 raise services.TicketActionError(
-                    f"Incident #{incident.number} is {incident.get_state_display().lower()}: "
-                    "it takes no new reports."
+                    _("Incident #%(number)s is %(state)s: it takes no new reports.")
+                    % {"number": incident.number, "state": incident.get_state_display().lower()}
                 )
             found = {
                 t.number: t
@@ -229,9 +238,9 @@ class Reports(APIView):
 
 def _link(who: Caller, ticket: Ticket | None, named: str, incident: Ticket, done: set[str]) -> dict[str, str]:
     if ticket is None:
-        return {"ticket": named, "outcome": "refused", "reason": NOT_FOUND}
+        return {"ticket": named, "outcome": "refused", "reason": str(NOT_FOUND)}
     if ticket.number in done:
-        return {"ticket": named, "outcome": "refused", "reason": "Named twice."}
+        return {"ticket": named, "outcome": "refused", "reason": _("Named twice.")}
     done.add(ticket.number)
     try:
         services.ticket_link_incident(ticket=ticket, actor=who.user, incident=incident)
@@ -267,7 +276,7 @@ class UpdatePreview(APIView):
         responses={200: shapes.Audience, **schema.errors(403, 404, 409)},
     )
     def get(self, request: Request, number: str) -> Response:
-        _, incident = _incident(request, number)
+        _who, incident = _incident(request, number)
         audience = services.incident_audience(incident)
         return Response({"reports": audience.reports, "requesters": audience.requesters})
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.urls import path
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
@@ -18,7 +19,7 @@ from api.permissions import CanRead, CanWrite
 from tickets import selectors, services
 from tickets.models import Ticket
 
-AGENTS_ONLY = "Only agents relate tickets."
+AGENTS_ONLY = gettext_lazy("Only agents relate tickets.")
 
 
 class RelatedTicket(serializers.Serializer):
@@ -40,7 +41,7 @@ def _agent(request: Request, number: str) -> tuple[Caller, Ticket]:
     who = caller(request)
     ticket = ticket_for(who, number)
     if not who.is_agent:
-        raise exceptions.PermissionDenied(AGENTS_ONLY)
+        raise exceptions.PermissionDenied(str(AGENTS_ONLY))
     return who, ticket
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.request import Request
@@ -27,7 +29,7 @@ from tickets.reports.types import ReportFilters
 class CanViewReports(CanRead):
     """A supervisor's session or key (not a "create only" key): the "view reports" permission."""
 
-    message = "Only supervisors read the reports (the “view reports” permission)."
+    message = gettext_lazy("Only supervisors read the reports (the “view reports” permission).")
 
     def has_permission(self, request: Any, view: Any) -> bool:
         if not super().has_permission(request, view):
@@ -49,7 +51,9 @@ def _filters(who: Caller, query: shown.ReportQuery) -> ReportFilters:
         return filters
     if filters.department_id not in (None, who.department.pk):
         raise exceptions.PermissionDenied(
-            f"This API key reports on the {who.department.name} department only."
+            # Translators: %(department)s is the name of a department.
+            _("This API key reports on the %(department)s department only.")
+            % {"department": who.department.name}
         )
     return replace(filters, department_id=who.department.pk)
 

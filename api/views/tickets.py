@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 from django.urls import path
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -86,7 +87,7 @@ class TicketList(APIView):
     def post(self, request: Request) -> Response:
         who = caller(request)
         if who.is_agent and not who.user.has_perm("tickets.work_ticket"):
-            raise exceptions.PermissionDenied("You may not open tickets.")
+            raise exceptions.PermissionDenied(_("You may not open tickets."))
         body = inputs.TicketCreateBody(data=request.data, context={"who": who})
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -104,7 +105,7 @@ class TicketList(APIView):
                 requester = accounts.requester_for_user(who.user)
                 ticket = services.ticket_create(requester=requester, actor=who.user, **details)
             else:
-                _, ticket = services.ticket_create_for_contact(
+                _requester, ticket = services.ticket_create_for_contact(
                     email=data["requester_email"],
                     name=data["requester_name"],
                     actor=who.user if who.is_agent else None,
@@ -144,7 +145,7 @@ class TicketDetail(APIView):
         who = caller(request)
         ticket = ticket_for(who, number)
         if not who.is_agent:
-            raise exceptions.PermissionDenied("Only agents change a ticket's properties.")
+            raise exceptions.PermissionDenied(_("Only agents change a ticket's properties."))
         body = inputs.TicketPatchBody(data=request.data, context={"ticket": ticket})
         body.is_valid(raise_exception=True)
         changes = dict(body.validated_data)
@@ -191,7 +192,7 @@ class AttachmentDownload(APIView):
             else None
         )
         if attachment is None:
-            raise exceptions.NotFound("No such file.")
+            raise exceptions.NotFound(_("No such file."))
         return uploads.download_response(attachment)
 
 

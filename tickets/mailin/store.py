@@ -31,7 +31,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from tickets import locales, services, uploads
 from tickets.mailin.caps import _log_capped, _one_sender_at_a_time, _past_a_cap, _past_the_limit
@@ -94,7 +95,7 @@ def store(raw: bytes, *, source: str, mailbox: Mailbox | None = None) -> tuple[I
 
 def ingest(raw: bytes, *, source: str = "pipe", mailbox: Mailbox | None = None) -> InboundMessage:
     """Store the message, then process it; returns its row (status says what became of it)."""
-    stored, _ = store(raw, source=source, mailbox=mailbox)
+    stored, _created = store(raw, source=source, mailbox=mailbox)
     return process_pending(stored)
 
 
@@ -257,7 +258,7 @@ def _process(stored: InboundMessage, *, rate_limit: bool) -> None:
     else:
         mailbox = stored.mailbox
         stored.mail_suppressed = _past_a_cap(parsed.sender)
-        _, landed = services.ticket_create_for_contact(
+        _requester, landed = services.ticket_create_for_contact(
             email=parsed.sender,
             name=parsed.sender_name or parsed.sender,
             subject=parsed.subject,
@@ -298,5 +299,8 @@ def reprocess(stored: InboundMessage) -> InboundMessage:
     """Process a quarantined or held message again (the admin's action): the sender's rate
     limit does not apply, since a person decided."""
     if not stored.can_reprocess:
-        raise services.TicketActionError("Only a quarantined or held message is processed again.")
-    return process(stored, rate_limit=False)
+        raise services.TicketActionError(_("Only a quarantined or held message is processed again."))
+    # What processing writes (a quarantine reason, the thread's notes) is a record, kept in
+    # English whatever the language of the admin who asked.
+    with translation.override(None):
+        return process(stored, rate_limit=False)

@@ -13,6 +13,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 from tickets import markup, selectors, uploads
@@ -60,10 +62,10 @@ def _actor_label(actor: Any, system_rule: str | None) -> str:
 
 def _check_can_see(actor: Any, ticket: Ticket) -> None:
     if actor is not None and not selectors.ticket_visible_to(actor, ticket):
-        raise PermissionDenied("You cannot see this ticket.")
+        raise PermissionDenied(_("You cannot see this ticket."))
 
 
-CONFLICT_MESSAGE = (
+CONFLICT_MESSAGE = gettext_lazy(
     "This ticket changed since you opened it; nothing was saved. Reload it to see its new state."
 )
 
@@ -78,7 +80,7 @@ def _lock_as_shown(ticket: Ticket) -> None:
     """
     locked = Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("version", flat=True)
     if locked.first() != ticket.loaded_version:
-        raise TicketConflict(CONFLICT_MESSAGE)
+        raise TicketConflict(str(CONFLICT_MESSAGE))
 
 
 def _lock_current(ticket: Ticket) -> None:
@@ -94,7 +96,7 @@ def _save(ticket: Ticket) -> None:
     try:
         ticket.save()
     except ConcurrentTransition:
-        raise TicketConflict(CONFLICT_MESSAGE) from None
+        raise TicketConflict(str(CONFLICT_MESSAGE)) from None
 
 
 def _new_entry(
@@ -181,10 +183,12 @@ def _attach(entry: ThreadEntry, files: list[uploads.CheckedUpload]) -> None:
         )
 
 
-def _require_text(text: str, what: str) -> str:
+def _require_text(text: str, message: Any) -> str:
+    """The text without its surrounding blanks; refused with ``message`` (a whole sentence, "A
+    subject is required.", lazily translated) if nothing is left."""
     text = (text or "").strip()
     if not text:
-        raise TicketActionError(f"{what} is required.")
+        raise TicketActionError(str(message))
     return text
 
 
@@ -363,4 +367,4 @@ def _mark_resolution(ticket: Ticket, *, at: Any) -> None:
 def ticket_ensure_unchanged(ticket: Ticket, *, version: int | None) -> None:
     """Refuse an action posted from a page that showed an older version of the ticket."""
     if version is not None and version != ticket.version:
-        raise TicketConflict(CONFLICT_MESSAGE)
+        raise TicketConflict(str(CONFLICT_MESSAGE))

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tickets.models import (
     Ticket,
@@ -52,7 +54,7 @@ BULK_ACTIONS: dict[str, Callable[..., Any]] = {
     # With ``incident=``: each ticket linked to it as a report.
     "link_incident": ticket_link_incident,
 }
-BULK_LABELS = {**ACTION_LABELS, "link_incident": "Link to the incident"}
+BULK_LABELS = {**ACTION_LABELS, "link_incident": gettext_lazy("Link to the incident")}
 
 
 def tickets_bulk(*, tickets: Sequence[Ticket], actor: Any, action: str, **kwargs: Any) -> list[BulkOutcome]:
@@ -66,5 +68,7 @@ def tickets_bulk(*, tickets: Sequence[Ticket], actor: Any, action: str, **kwargs
         except (TicketActionError, PermissionDenied) as exc:
             outcomes.append(BulkOutcome(ticket, False, str(exc)))
         else:
-            outcomes.append(BulkOutcome(ticket, True, f"{BULK_LABELS[action]}: done"))
+            # Translators: %(action)s is the name of a bulk action, e.g. "Close".
+            done = _("%(action)s: done") % {"action": BULK_LABELS[action]}
+            outcomes.append(BulkOutcome(ticket, True, done))
     return outcomes

@@ -21,7 +21,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from tickets.models import ACTIVE_STATES, Department, State, Team, ThreadEntry, Ticket
 from tickets.services import incident_batch
@@ -46,7 +47,7 @@ RESOLVABLE = (State.ASSIGNED, State.IN_PROGRESS, State.AWAITING_USER, State.ESCA
 
 def _check_may_manage(actor: Any) -> None:
     if not (actor.is_staff and actor.has_perm("tickets.manage_incidents")):
-        raise PermissionDenied("Your role may not declare major incidents or send their updates.")
+        raise PermissionDenied(_("Your role may not declare major incidents or send their updates."))
 
 
 def _lock_for_manager(ticket: Ticket, actor: Any) -> None:
@@ -58,14 +59,15 @@ def _lock_for_manager(ticket: Ticket, actor: Any) -> None:
 
 def _check_may_link(actor: Any) -> None:
     if not (actor.is_staff and actor.has_perm("tickets.work_ticket")):
-        raise PermissionDenied("Your role may not link tickets.")
+        raise PermissionDenied(_("Your role may not link tickets."))
 
 
 def _status_text(status: str) -> str:
-    status = _require_text(status, "A public status line")
+    status = _require_text(status, _("A public status line is required."))
     if len(status) > STATUS_MAX:
         raise TicketActionError(
-            f"A public status line is at most {STATUS_MAX} characters ({len(status)} given)."
+            _("A public status line is at most %(max)s characters (%(given)s given).")
+            % {"max": STATUS_MAX, "given": len(status)}
         )
     return status
 
@@ -79,13 +81,17 @@ def incident_declare(*, ticket: Ticket, actor: Any, status: str) -> Ticket:
     status = _status_text(status)
     _lock_for_manager(ticket, actor)
     if ticket.is_major_incident:
-        raise TicketActionError(f"#{ticket.number} is already a major incident.")
+        raise TicketActionError(_("#%(number)s is already a major incident.") % {"number": ticket.number})
     if ticket.incident_id is not None:
         raise TicketActionError(
-            f"#{ticket.number} reports incident #{ticket.incident.number}: unlink it first."
+            _("#%(number)s reports incident #%(incident)s: unlink it first.")
+            % {"number": ticket.number, "incident": ticket.incident.number}
         )
     if ticket.state not in ACTIVE_STATES:
-        raise TicketActionError(f"A {_stage(ticket)} ticket cannot become a major incident.")
+        raise TicketActionError(
+            # Translators: %(state)s is a ticket state in lower case, e.g. "resolved".
+            _("A %(state)s ticket cannot become a major incident.") % {"state": _stage(ticket)}
+        )
     ticket.is_major_incident = True
     ticket.incident_status = status
     _save(ticket)
@@ -147,9 +153,9 @@ def incident_set_status(*, incident: Ticket, actor: Any, status: str) -> Ticket:
     status = _status_text(status)
     _lock_for_manager(incident, actor)
     if not incident.is_major_incident:
-        raise TicketActionError(f"#{incident.number} is not a major incident.")
+        raise TicketActionError(_("#%(number)s is not a major incident.") % {"number": incident.number})
     if status == incident.incident_status:
-        raise TicketActionError("The status line already says that.")
+        raise TicketActionError(_("The status line already says that."))
     incident.incident_status = status
     _save(incident)
     _event(incident, actor, f"Status changed by {display_name(actor)}: {status}")
@@ -161,22 +167,33 @@ def incident_set_status(*, incident: Ticket, actor: Any, status: str) -> Ticket:
 
 def _link_refusal(report: Ticket, incident: Ticket) -> str | None:
     if not incident.is_major_incident:
-        return f"#{incident.number} is not a major incident."
+        return _("#%(number)s is not a major incident.") % {"number": incident.number}
     if incident.state not in ACTIVE_STATES:
-        return f"Incident #{incident.number} is {_stage(incident)}: it takes no new reports."
+        return _("Incident #%(number)s is %(state)s: it takes no new reports.") % {
+            "number": incident.number,
+            "state": _stage(incident),
+        }
     if report.pk == incident.pk:
-        return "An incident cannot report itself."
+        return _("An incident cannot report itself.")
     if report.is_major_incident:
-        return f"#{report.number} is a major incident itself."
+        return _("#%(number)s is a major incident itself.") % {"number": report.number}
     if report.incident_id == incident.pk:
-        return f"#{report.number} already reports this incident."
+        return _("#%(number)s already reports this incident.") % {"number": report.number}
     if report.incident_id is not None:
-        return f"#{report.number} already reports incident #{report.incident.number}: unlink it first."
+        return _("#%(number)s already reports incident #%(incident)s: unlink it first.") % {
+            "number": report.number,
+            "incident": report.incident.number,
+        }
     if report.state not in ACTIVE_STATES:
-        return f"#{report.number} is {_stage(report)}: only an active ticket can be linked."
+        return _("#%(number)s is %(state)s: only an active ticket can be linked.") % {
+            "number": report.number,
+            "state": _stage(report),
+        }
     if report.state == State.OPEN and incident.team_id is None and incident.assignee_id is None:
         # An open report goes to the incident's team or agent: there must be one.
-        return f"Incident #{incident.number} has no team or agent yet: assign it first."
+        return _("Incident #%(number)s has no team or agent yet: assign it first.") % {
+            "number": incident.number
+        }
     return None
 
 
@@ -223,7 +240,7 @@ def ticket_unlink_incident(*, ticket: Ticket, actor: Any) -> Ticket:
     _check_can_see(actor, ticket)
     incident = ticket.incident
     if incident is None:
-        raise TicketActionError(f"#{ticket.number} reports no incident.")
+        raise TicketActionError(_("#%(number)s reports no incident.") % {"number": ticket.number})
     ticket.incident = None
     _retarget(ticket, now=timezone.now())
     _save(ticket)
@@ -255,12 +272,15 @@ def incident_audience(incident: Ticket) -> Audience:
 def incident_post_update(*, incident: Ticket, actor: Any, body: str) -> Audience:
     """A public update: a reply on the incident and on each of its active reports, in each
     report's own thread, mailed to its requester once the transaction commits."""
-    body = _require_text(body, "An update")
+    body = _require_text(body, _("An update is required."))
     _lock_for_manager(incident, actor)
     if not incident.is_major_incident:
-        raise TicketActionError(f"#{incident.number} is not a major incident.")
+        raise TicketActionError(_("#%(number)s is not a major incident.") % {"number": incident.number})
     if incident.state not in ACTIVE_STATES:
-        raise TicketActionError(f"Incident #{incident.number} is {_stage(incident)}: it takes no updates.")
+        raise TicketActionError(
+            _("Incident #%(number)s is %(state)s: it takes no updates.")
+            % {"number": incident.number, "state": _stage(incident)}
+        )
     reports = incident_batch.locked_reports(incident, ACTIVE_STATES)
     entry = _add_entry(incident, kind=ThreadEntry.Kind.REPLY, body=body, actor=actor, notify="reply")
     _mark_first_response(incident, at=entry.created_at)
@@ -285,7 +305,10 @@ def resolve_reports(incident: Ticket, *, message: str, actor: Any, at: Any) -> R
     that cannot be resolved stays as it is and the incident's thread says why."""
     rule = f"incident #{incident.number}, resolved by {_actor_name(actor)}"
     reports = incident_batch.locked_reports(incident, RESOLVABLE, for_clock=True)
-    done = incident_batch.resolve_batch(incident, reports, message=message, actor=actor, at=at, rule=rule)
+    # The refusals are kept in the incident's thread: a record, in English whatever the language
+    # of the agent who resolved it.
+    with translation.override(None):
+        done = incident_batch.resolve_batch(incident, reports, message=message, actor=actor, at=at, rule=rule)
     resolved, refused = done.resolved, done.refused
     if resolved or refused:
         summary = f"Resolved with the incident: {len(resolved)} report(s)."

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets import catalog, locales, metrics, routing
 from tickets.models import (
@@ -93,11 +94,11 @@ def _ticket_create(
     (a sender past the mail caps of ``tickets.mailin.caps``). ``priority_hint`` is the
     priority the channel suggests (an API client's), used when no rule and no topic sets one.
     """
-    subject = _require_text(subject, "A subject")
-    body = _require_text(body, "A description")
+    subject = _require_text(subject, _("A subject is required."))
+    body = _require_text(body, _("A description is required."))
     files = _check_files(attachments)
     if help_topic is not None and not help_topic.is_active:
-        raise TicketActionError("That help topic is no longer offered.")
+        raise TicketActionError(_("That help topic is no longer offered."))
     ticket = Ticket.objects.create(
         subject=subject[:255],
         requester=requester,
@@ -197,7 +198,9 @@ def _intake(
         or catalog.default(config.departments, Department)
     )
     if department is None:
-        raise TicketActionError("No default department is configured; an admin must mark one as default.")
+        raise TicketActionError(
+            _("No default department is configured; an admin must mark one as default.")
+        )
     plan = (
         rules.sla
         or (topic and catalog.row(config.sla_plans, SLAPlan, topic.sla_id))
@@ -281,11 +284,15 @@ def ticket_update_properties(
     _lock_as_shown(ticket)
     _check_can_see(actor, ticket)
     if not actor.has_perm("tickets.change_ticket"):
-        raise PermissionDenied("You may not change this ticket's properties.")
+        raise PermissionDenied(_("You may not change this ticket's properties."))
     if not ticket.is_active:
-        raise TicketActionError(f"A {ticket.get_state_display().lower()} ticket's properties cannot change.")
+        raise TicketActionError(
+            # Translators: %(state)s is a ticket state in lower case, e.g. "closed".
+            _("A %(state)s ticket's properties cannot change.")
+            % {"state": ticket.get_state_display().lower()}
+        )
     if department is None:
-        raise TicketActionError("A ticket must belong to a department.")
+        raise TicketActionError(_("A ticket must belong to a department."))
     changes: list[str] = []
     for field, label, value in (
         ("help_topic", "help topic", help_topic),

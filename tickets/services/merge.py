@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets.models import (
     Attachment,
@@ -58,28 +59,47 @@ def _count(count: int, one: str, many: str) -> str:
 def _refusal(ticket: Ticket, into: Ticket, *, confirm_other_requester: bool) -> None:
     """Why ``ticket`` may not be merged into ``into`` as they are now (both locked)."""
     if ticket.pk == into.pk:
-        raise TicketActionError("A ticket cannot be merged into itself.")
+        raise TicketActionError(_("A ticket cannot be merged into itself."))
     if into.merged_into_id is not None:
         raise TicketActionError(
-            f"#{into.number} was itself merged into another ticket: merge into that one instead."
+            _("#%(number)s was itself merged into another ticket: merge into that one instead.")
+            % {"number": into.number}
         )
     if into.state == State.CLOSED:
-        raise TicketActionError(f"#{into.number} is closed: merge into an open ticket.")
+        raise TicketActionError(
+            _("#%(number)s is closed: merge into an open ticket.") % {"number": into.number}
+        )
     if ticket.department_id != into.department_id:
         raise TicketActionError(
-            f"#{ticket.number} and #{into.number} are in different departments: transfer one to the "
-            "other's department first (a merge never moves a thread where its agents could not see it)."
+            _(
+                "#%(number)s and #%(into)s are in different departments: transfer one to the other's "
+                "department first (a merge never moves a thread where its agents could not see it)."
+            )
+            % {"number": ticket.number, "into": into.number}
         )
     if ticket.is_major_incident and ticket.reports.exists():
         raise TicketActionError(
-            f"#{ticket.number} is a major incident with reports linked to it: resolve it or unlink "
-            "its reports first."
+            _(
+                "#%(number)s is a major incident with reports linked to it: resolve it or unlink its "
+                "reports first."
+            )
+            % {"number": ticket.number}
         )
     if ticket.requester_id != into.requester_id and not confirm_other_requester:
         raise MergeNeedsConfirmation(
-            f"#{ticket.number} is from {ticket.requester.name} ({ticket.requester.email}) and "
-            f"#{into.number} from {into.requester.name} ({into.requester.email}). Confirm that it is "
-            f"the same request: {ticket.requester.name} becomes a contact of #{into.number}."
+            # Translators: %(name)s and %(email)s are the requester of ticket #%(number)s, %(into_name)s
+            # and %(into_email)s the requester of ticket #%(into)s.
+            _("#%(number)s is from %(name)s (%(email)s) and #%(into)s from %(into_name)s "
+              "(%(into_email)s). Confirm that it is the same request: %(name)s becomes a contact "
+              "of #%(into)s.")
+            % {
+                "number": ticket.number,
+                "name": ticket.requester.name,
+                "email": ticket.requester.email,
+                "into": into.number,
+                "into_name": into.requester.name,
+                "into_email": into.requester.email,
+            }
         )
 
 
@@ -111,13 +131,13 @@ def ticket_merge(
     (a stale page is refused); the survivor as it is now.
     """
     if actor is None or not actor.is_staff:
-        raise PermissionDenied("Only agents merge tickets.")
+        raise PermissionDenied(_("Only agents merge tickets."))
     if not actor.has_perm("tickets.work_ticket"):
-        raise PermissionDenied("Your role may not merge tickets.")
+        raise PermissionDenied(_("Your role may not merge tickets."))
     _check_can_see(actor, ticket)
     _check_can_see(actor, into)
     if ticket.pk == into.pk:
-        raise TicketActionError("A ticket cannot be merged into itself.")
+        raise TicketActionError(_("A ticket cannot be merged into itself."))
     # Both rows locked in one order, so two merges of the same pair cannot deadlock.
     list(Ticket.objects.select_for_update().filter(pk__in=(ticket.pk, into.pk)).order_by("pk").values("pk"))
     _lock_current(into)

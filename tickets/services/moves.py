@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets.models import (
     Department,
@@ -42,7 +43,7 @@ def ticket_assign(
 ) -> TicketTransition:
     """Assign to an agent and/or a team; naming another department transfers the ticket."""
     if agent is not None and not (agent.is_active and agent.is_staff):
-        raise TicketActionError(f"{display_name(agent)} is not an active agent.")
+        raise TicketActionError(_("%(name)s is not an active agent.") % {"name": display_name(agent)})
     return _run(
         ticket,
         "assign",
@@ -77,7 +78,7 @@ def ticket_start_work(*, ticket: Ticket, actor: Any) -> TicketTransition:
 @transaction.atomic
 def ticket_request_info(*, ticket: Ticket, actor: Any, message: str) -> TicketTransition:
     """Ask the requester a question; the ticket waits for them (and the SLA clock pauses)."""
-    message = _require_text(message, "A question for the requester")
+    message = _require_text(message, _("A question for the requester is required."))
     log = _run(
         ticket,
         "request_info",
@@ -101,7 +102,7 @@ def ticket_escalate(
     system_rule: str | None = None,
 ) -> TicketTransition:
     """Hand the ticket to a higher-tier team or department with a summary for them."""
-    summary = _require_text(summary, "A hand-off summary")
+    summary = _require_text(summary, _("A hand-off summary is required."))
     log = _run(
         ticket,
         "escalate",
@@ -130,7 +131,7 @@ def ticket_resolve(
     *, ticket: Ticket, actor: Any, message: str, system_rule: str | None = None
 ) -> TicketTransition:
     """Resolve with a public message that tells the requester what was done."""
-    message = _require_text(message, "A resolution message")
+    message = _require_text(message, _("A resolution message is required."))
     now = timezone.now()
     log = _run(
         ticket,
@@ -170,7 +171,7 @@ def ticket_reopen(
 def _reopen(
     ticket: Ticket, *, actor: Any, reason: str, system_rule: str | None
 ) -> tuple[TicketTransition, ThreadEntry | None]:
-    reason = _require_text(reason, "A reason to reopen")
+    reason = _require_text(reason, _("A reason to reopen is required."))
     # The requester's reason is their message, in their words, right after the event; the
     # event does not repeat it (the log keeps it as the move's reason either way).
     by_requester = actor is None or ticket.requester.user_id == actor.pk
@@ -215,7 +216,7 @@ def ticket_close(
 @transaction.atomic
 def ticket_cancel(*, ticket: Ticket, actor: Any, reason: str) -> TicketTransition:
     """Close a ticket that needs no work (spam, duplicate), with the reason."""
-    reason = _require_text(reason, "A reason to cancel")
+    reason = _require_text(reason, _("A reason to cancel is required."))
     log = _run(
         ticket,
         "cancel",

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from tickets import selectors
 from tickets.models import (
@@ -59,9 +60,9 @@ def _check_requester(ticket: Ticket, actor: Any) -> None:
         and ticket.requester.user_id != actor.pk
         and not selectors.requester_merged_into(actor, ticket)
     ):
-        raise PermissionDenied("Only the requester can write here.")
+        raise PermissionDenied(_("Only the requester can write here."))
     if ticket.number is None:
-        raise TicketActionError("This ticket is still being created.")
+        raise TicketActionError(_("This ticket is still being created."))
 
 
 def _writer_name(ticket: Ticket, actor: Any, author_name: str | None) -> str | None:
@@ -151,7 +152,7 @@ def ticket_receive_reply(
     requester copied, writing by e-mail. ``follow_up_mail=False`` mails nobody about a
     follow-up it opens (a sender past the mail caps of ``tickets.mailin.caps``).
     """
-    body = _require_text(body, "A message")
+    body = _require_text(body, _("A message is required."))
     _lock_current(ticket)
     _check_requester(ticket, actor)
     ticket, author_name = _surviving(ticket, _writer_name(ticket, actor, author_name))
@@ -179,11 +180,11 @@ def ticket_requester_reopen(
     """The requester says the fix did not hold. On a resolved ticket that reopens it; if the
     ticket moved on meanwhile (reopened by an agent, closed by the timer) their reason is
     their message to it, as it is now: appended, or a follow-up to a closed ticket."""
-    reason = _require_text(reason, "A reason to reopen")
+    reason = _require_text(reason, _("A reason to reopen is required."))
     _lock_current(ticket)
     _check_requester(ticket, actor)
     if ticket.state == State.RESOLVED:
-        _, entry = _reopen(ticket, actor=actor, reason=reason, system_rule=system_rule)
+        _reopened, entry = _reopen(ticket, actor=actor, reason=reason, system_rule=system_rule)
         return RequesterWrite(ticket, entry, RequesterWrite.REOPENED)
     return _requester_message(
         ticket, body=reason, actor=actor, system_rule=system_rule, attachments=(), author_name=None

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from tickets.models import (
     State,
@@ -31,13 +32,13 @@ from tickets.services.moves import ticket_start_work
 @transaction.atomic
 def ticket_reply(*, ticket: Ticket, actor: Any, body: str, attachments: Sequence[Any] = ()) -> ThreadEntry:
     """A public reply to the requester (e-mailed to them)."""
-    body = _require_text(body, "A reply")
+    body = _require_text(body, _("A reply is required."))
     _lock_as_shown(ticket)
     _check_can_see(actor, ticket)
     if not actor.is_staff or not actor.has_perm("tickets.work_ticket"):
-        raise PermissionDenied("You may not reply on this ticket.")
+        raise PermissionDenied(_("You may not reply on this ticket."))
     if ticket.state in (State.NEW, State.CLOSED):
-        raise TicketActionError("A closed ticket takes no replies; the requester can open a follow-up.")
+        raise TicketActionError(_("A closed ticket takes no replies; the requester can open a follow-up."))
     files = _check_files(attachments)
     _start_work_if_assignee(ticket, actor)
     entry = _add_entry(ticket, kind=ThreadEntry.Kind.REPLY, body=body, actor=actor, notify="reply")
@@ -50,11 +51,11 @@ def ticket_reply(*, ticket: Ticket, actor: Any, body: str, attachments: Sequence
 @transaction.atomic
 def ticket_note(*, ticket: Ticket, actor: Any, body: str, attachments: Sequence[Any] = ()) -> ThreadEntry:
     """An internal note: agents only, never shown or sent to the requester."""
-    body = _require_text(body, "A note")
+    body = _require_text(body, _("A note is required."))
     _lock_as_shown(ticket)
     _check_can_see(actor, ticket)
     if not actor.is_staff or not actor.has_perm("tickets.work_ticket"):
-        raise PermissionDenied("You may not add notes to this ticket.")
+        raise PermissionDenied(_("You may not add notes to this ticket."))
     files = _check_files(attachments)
     _start_work_if_assignee(ticket, actor)
     entry = _add_entry(ticket, kind=ThreadEntry.Kind.NOTE, body=body, actor=actor)
@@ -75,7 +76,7 @@ def ticket_system_note(
     entry = _add_entry(
         ticket,
         kind=ThreadEntry.Kind.NOTE,
-        body=_require_text(body, "A note"),
+        body=_require_text(body, _("A note is required.")),
         actor=None,
         author_name=f"system: {source}",
     )

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets import markup, metrics
 from tickets.mailout import notifications, tasks
@@ -52,7 +53,7 @@ def ticket_mark_overdue(*, ticket: Ticket, now: Any) -> TicketTransition | None:
     _lock_as_shown(ticket)
     marks = tickets_mark_overdue(tickets=[ticket], now=now)
     if not marks:
-        raise TicketActionError("This ticket is not overdue.")
+        raise TicketActionError(_("This ticket is not overdue."))
     return marks[0].escalation
 
 
@@ -152,9 +153,9 @@ def ticket_remind_requester(*, ticket: Ticket, message: str, timer: str, now: An
     """Remind a requester who has not answered our question (a public message, mailed)."""
     _lock_as_shown(ticket)
     if ticket.state != State.AWAITING_USER:
-        raise TicketActionError("Only a ticket waiting for the requester can remind them.")
+        raise TicketActionError(_("Only a ticket waiting for the requester can remind them."))
     if ticket.reminded_at is not None:
-        raise TicketActionError("The requester was already reminded.")
+        raise TicketActionError(_("The requester was already reminded."))
     ticket.reminded_at = now
     _save(ticket)
     _add_entry(
