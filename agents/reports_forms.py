@@ -9,6 +9,9 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from tickets import selectors
 from tickets.models import SLAPlan, Ticket
@@ -21,7 +24,16 @@ from tickets.reports.types import (
     ReportFilters,
 )
 
-PERIODS = [*((str(days), f"Last {days} days") for days in LAST_DAYS), ("custom", "From… to…")]
+
+def _last_days(days: int) -> str:
+    return ngettext("Last %(days)s day", "Last %(days)s days", days) % {"days": days}
+
+
+PERIODS = [
+    *((str(days), lazy(_last_days, str)(days)) for days in LAST_DAYS),
+    # Translators: the period picker's custom range; the page's help names it in quotes.
+    ("custom", pgettext_lazy("report period", "From… to…")),
+]
 DEFAULT_PERIOD = str(DEFAULT_DAYS)
 MAX_HOURS = MAX_TARGET_HOURS
 
@@ -35,18 +47,22 @@ class ReportForm(forms.Form):
     cached catalog (``selectors.console_choices``), so neither rendering nor checking them costs
     a query; a value not among them is refused."""
 
-    period = forms.ChoiceField(label="Period", choices=PERIODS, required=False)
-    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(
-        label="To (included)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    period = forms.ChoiceField(label=_("Period"), choices=PERIODS, required=False)
+    start = forms.DateField(
+        label=pgettext_lazy("first day", "From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
-    department = forms.TypedChoiceField(label="Department", coerce=int, required=False, empty_value=None)
-    team = forms.TypedChoiceField(label="Team", coerce=int, required=False, empty_value=None)
-    agent = forms.TypedChoiceField(label="Agent", coerce=int, required=False, empty_value=None)
-    help_topic = forms.TypedChoiceField(label="Help topic", coerce=int, required=False, empty_value=None)
-    priority = forms.TypedChoiceField(label="Priority", coerce=int, required=False, empty_value=None)
+    end = forms.DateField(
+        label=_("To (included)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    department = forms.TypedChoiceField(label=_("Department"), coerce=int, required=False, empty_value=None)
+    team = forms.TypedChoiceField(label=_("Team"), coerce=int, required=False, empty_value=None)
+    agent = forms.TypedChoiceField(label=_("Agent"), coerce=int, required=False, empty_value=None)
+    help_topic = forms.TypedChoiceField(label=_("Help topic"), coerce=int, required=False, empty_value=None)
+    priority = forms.TypedChoiceField(label=_("Priority"), coerce=int, required=False, empty_value=None)
     source = forms.ChoiceField(
-        label="Source", choices=[("", "Any source"), *Ticket.Source.choices], required=False
+        label=_("Source"), choices=[("", _("Any source")), *Ticket.Source.choices], required=False
     )
 
     FILTERS = ("department", "team", "agent", "help_topic", "priority", "source")
@@ -54,11 +70,11 @@ class ReportForm(forms.Form):
     def __init__(self, *args: Any, choices: selectors.FilterChoices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         options = {
-            "department": ("Any department", [(d.pk, d.name) for d in choices.departments]),
-            "team": ("Any team", [(t.pk, t.name) for t in choices.teams]),
-            "agent": ("Any agent", [(u.pk, _people(u)) for u in choices.agents]),
-            "help_topic": ("Any help topic", [(t.pk, t.full_name) for t in choices.help_topics]),
-            "priority": ("Any priority", [(p.pk, p.name) for p in choices.priorities]),
+            "department": (gettext("Any department"), [(d.pk, d.name) for d in choices.departments]),
+            "team": (gettext("Any team"), [(t.pk, t.name) for t in choices.teams]),
+            "agent": (gettext("Any agent"), [(u.pk, _people(u)) for u in choices.agents]),
+            "help_topic": (gettext("Any help topic"), [(t.pk, t.full_name) for t in choices.help_topics]),
+            "priority": (gettext("Any priority"), [(p.pk, p.name) for p in choices.priorities]),
         }
         for name, (empty, rows) in options.items():
             self.fields[name].choices = [("", empty), *rows]
@@ -74,7 +90,7 @@ class ReportForm(forms.Form):
         if "start" in self.errors or "end" in self.errors:
             return data
         if start is None or end is None:
-            raise forms.ValidationError("A custom period needs both its first and its last day.")
+            raise forms.ValidationError(gettext("A custom period needs both its first and its last day."))
         problem = Period.range_problem(start, end, timezone.localdate())
         if problem is not None:
             raise forms.ValidationError(problem[1])
@@ -119,33 +135,45 @@ class ReportForm(forms.Form):
 
 
 def _hours(hours: int | None) -> str:
-    return f"{hours} h" if hours is not None else "none"
+    # Translators: a number of hours, short ("8 h").
+    if hours is None:
+        return pgettext("no SLA target", "none")
+    return gettext("%(hours)s h") % {"hours": hours}
 
 
 def plan_label(plan: SLAPlan) -> str:
     """A plan with its targets, so that the hours it would replace are known before editing."""
-    schedule = "business hours" if plan.schedule == SLAPlan.Schedule.BUSINESS_HOURS else "24/7"
-    first = _hours(plan.first_response_hours)
-    return f"{plan.name} (first response {first}, resolution {plan.grace_hours} h, {schedule})"
+    business = plan.schedule == SLAPlan.Schedule.BUSINESS_HOURS
+    schedule = gettext("business hours") if business else gettext("24/7")
+    # Translators: an SLA plan in the what-if's list: its name, its targets ("8 h" or "none"), its
+    # schedule ("business hours" or "24/7").
+    return gettext("%(name)s (first response %(first)s, resolution %(resolution)s, %(schedule)s)") % {
+        "name": plan.name,
+        "first": _hours(plan.first_response_hours),
+        "resolution": _hours(plan.grace_hours),
+        "schedule": schedule,
+    }
 
 
 class WhatIfForm(ReportForm):
     """The what-if: an SLA plan, optionally with its hours edited, over a period and filters."""
 
-    plan = forms.ModelChoiceField(SLAPlan.objects.filter(is_active=True), label="SLA plan", empty_label=None)
+    plan = forms.ModelChoiceField(
+        SLAPlan.objects.filter(is_active=True), label=_("SLA plan"), empty_label=None
+    )
     first_response_hours = forms.IntegerField(
-        label="First response (hours)",
+        label=_("First response (hours)"),
         required=False,
         min_value=1,
         max_value=MAX_HOURS,
-        help_text="Blank: the plan's own.",
+        help_text=_("Blank: the plan's own."),
     )
     resolution_hours = forms.IntegerField(
-        label="Resolution (hours)",
+        label=_("Resolution (hours)"),
         required=False,
         min_value=1,
         max_value=MAX_HOURS,
-        help_text="Blank: the plan's own.",
+        help_text=_("Blank: the plan's own."),
     )
 
     def __init__(self, *args: Any, choices: selectors.FilterChoices, **kwargs: Any) -> None:

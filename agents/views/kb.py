@@ -18,6 +18,8 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from agents.access import agent_required, ticket_for_agent
@@ -68,7 +70,7 @@ def article_search(request: HttpRequest, number: str) -> HttpResponse:
     copy."""
     ticket = ticket_for_agent(request, number)
     if not request.user.has_perm("tickets.work_ticket"):
-        raise PermissionDenied("You may not write on tickets.")
+        raise PermissionDenied(gettext("You may not write on tickets."))
     query = " ".join(request.GET.get("q", "").split())[:QUERY_MAX_CHARS]
     hits = kb.search(query, audience="agents", limit=RESULTS) if query else []
     context = {"ticket": ticket, "query": query, "matches": [_match(hit) for hit in hits]}
@@ -83,13 +85,13 @@ def article_from_ticket(request: HttpRequest, number: str) -> HttpResponse:
     """A draft article from a resolved or closed ticket's answer, opened in the admin to edit."""
     ticket = ticket_for_agent(request, number)
     if not request.user.has_perm("tickets.add_article"):
-        raise PermissionDenied("You may not write knowledge base articles.")
+        raise PermissionDenied(gettext("You may not write knowledge base articles."))
     try:
         article = kb_services.article_draft_from_ticket(ticket, author=request.user)
     except kb_services.ArticleError as exc:
         messages.error(request, str(exc))
         return redirect("agents:ticket", number=ticket.number)
-    messages.success(request, "A draft article was made from the answer: edit it and save.")
+    messages.success(request, gettext("A draft article was made from the answer: edit it and save."))
     return redirect("admin:tickets_article_change", article.pk)
 
 
@@ -98,7 +100,8 @@ def article_from_ticket(request: HttpRequest, number: str) -> HttpResponse:
 # The export's name among the dashboard's tables (/agents/reports/export/kb.csv).
 TABLE = "kb"
 TOP_ARTICLES = 10
-CSV_HEADER = ["Kind", "Id", "Name", "Views", "Helpful", "Not helpful", "Deflections"]
+# The headers are for people (translated); the kind column's values ("article", "topic") are keys.
+CSV_HEADER = [_("Kind"), _("Id"), _("Name"), _("Views"), _("Helpful"), _("Not helpful"), _("Deflections")]
 
 
 def _days(period: Period) -> tuple[date, date]:
@@ -149,8 +152,9 @@ def numbers_csv(period: Period) -> StreamingHttpResponse:
     """Every article's numbers, then every topic's, as CSV named by the first and last day."""
     found = knowledge_base(period)
     rows = [["article", article.pk, article.title, *_numbers(totals)] for article, totals in found.articles]
+    no_topic = gettext("No help topic")
     rows += [
-        ["topic", topic.pk if topic else "", topic.full_name if topic else "No help topic", *_numbers(totals)]
+        ["topic", topic.pk if topic else "", topic.full_name if topic else no_topic, *_numbers(totals)]
         for topic, totals in found.topics
     ]
     name = f"{TABLE}-{found.first_day:%Y%m%d}-{found.last_day:%Y%m%d}.csv"

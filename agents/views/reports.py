@@ -16,6 +16,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from agents.access import agent_required, is_agent
 from agents.reports_forms import ReportForm, WhatIfForm
@@ -39,7 +41,7 @@ def reports_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = request.user
         if user.is_authenticated and not (is_agent(user) and user.has_perm(PERMISSION)):
-            raise PermissionDenied("Only supervisors may read the reports.")
+            raise PermissionDenied(gettext("Only supervisors may read the reports."))
         return signed_in(request, *args, **kwargs)
 
     return wrapped
@@ -91,7 +93,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 # -- the tables as CSV ------------------------------------------------------------------------------
 
-LOAD_HEADER = ["Id", "Name", "Open now", "Resolved", "Median resolution (s)", "Median resolution (h)"]
+# The CSV's headers are for people (translated); the key columns' values (a stage, a target, a
+# rate) stay the machine's names.
+LOAD_HEADER = [
+    _("Id"),
+    _("Name"),
+    _("Open now"),
+    pgettext_lazy("number of tickets resolved", "Resolved"),
+    _("Median resolution (s)"),
+    _("Median resolution (h)"),
+]
 
 
 def _load(rows: Iterable[LoadRow]) -> list[list[Any]]:
@@ -105,29 +116,53 @@ def _spread(key: str, label: str, spread: Spread) -> list[Any]:
     return [key, label, spread.count, spread.median, hours(spread.median), spread.p90, hours(spread.p90)]
 
 
-TABLES: dict[str, tuple[list[str], Callable[[Dashboard], list[list[Any]]]]] = {
+TABLES: dict[str, tuple[list[Any], Callable[[Dashboard], list[list[Any]]]]] = {
     "funnel": (
-        ["Stage", "Label", "Tickets created in the period, by stage now"],
+        [_("Stage"), _("Label"), _("Tickets created in the period, by stage now")],
         lambda d: [[state, label, count] for state, label, count in d.funnel],
     ),
     "stages": (
-        ["Stage", "Label", "Count", "Median (s)", "Median (h)", "90th percentile (s)", "90th percentile (h)"],
+        [
+            _("Stage"),
+            _("Label"),
+            _("Count"),
+            _("Median (s)"),
+            _("Median (h)"),
+            _("90th percentile (s)"),
+            _("90th percentile (h)"),
+        ],
         lambda d: [
-            *(_spread(stage.state, f"Time in {stage.label}", stage.spread) for stage in d.stage_times),
-            _spread("waiting_on_requester", "Waiting on the requester", d.waiting_on_requester),
-            _spread("with_desk", "With the desk", d.with_desk),
+            # Translators: a row of the CSV of the time in each stage; stage is its name ("Open").
+            *(_spread(stage.state, gettext("Time in %(stage)s") % {"stage": stage.label}, stage.spread)
+              for stage in d.stage_times),
+            _spread("waiting_on_requester", gettext("Waiting on the requester"), d.waiting_on_requester),
+            _spread("with_desk", gettext("With the desk"), d.with_desk),
         ],
     ),
     "attainment": (
-        ["Target", "Label", "Met", "Missed", "Total", "Met (%)"],
+        [
+            pgettext_lazy("SLA target", "Target"),
+            _("Label"),
+            pgettext_lazy("SLA target met, a count", "Met"),
+            pgettext_lazy("SLA target missed, a count", "Missed"),
+            _("Total"),
+            _("Met (%)"),
+        ],
         lambda d: [[a.target, a.label, a.met, a.missed, a.total, a.percent] for a in d.attainment],
     ),
     "rates": (
-        ["Rate", "Label", "Counted", "Of", "Rate (%)", "What it counts"],
+        [
+            _("Rate"),
+            _("Label"),
+            _("Counted"),
+            pgettext_lazy("the whole a rate is counted over", "Of"),
+            _("Rate (%)"),
+            _("What it counts"),
+        ],
         lambda d: [[r.key, r.label, r.numerator, r.denominator, r.percent, r.explained] for r in d.rates],
     ),
     "trend": (
-        ["Day", "Created", "Closed or cancelled"],
+        [_("Day"), pgettext_lazy("number of tickets created", "Created"), _("Closed or cancelled")],
         lambda d: [[day.day, day.created, day.closed] for day in d.trend],
     ),
     "teams": (LOAD_HEADER, lambda d: _load(d.teams)),
@@ -141,7 +176,7 @@ TABLES: dict[str, tuple[list[str], Callable[[Dashboard], list[list[Any]]]]] = {
 def export(request: HttpRequest, table: str) -> HttpResponse | StreamingHttpResponse:
     """One of the dashboard's tables as CSV, for the same period and filters."""
     if table not in TABLES and table != kb.TABLE:
-        raise Http404("No such table.")
+        raise Http404(gettext("No such table."))
     form = ReportForm(request.GET, choices=selectors.console_choices())
     if not form.is_valid():
         errors = [f"{name}: {' '.join(messages)}" for name, messages in form.errors.items()]

@@ -23,9 +23,19 @@
     return field.form ? field.form.querySelector('input[name="kind"][value="' + value + '"]') : null;
   }
 
-  function warn(text) {
+  function warningBox() {
     var box = section();
-    var warning = box && box.querySelector(".kb-note-warning");
+    return box && box.querySelector(".kb-note-warning");
+  }
+
+  // The warnings' sentences, translated by the template (data-in-note, data-in-reply, data-not-sent).
+  function sentence(name) {
+    var box = warningBox();
+    return (box && box.getAttribute("data-" + name)) || "";
+  }
+
+  function warn(text) {
+    var warning = warningBox();
     if (!warning) return;
     warning.textContent = text || "";
     warning.hidden = !text;
@@ -66,7 +76,7 @@
       inserted.push(text);
       var note = kind(field, "note");
       if (note) note.checked = true;
-      warn("An agents-only article is in the message: it is sent as an internal note, never to the requester.");
+      warn(sentence("in-note"));
     }
   });
 
@@ -74,9 +84,9 @@
     var field = body();
     if (!field || event.target.name !== "kind" || event.target.form !== field.form) return;
     if (event.target.value === "reply" && holdsAgentsOnlyText(field)) {
-      warn("The message holds an agents-only article's text: remove it, or send it as an internal note.");
+      warn(sentence("in-reply"));
     } else if (holdsAgentsOnlyText(field)) {
-      warn("An agents-only article is in the message: it is sent as an internal note, never to the requester.");
+      warn(sentence("in-note"));
     } else {
       warn("");
     }
@@ -92,8 +102,8 @@
       if (reply && reply.checked && holdsAgentsOnlyText(field)) {
         event.preventDefault();
         event.stopPropagation();
-        warn("Not sent: the message holds an agents-only article's text. Remove it, or send it as an internal note.");
-        var warning = section().querySelector(".kb-note-warning");
+        warn(sentence("not-sent"));
+        var warning = warningBox();
         if (warning.scrollIntoView) warning.scrollIntoView({ block: "center" });
       }
     },

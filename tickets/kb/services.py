@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets import catalog, selectors
 from tickets.models import Article, ArticleDay, HelpTopic, State, ThreadEntry, Ticket, TicketTransition
@@ -108,14 +109,14 @@ def article_draft_from_ticket(ticket: Ticket, *, author: Any) -> Article:
     resolution message as its body, the ticket's help topic; the author edits and the audience
     is theirs to change. A publisher publishes it later."""
     if not author.has_perm("tickets.add_article"):
-        raise PermissionDenied("You may not write knowledge base articles.")
+        raise PermissionDenied(_("You may not write knowledge base articles."))
     if not selectors.ticket_visible_to(author, ticket):
-        raise PermissionDenied("You cannot see this ticket.")
+        raise PermissionDenied(_("You cannot see this ticket."))
     if ticket.state not in (State.RESOLVED, State.CLOSED):
-        raise ArticleError("Only a resolved or closed ticket's answer can become an article.")
+        raise ArticleError(_("Only a resolved or closed ticket's answer can become an article."))
     body = _resolution_message(ticket)
     if not body.strip():
-        raise ArticleError("This ticket has no answer to the requester to make an article from.")
+        raise ArticleError(_("This ticket has no answer to the requester to make an article from."))
     article = Article(
         title=ticket.subject[: Article._meta.get_field("title").max_length],
         body=body,
@@ -144,9 +145,9 @@ def article_publish(article: Article, *, actor: Any, status: str = Article.Statu
     """Set the article's status (published, archived, or back to draft) for a publisher;
     publishing marks it reviewed today."""
     if status not in Article.Status.values:
-        raise ArticleError(f"Unknown status {status!r}.")
+        raise ArticleError(_("Unknown status %(status)r.") % {"status": status})
     if not (actor.has_perm("tickets.change_article") and may_edit(actor, article.status, status)):
-        raise PermissionDenied("You may not publish or archive knowledge base articles.")
+        raise PermissionDenied(_("You may not publish or archive knowledge base articles."))
     article.status = status
     fields = ["status", "updated_at"]
     if status == Article.Status.PUBLISHED:

@@ -79,9 +79,12 @@ def csv_response_rows(header: list[str], rows: Iterable[Iterable[Any]]) -> Itera
         yield writer.writerow([safe_cell(value) for value in row])
 
 
-def csv_download(filename: str, header: list[str], rows: Iterable[Iterable[Any]]) -> StreamingHttpResponse:
-    """The table as a streamed attachment named ``filename`` (ASCII, no quotes or slashes)."""
-    response = StreamingHttpResponse(csv_response_rows(header, rows), content_type="text/csv; charset=utf-8")
+def csv_download(filename: str, header: list[Any], rows: Iterable[Iterable[Any]]) -> StreamingHttpResponse:
+    """The table as a streamed attachment named ``filename`` (ASCII, no quotes or slashes). The
+    header's names (lazy translations) are read now, in the request's language: the rows are
+    streamed after the view has returned."""
+    names = [str(name) for name in header]
+    response = StreamingHttpResponse(csv_response_rows(names, rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"

@@ -37,7 +37,8 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, TruncDate
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 
 from tickets.catalog import Catalog, catalog
 from tickets.models import ACTIVE_STATES, HelpTopic, State, Team, Ticket, TicketTransition, display_name
@@ -50,6 +51,34 @@ CUTS = (0.5, 0.9)
 SLOWEST_TOPICS = 10
 # The moves the rates and the trend count.
 REOPEN, RESOLVE, CLOSE, CANCEL = "reopen", "resolve", "close", "cancel"
+# Each rate's label and what it counts. The figures keep their labels in English (a dashboard is
+# kept, ``snapshots``, and read by people in other languages): ``snapshots.localized`` translates
+# them when the dashboard is read.
+RATE_TEXTS = {
+    "reopen": (
+        gettext_noop("Reopen rate"),
+        gettext_noop("Reopen moves made in the period, over the resolve moves made in the period."),
+    ),
+    "escalation": (
+        gettext_noop("Escalation rate"),
+        gettext_noop(
+            "Tickets created in the period and escalated at least once, over the tickets created in it."
+        ),
+    ),
+    "follow_up": (
+        gettext_noop("Follow-up rate"),
+        gettext_noop(
+            "Tickets created in the period as follow-ups of a closed ticket, over the tickets created in it."
+        ),
+    ),
+}
+
+
+def english_label(state: State) -> str:
+    """A stage's label as the figures keep it: in English, whatever the language of the request
+    that computed them (``snapshots.localized`` shows it in the reader's)."""
+    with translation.override(None):
+        return str(state.label)
 
 
 def dashboard(user: Any, period: Period, filters: ReportFilters, *, now: datetime | None = None) -> Dashboard:
@@ -204,7 +233,7 @@ def funnel(created: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
     counts: dict[str, int] = defaultdict(int)
     for row in created:
         counts[row["state"]] += row["count"]
-    return [(state.value, state.label, counts[state.value]) for state in State]
+    return [(state.value, english_label(state), counts[state.value]) for state in State]
 
 
 # -- moves made in the period ----------------------------------------------------------------------
@@ -269,7 +298,7 @@ def stage_times(tickets: QuerySet[Ticket], period: Period) -> list[StageTime]:
         keys=states,
     )
     return [
-        StageTime(state.value, state.label, found.get(state.value, [Spread(0, None, None)])[0])
+        StageTime(state.value, english_label(state), found.get(state.value, [Spread(0, None, None)])[0])
         for state in State
     ]
 
@@ -327,28 +356,13 @@ def rates(created: list[dict[str, Any]], moves: dict[tuple[date, str], int]) -> 
     for (_, name), count in moves.items():
         by_name[name] += count
     total = sum(row["count"] for row in created)
+    counted = {
+        "reopen": (by_name[REOPEN], by_name[RESOLVE]),
+        "escalation": (sum(row["escalated"] for row in created), total),
+        "follow_up": (sum(row["follow_ups"] for row in created), total),
+    }
     return [
-        Rate(
-            "reopen",
-            "Reopen rate",
-            by_name[REOPEN],
-            by_name[RESOLVE],
-            "Reopen moves made in the period, over the resolve moves made in the period.",
-        ),
-        Rate(
-            "escalation",
-            "Escalation rate",
-            sum(row["escalated"] for row in created),
-            total,
-            "Tickets created in the period and escalated at least once, over the tickets created in it.",
-        ),
-        Rate(
-            "follow_up",
-            "Follow-up rate",
-            sum(row["follow_ups"] for row in created),
-            total,
-            "Tickets created in the period as follow-ups of a closed ticket, over the tickets created in it.",
-        ),
+        Rate(key, label, *counted[key], explained) for key, (label, explained) in RATE_TEXTS.items()
     ]
 
 

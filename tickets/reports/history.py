@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from django.utils.translation import gettext
+
 from tickets.models import State, Ticket, TicketTransition
 from tickets.reports.types import StageVisit
 from tickets.sla.clock import PAUSED_STATES
@@ -59,12 +61,22 @@ def duration_words(delta: timedelta) -> str:
     "3 d 4 h" (a unit that is zero is left out of the second place: "2 h", "3 d")."""
     seconds = max(0, int(delta.total_seconds()))
     if seconds < 60:
-        return f"{seconds} s"
+        # Translators: a short duration in seconds ("45 s").
+        return gettext("%(seconds)s s") % {"seconds": seconds}
     minutes, _ = divmod(seconds, 60)
     hours, minutes = divmod(minutes, 60)
     days, hours = divmod(hours, 24)
     if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
+        if hours:
+            # Translators: a short duration in days and hours ("3 d 4 h").
+            return gettext("%(days)s d %(hours)s h") % {"days": days, "hours": hours}
+        # Translators: a short duration in days ("3 d").
+        return gettext("%(days)s d") % {"days": days}
     if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{minutes} min"
+        if minutes:
+            # Translators: a short duration in hours and minutes ("2 h 5 min").
+            return gettext("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": minutes}
+        # Translators: a short duration in hours ("2 h").
+        return gettext("%(hours)s h") % {"hours": hours}
+    # Translators: a short duration in minutes ("12 min").
+    return gettext("%(minutes)s min") % {"minutes": minutes}

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext, gettext_noop
 
 from tickets import catalog
 from tickets.models import Priority, SLAPlan, Ticket, TicketTransition
@@ -28,8 +29,15 @@ from tickets.reports.types import Attainment, Period, ReportFilters, WhatIf
 from tickets.sla import clock
 
 FIRST_RESPONSE, RESOLUTION = "first_response", "resolution"
-LABELS = {FIRST_RESPONSE: "First response", RESOLUTION: "Resolution"}
+# In English: the dashboard keeps them so (``snapshots``), and each is translated when shown
+# (``label``).
+LABELS = {FIRST_RESPONSE: gettext_noop("First response"), RESOLUTION: gettext_noop("Resolution")}
 BATCH = 1000
+
+
+def label(target: str) -> str:
+    """A target's label in the active language."""
+    return gettext(LABELS[target])
 
 
 def attainment(user: Any, period: Period, filters: ReportFilters) -> list[Attainment]:
@@ -272,23 +280,28 @@ def _with_hours(plan: SLAPlan, priority_id: int | None, first: int | None, resol
 
 
 def _counted(target: str, outcomes: list[bool | None]) -> Attainment:
-    return Attainment(target, LABELS[target], outcomes.count(True), outcomes.count(False))
+    return Attainment(target, label(target), outcomes.count(True), outcomes.count(False))
 
 
 def _notes(plan: SLAPlan, first: int | None, resolution: int | None) -> list[str]:
     calendar = plan.business_hours if plan.schedule == SLAPlan.Schedule.BUSINESS_HOURS else None
-    notes = [
-        f"Counted on the calendar “{calendar}” ({calendar.time_zone}), the clock stopped while the "
-        "requester was awaited."
-        if calendar is not None
-        else "Counted 24/7, the clock stopped while the requester was awaited."
-    ]
+    if calendar is not None:
+        # Translators: calendar is a business hours calendar's name, zone its time zone ("Europe/Paris").
+        counted = gettext(
+            "Counted on the calendar “%(calendar)s” (%(zone)s), the clock stopped while the requester "
+            "was awaited."
+        ) % {"calendar": calendar, "zone": calendar.time_zone}
+    else:
+        counted = gettext("Counted 24/7, the clock stopped while the requester was awaited.")
+    notes = [counted]
     targets, priorities = list(plan.targets.all()), catalog.catalog().priorities
     if targets and (first is None or resolution is None):
-        notes.append(
-            f"{plan.name} has its own hours for some priorities ("
-            + ", ".join(str(catalog.row(priorities, Priority, t.priority_id)) for t in targets)
-            + "): those apply to the tickets of those priorities where no hours were given."
+        named = ", ".join(str(catalog.row(priorities, Priority, t.priority_id)) for t in targets)
+        # Translators: plan is an SLA plan's name, priorities a list of priorities' names ("High, Urgent").
+        own = gettext(
+            "%(plan)s has its own hours for some priorities (%(priorities)s): those apply to the "
+            "tickets of those priorities where no hours were given."
         )
-    notes.append("Tickets with no target under the plan are not counted.")
+        notes.append(own % {"plan": plan.name, "priorities": named})
+    notes.append(gettext("Tickets with no target under the plan are not counted."))
     return notes

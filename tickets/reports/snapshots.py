@@ -9,6 +9,9 @@ with the moment it was computed; the periodic job (``refresh``) recomputes, ever
 view (the last 30 days, no filter) of everyone who may read the reports. Asking with ``fresh``
 computes it now. A row is the figures ``figures.dashboard`` returned, exactly: the snapshot
 only decides when they are computed.
+
+The figures keep their labels (stages, SLA targets, rates) in English, whoever's request computed
+them: ``dashboard`` gives them in the reader's language (``localized``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import json
 import logging
 import time
 import types
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
@@ -26,9 +29,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from tickets import selectors
-from tickets.models import ReportSnapshot
+from tickets.models import ReportSnapshot, State
 from tickets.reports import figures
 from tickets.reports.types import Dashboard, PeriodAsked, ReportFilters
 
@@ -131,8 +135,35 @@ def dashboard(
         if row is not None:
             if row["viewed_at"] is None or row["viewed_at"] < now - VIEW_MARK:
                 ReportSnapshot.objects.filter(pk=row["pk"]).update(viewed_at=now)
-            return decode(Dashboard, row["figures"])
-    return _compute(user, scope, key, asked, filters, now=now, viewed=True)
+            return localized(decode(Dashboard, row["figures"]))
+    return localized(_compute(user, scope, key, asked, filters, now=now, viewed=True))
+
+
+def _stage_label(state: str, label: str) -> str:
+    return str(State(state).label) if state in State.values else label
+
+
+def _translated(text: str) -> str:
+    """An English text the figures keep (marked for translation where it is written), in the
+    active language; as it is when the catalogue lacks it (gettext("") would be the header)."""
+    return gettext(text) if text else text
+
+
+def localized(found: Dashboard) -> Dashboard:
+    """The dashboard with its labels in the active language (the figures keep them in English:
+    ``figures.RATE_TEXTS``, ``sla.LABELS``, the stages' labels)."""
+    return replace(
+        found,
+        funnel=[(state, _stage_label(state, label), count) for state, label, count in found.funnel],
+        stage_times=[
+            replace(stage, label=_stage_label(stage.state, stage.label)) for stage in found.stage_times
+        ],
+        attainment=[replace(target, label=_translated(target.label)) for target in found.attainment],
+        rates=[
+            replace(rate, label=_translated(rate.label), explained=_translated(rate.explained))
+            for rate in found.rates
+        ],
+    )
 
 
 def _compute(

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.utils.translation import gettext
+
 # The periods the console and the API offer, and the bounds of a custom one (one rule for both
 # doors, so that the same parameters name the same tickets there).
 LAST_DAYS = (7, 30, 90)
@@ -48,15 +50,16 @@ class Period:
     @staticmethod
     def range_problem(first: date, last: date, today: date) -> tuple[str, str] | None:
         """Why the days from ``first`` to ``last`` cannot be a period: (the end at fault,
-        "first" or "last", and what to say), or None when they can."""
+        "first" or "last", and what to say, in the active language), or None when they can."""
         if first < EARLIEST_DAY:
-            return "first", f"Give a date from {EARLIEST_DAY.isoformat()} on."
+            # Translators: date is the earliest day a report's period may start (2000-01-01).
+            return "first", gettext("Give a date from %(date)s on.") % {"date": EARLIEST_DAY.isoformat()}
         if first > today:
-            return "first", "The period starts in the future."
+            return "first", gettext("The period starts in the future.")
         if last < first:
-            return "last", "The period's last day is before its first."
+            return "last", gettext("The period's last day is before its first.")
         if (last - first).days + 1 > MAX_RANGE_DAYS:
-            return "last", f"A custom period is at most {MAX_RANGE_DAYS} days."
+            return "last", gettext("A custom period is at most %(days)s days.") % {"days": MAX_RANGE_DAYS}
         return None
 
     def days(self) -> list[date]:
