@@ -7,6 +7,8 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext, ngettext, pgettext
+from django.utils.translation import gettext_lazy as _
 
 from tickets import apikeys
 from tickets.models import ApiKey
@@ -44,11 +46,13 @@ class ApiKeyAdmin(admin.ModelAdmin):
     )
     actions = ("revoke",)
 
-    @admin.display(description="status")
+    @admin.display(description=_("status"))
     def status(self, key: ApiKey) -> str:
         if key.revoked_at is not None:
-            return "revoked"
-        return "usable" if key.is_usable else "expired"
+            return pgettext("API key status", "revoked")
+        if key.is_usable:
+            return pgettext("API key status", "usable")
+        return pgettext("API key status", "expired")
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         raw = None if change else apikeys.apikey_fill_secret(obj)
@@ -56,8 +60,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
         if raw is not None:
             messages.warning(
                 request,
-                f"The key of “{obj.name}” is {raw} — copy it now: it is stored only as a hash "
-                "and will not be shown again.",
+                gettext(
+                    "The key of “%(name)s” is %(key)s — copy it now: it is stored only as a hash "
+                    "and will not be shown again."
+                )
+                % {"name": obj.name, "key": raw},
             )
 
     def has_change_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
@@ -66,10 +73,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
             return False
         return super().has_change_permission(request, obj)
 
-    @admin.action(description="Revoke the selected keys (at once, for good)")
+    @admin.action(description=_("Revoke the selected keys (at once, for good)"))
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         count = 0
         for key in queryset.filter(revoked_at__isnull=True):
             apikeys.apikey_revoke(key)
             count += 1
-        self.message_user(request, f"Revoked {count} key{'s' if count != 1 else ''}.", messages.SUCCESS)
+        done = ngettext("Revoked %(count)d key.", "Revoked %(count)d keys.", count) % {"count": count}
+        self.message_user(request, done, messages.SUCCESS)

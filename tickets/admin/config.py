@@ -12,6 +12,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from tickets import services
 from tickets.models import (
@@ -75,11 +77,11 @@ class BusinessHoursAdmin(admin.ModelAdmin):
             .annotate(_windows=Count("windows", distinct=True), _holidays=Count("holidays", distinct=True))
         )
 
-    @admin.display(description="windows", ordering="_windows")
+    @admin.display(description=_("windows"), ordering="_windows")
     def window_count(self, obj: BusinessHours) -> int:
         return obj._windows  # type: ignore[attr-defined]
 
-    @admin.display(description="holidays", ordering="_holidays")
+    @admin.display(description=_("holidays"), ordering="_holidays")
     def holiday_count(self, obj: BusinessHours) -> int:
         return obj._holidays  # type: ignore[attr-defined]
 
@@ -107,20 +109,22 @@ class SLAPlanAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "is_default", "is_active")}),
         (
-            "Targets",
+            _("Targets"),
             {
                 "fields": ("grace_hours", "first_response_hours", "schedule", "business_hours"),
-                "description": "The hours count around the clock, or only inside the calendar's "
+                "description": _("The hours count around the clock, or only inside the calendar's "
                 "business hours. The clock stops while a ticket waits on the requester or is "
-                "resolved. Targets per priority below replace these hours for that priority.",
+                "resolved. Targets per priority below replace these hours for that priority."),
             },
         ),
         (
-            "Overdue",
+            _("Overdue"),
             {
                 "fields": ("on_overdue", "escalate_to_team", "escalate_to_department"),
-                "description": "The assignee, the team lead and the department manager are always "
-                "alerted; escalation moves the ticket to a team or department of a higher tier.",
+                "description": _(
+                    "The assignee, the team lead and the department manager are always "
+                    "alerted; escalation moves the ticket to a team or department of a higher tier."
+                ),
             },
         ),
     )
@@ -133,8 +137,8 @@ class SubDepartmentInline(admin.TabularInline):
     fields = ("name", "tier", "is_public")
     extra = 0
     show_change_link = True
-    verbose_name = "sub-department"
-    verbose_name_plural = "sub-departments"
+    verbose_name = _("sub-department")
+    verbose_name_plural = _("sub-departments")
 
 
 @admin.register(Department)
@@ -151,8 +155,8 @@ class TeamMemberInline(admin.TabularInline):
     model = AgentProfile.teams.through
     autocomplete_fields = ("agentprofile",)
     extra = 0
-    verbose_name = "member"
-    verbose_name_plural = "members"
+    verbose_name = _("member")
+    verbose_name_plural = _("members")
 
 
 @admin.register(Team)
@@ -167,7 +171,7 @@ class TeamAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
         return super().get_queryset(request).annotate(_members=Count("members", distinct=True))
 
-    @admin.display(description="members", ordering="_members")
+    @admin.display(description=_("members"), ordering="_members")
     def member_count(self, obj: Team) -> int:
         return obj._members  # type: ignore[attr-defined]
 
@@ -178,8 +182,8 @@ class SubTopicInline(admin.TabularInline):
     fields = ("name", "is_public", "is_active")
     extra = 0
     show_change_link = True
-    verbose_name = "sub-topic"
-    verbose_name_plural = "sub-topics"
+    verbose_name = _("sub-topic")
+    verbose_name_plural = _("sub-topics")
 
 
 @admin.register(HelpTopic)
@@ -190,7 +194,7 @@ class HelpTopicAdmin(admin.ModelAdmin):
     list_select_related = ("parent__parent", "department", "priority", "sla", "team")
     inlines = (SubTopicInline,)
 
-    @admin.display(description="help topic", ordering="name")
+    @admin.display(description=_("help topic"), ordering="name")
     def full_name(self, obj: HelpTopic) -> str:
         return obj.full_name
 
@@ -205,8 +209,8 @@ class RoutingConditionInline(admin.TabularInline):
     model = RoutingCondition
     extra = 0
     min_num = 1
-    verbose_name = "condition"
-    verbose_name_plural = "conditions (a rule without any matches nothing)"
+    verbose_name = _("condition")
+    verbose_name_plural = _("conditions (a rule without any matches nothing)")
 
 
 @admin.register(RoutingRule)
@@ -229,7 +233,7 @@ class RoutingRuleAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "position", "is_active", "match", "stop_on_match")}),
         (
-            "Actions",
+            _("Actions"),
             {
                 "fields": (
                     "set_department",
@@ -241,31 +245,34 @@ class RoutingRuleAdmin(admin.ModelAdmin):
                     "reject_as_spam",
                     "suppress_auto_response",
                 ),
-                "description": "What the rule sets on a ticket it matches; a later rule's action "
-                "replaces an earlier one's. Naming an agent assigns the ticket to them.",
+                "description": _(
+                    "What the rule sets on a ticket it matches; a later rule's action "
+                    "replaces an earlier one's. Naming an agent assigns the ticket to them."
+                ),
             },
         ),
     )
     inlines = (RoutingConditionInline,)
 
-    @admin.display(description="actions")
+    @admin.display(description=_("actions"))
     def action_summary(self, obj: RoutingRule) -> str:
         parts = [
-            f"{label} {value}"
+            # Translators: one action of a routing rule, e.g. "team Network" (label, then its value).
+            gettext("%(label)s %(value)s") % {"label": label, "value": value}
             for label, value in (
-                ("department", obj.set_department),
-                ("team", obj.set_team),
-                ("agent", obj.set_agent),
-                ("priority", obj.set_priority),
-                ("SLA", obj.set_sla),
-                ("topic", obj.set_help_topic),
+                (gettext("department"), obj.set_department),
+                (gettext("team"), obj.set_team),
+                (gettext("agent"), obj.set_agent),
+                (gettext("priority"), obj.set_priority),
+                (gettext("SLA"), obj.set_sla),
+                (gettext("topic"), obj.set_help_topic),
             )
             if value is not None
         ]
         if obj.reject_as_spam:
-            parts.append("reject as spam")
+            parts.append(gettext("reject as spam"))
         if obj.suppress_auto_response:
-            parts.append("no auto-response")
+            parts.append(gettext("no auto-response"))
         return ", ".join(parts) or "-"
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
@@ -282,10 +289,10 @@ class LifecycleTimersAdmin(admin.ModelAdmin):
 
     fieldsets = (
         (
-            "Waiting for the requester",
+            _("Waiting for the requester"),
             {"fields": ("remind_after_days", "expire_after_days", "expire_action")},
         ),
-        ("Resolved tickets", {"fields": ("close_resolved_after_days",)}),
+        (_("Resolved tickets"), {"fields": ("close_resolved_after_days",)}),
     )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -332,11 +339,11 @@ class AgentProfileAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[AgentProfile]:
         return super().get_queryset(request).prefetch_related("departments", "teams")
 
-    @admin.display(description="departments")
+    @admin.display(description=_("departments"))
     def department_names(self, obj: AgentProfile) -> str:
         return ", ".join(d.name for d in obj.departments.all()) or "-"
 
-    @admin.display(description="teams")
+    @admin.display(description=_("teams"))
     def team_names(self, obj: AgentProfile) -> str:
         return ", ".join(t.name for t in obj.teams.all()) or "-"
 
@@ -347,8 +354,8 @@ class AgentProfileInline(admin.StackedInline):
     can_delete = True
     max_num = 1
     filter_horizontal = ("departments", "teams")
-    verbose_name = "agent profile"
-    verbose_name_plural = "agent profile (the departments and teams whose tickets this user sees)"
+    verbose_name = _("agent profile")
+    verbose_name_plural = _("agent profile (the departments and teams whose tickets this user sees)")
 
 
 if admin.site.is_registered(User):
@@ -363,10 +370,10 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = (
         *BaseUserAdmin.add_fieldsets,
         (
-            "Agent",
+            _("Agent"),
             {
                 "fields": ("first_name", "last_name", "email", "is_staff", "groups"),
-                "description": "Agents are staff users; their role is their group.",
+                "description": _("Agents are staff users; their role is their group."),
             },
         ),
     )

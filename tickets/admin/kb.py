@@ -16,6 +16,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from tickets.kb import services as kb
 from tickets.models import Article
@@ -35,8 +37,10 @@ class ArticleForm(forms.ModelForm):
         before = None if self.instance._state.adding else self.initial.get("status")
         if status and self.has_changed() and not kb.may_edit(self.user, before, status):
             raise forms.ValidationError(
-                "Only a publisher (a Supervisor or a Supreme Admin) may publish or archive an article, "
-                "or change one that is published or archived. Save it as a draft, or ask one.",
+                gettext(
+                    "Only a publisher (a Supervisor or a Supreme Admin) may publish or archive an article, "
+                    "or change one that is published or archived. Save it as a draft, or ask one."
+                ),
                 code="publisher_only",
             )
         return cleaned
@@ -72,9 +76,9 @@ class ArticleAdmin(admin.ModelAdmin):
     )
     fieldsets = (
         (None, {"fields": ("title", "slug", "help_topics", "audience", "status", "last_reviewed")}),
-        ("Text", {"fields": ("body", "preview")}),
+        (_("Text"), {"fields": ("body", "preview")}),
         (
-            "Numbers (since it was written)",
+            _("Numbers (since it was written)"),
             {
                 "fields": (
                     "view_count",
@@ -97,11 +101,11 @@ class ArticleAdmin(admin.ModelAdmin):
         form = super().get_form(request, obj, change=change, **kwargs)
         return type(form.__name__, (form,), {"user": request.user})
 
-    @admin.display(description="topics")
+    @admin.display(description=_("topics"))
     def topics(self, obj: Article) -> str:
         return ", ".join(t.full_name for t in obj.help_topics.all())
 
-    @admin.display(description="preview")
+    @admin.display(description=_("preview"))
     def preview(self, obj: Article) -> SafeString:
         """The body as the portal shows it: the stored sanitized HTML (saved with the article)."""
         return obj.html if obj.pk else SafeString("")
@@ -125,12 +129,17 @@ class ArticleAdmin(admin.ModelAdmin):
         except PermissionDenied as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return
-        self.message_user(request, f"{len(articles)} article(s) {status}.", messages.SUCCESS)
+        count = len(articles)
+        if status == Article.Status.PUBLISHED:
+            done = ngettext("%(count)d article published.", "%(count)d articles published.", count)
+        else:  # the other action archives
+            done = ngettext("%(count)d article archived.", "%(count)d articles archived.", count)
+        self.message_user(request, done % {"count": count}, messages.SUCCESS)
 
-    @admin.action(description="Publish the selected articles")
+    @admin.action(description=_("Publish the selected articles"))
     def publish(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
         self._set_status(request, queryset, Article.Status.PUBLISHED)
 
-    @admin.action(description="Archive the selected articles")
+    @admin.action(description=_("Archive the selected articles"))
     def archive(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
         self._set_status(request, queryset, Article.Status.ARCHIVED)

@@ -10,6 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from tickets import services
 from tickets.mailin import imap, store
@@ -40,38 +42,48 @@ class MailboxAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "is_active")}),
         (
-            "Server",
+            _("Server"),
             {
                 "fields": ("host", "port", "security", "username", "password_env", "folder", "after_store"),
-                "description": "IMAP over TLS; the certificate is always checked (IMAP_CA_FILE adds a "
-                "private CA). A message is marked or deleted on the server only once it is stored here.",
+                "description": _(
+                    "IMAP over TLS; the certificate is always checked (IMAP_CA_FILE adds a "
+                    "private CA). A message is marked or deleted on the server only once it is stored here."
+                ),
             },
         ),
-        ("New tickets", {"fields": ("department", "help_topic")}),
-        ("Last poll", {"fields": ("last_polled_at", "last_error", "locked_until")}),
+        (_("New tickets"), {"fields": ("department", "help_topic")}),
+        (_("Last poll"), {"fields": ("last_polled_at", "last_error", "locked_until")}),
     )
     actions = ("poll_now",)
 
-    @admin.action(description="Read the selected mailboxes now")
+    @admin.action(description=_("Read the selected mailboxes now"))
     def poll_now(self, request: HttpRequest, queryset: QuerySet[Mailbox]) -> None:
         for mailbox in queryset:
             report = imap.poll(mailbox)
             if report.skipped:
-                self.message_user(request, f"{mailbox}: another poll is running.", messages.WARNING)
+                self.message_user(
+                    request,
+                    gettext("%(mailbox)s: another poll is running.") % {"mailbox": mailbox},
+                    messages.WARNING,
+                )
             elif report.error:
                 self.message_user(request, f"{mailbox}: {report.error}", messages.ERROR)
             else:
-                self.message_user(request, f"{mailbox}: {report.stored} new of {report.fetched} fetched.")
+                # Translators: e.g. "Support: 3 new of 5 fetched." (messages read from the mailbox).
+                done = gettext("%(mailbox)s: %(stored)d new of %(fetched)d fetched.")
+                self.message_user(
+                    request, done % {"mailbox": mailbox, "stored": report.stored, "fetched": report.fetched}
+                )
 
 
 class NobodyMailedFilter(admin.SimpleListFilter):
     """The messages that made a ticket but mailed nobody: their sender was past a cap."""
 
-    title = "nobody mailed"
+    title = _("nobody mailed")
     parameter_name = "nobody_mailed"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", "Yes: past a cap on the sender"), ("no", "No")]
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("Yes: past a cap on the sender")), ("no", _("No"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> QuerySet[InboundMessage]:
         if self.value() == "yes":
@@ -132,18 +144,18 @@ class InboundMessageAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[InboundMessage]:
         return super().get_queryset(request).defer("raw")
 
-    @admin.display(description="headers")
+    @admin.display(description=_("headers"))
     def headers(self, obj: InboundMessage) -> str:
         parsed = store._headers(bytes(obj.raw))
         return "\n".join(
             f"{name}: {store._header_text(parsed, name)}" for name in dict.fromkeys(parsed.keys())
         )
 
-    @admin.display(description="raw message (the first 20,000 bytes, as text)")
+    @admin.display(description=_("raw message (the first 20,000 bytes, as text)"))
     def raw_text(self, obj: InboundMessage) -> str:
         return bytes(obj.raw)[:20_000].decode("utf-8", errors="replace")
 
-    @admin.action(description="Process the selected messages again")
+    @admin.action(description=_("Process the selected messages again"))
     def reprocess_selected(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
         for stored in queryset:
             self._reprocess(request, stored)
@@ -154,11 +166,18 @@ class InboundMessageAdmin(admin.ModelAdmin):
         try:
             result = store.reprocess(stored)
         except services.TicketActionError as exc:
-            self.message_user(request, f"Message {stored.pk}: {exc}", messages.ERROR)
+            refused = gettext("Message %(id)s: %(error)s") % {"id": stored.pk, "error": exc}
+            self.message_user(request, refused, messages.ERROR)
             return
         level = messages.ERROR if result.status == InboundMessage.Status.QUARANTINED else messages.SUCCESS
-        detail = f": {result.error}" if result.error else ""
-        self.message_user(request, f"Message {stored.pk}: {result.get_status_display()}{detail}", level)
+        status = result.get_status_display()
+        if result.error:
+            # Translators: the message's new status, then why it failed.
+            said = gettext("Message %(id)s: %(status)s: %(error)s")
+            said %= {"id": stored.pk, "status": status, "error": result.error}
+        else:
+            said = gettext("Message %(id)s: %(status)s") % {"id": stored.pk, "status": status}
+        self.message_user(request, said, level)
 
     def get_urls(self) -> list[Any]:
         info = self.opts.app_label, self.opts.model_name

@@ -20,6 +20,9 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from tickets import selectors, services
 from tickets.models import (
@@ -61,15 +64,15 @@ class _ReadOnlyTicketInline(admin.TabularInline):
 class ThreadEntryInline(_ReadOnlyTicketInline):
     model = ThreadEntry
     fields = readonly_fields = ("kind", "author_name", "body", "is_public", "created_at")
-    verbose_name = "thread entry"
-    verbose_name_plural = "thread"
+    verbose_name = _("thread entry")
+    verbose_name_plural = _("thread")
 
 
 class TicketTransitionInline(_ReadOnlyTicketInline):
     model = TicketTransition
     fields = readonly_fields = ("name", "source", "target", "actor_label", "reason", "created_at")
-    verbose_name = "transition"
-    verbose_name_plural = "transition log"
+    verbose_name = _("transition")
+    verbose_name_plural = _("transition log")
 
 
 # The transition forms. Each carries the ticket's version as the user saw it, so that a
@@ -89,8 +92,8 @@ class AssignForm(TransitionForm):
     department = forms.ModelChoiceField(
         queryset=Department.objects.none(),
         required=False,
-        label="Transfer to department",
-        help_text="Leave empty to keep the ticket in its department.",
+        label=_("Transfer to department"),
+        help_text=_("Leave empty to keep the ticket in its department."),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -104,7 +107,7 @@ class AssignForm(TransitionForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if not data.get("agent") and not data.get("team"):
-            raise forms.ValidationError("Name an agent, a team or both.")
+            raise forms.ValidationError(gettext("Name an agent, a team or both."))
         return data
 
 
@@ -113,7 +116,7 @@ class EscalateForm(TransitionForm):
     department = forms.ModelChoiceField(queryset=Department.objects.none(), required=False)
     summary = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5, "cols": 60}),
-        help_text="A hand-off summary for the team that takes over (internal).",
+        help_text=_("A hand-off summary for the team that takes over (internal)."),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -124,7 +127,7 @@ class EscalateForm(TransitionForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if not data.get("team") and not data.get("department"):
-            raise forms.ValidationError("Name a team or a department to escalate to.")
+            raise forms.ValidationError(gettext("Name a team or a department to escalate to."))
         return data
 
 
@@ -145,7 +148,7 @@ class AdminTransition:
     form: type[TransitionForm]
     run: Callable[[Ticket, Any, dict[str, Any]], Any]
     needs_input: bool = True
-    help: str = ""
+    help: str | Promise = ""
 
 
 ADMIN_TRANSITIONS: dict[str, AdminTransition] = {
@@ -154,51 +157,51 @@ ADMIN_TRANSITIONS: dict[str, AdminTransition] = {
         lambda t, u, d: services.ticket_assign(
             ticket=t, actor=u, agent=d["agent"], team=d["team"], department=d["department"]
         ),
-        help="Assign the ticket to an agent and/or a team; naming a department transfers it.",
+        help=_("Assign the ticket to an agent and/or a team; naming a department transfers it."),
     ),
     "claim": AdminTransition(
         TransitionForm,
         lambda t, u, d: services.ticket_claim(ticket=t, actor=u),
         needs_input=False,
-        help="Assign the ticket to yourself.",
+        help=_("Assign the ticket to yourself."),
     ),
     "start_work": AdminTransition(
         TransitionForm,
         lambda t, u, d: services.ticket_start_work(ticket=t, actor=u),
         needs_input=False,
-        help="Mark the ticket as being worked on.",
+        help=_("Mark the ticket as being worked on."),
     ),
     "request_info": AdminTransition(
         MessageForm,
         lambda t, u, d: services.ticket_request_info(ticket=t, actor=u, message=d["message"]),
-        help="Your question is e-mailed to the requester; the ticket waits for their reply.",
+        help=_("Your question is e-mailed to the requester; the ticket waits for their reply."),
     ),
     "escalate": AdminTransition(
         EscalateForm,
         lambda t, u, d: services.ticket_escalate(
             ticket=t, actor=u, summary=d["summary"], team=d["team"], department=d["department"]
         ),
-        help="Hand the ticket to a team or department of a higher tier.",
+        help=_("Hand the ticket to a team or department of a higher tier."),
     ),
     "resolve": AdminTransition(
         MessageForm,
         lambda t, u, d: services.ticket_resolve(ticket=t, actor=u, message=d["message"]),
-        help="The message tells the requester what was done; it is e-mailed to them.",
+        help=_("The message tells the requester what was done; it is e-mailed to them."),
     ),
     "reopen": AdminTransition(
         ReasonForm,
         lambda t, u, d: services.ticket_reopen(ticket=t, actor=u, reason=d["reason"]),
-        help="Send the resolved ticket back to work.",
+        help=_("Send the resolved ticket back to work."),
     ),
     "close": AdminTransition(
         OptionalReasonForm,
         lambda t, u, d: services.ticket_close(ticket=t, actor=u, reason=d["reason"]),
-        help="Close the resolved ticket; a reason is optional.",
+        help=_("Close the resolved ticket; a reason is optional."),
     ),
     "cancel": AdminTransition(
         ReasonForm,
         lambda t, u, d: services.ticket_cancel(ticket=t, actor=u, reason=d["reason"]),
-        help="Close a ticket that needs no work (spam, duplicate) with the reason.",
+        help=_("Close a ticket that needs no work (spam, duplicate) with the reason."),
     ),
 }
 
@@ -231,7 +234,7 @@ class TicketAdmin(admin.ModelAdmin):
             {"fields": ("number", "subject", "requester", "source", "help_topic", "follow_up_of")},
         ),
         (
-            "Lifecycle",
+            _("Lifecycle"),
             {
                 "fields": (
                     "state",
@@ -246,7 +249,7 @@ class TicketAdmin(admin.ModelAdmin):
             },
         ),
         (
-            "Clocks",
+            _("Clocks"),
             {
                 "fields": (
                     "created_at",
@@ -282,11 +285,11 @@ class TicketAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.display(description="state", ordering="state")
+    @admin.display(description=_("state"), ordering="state")
     def state_display(self, obj: Ticket) -> str:
         return obj.get_state_display()
 
-    @admin.display(description="the requester sees")
+    @admin.display(description=_("the requester sees"))
     def public_stage(self, obj: Ticket) -> str:
         return obj.public_stage
 
@@ -372,14 +375,17 @@ class TicketAdmin(admin.ModelAdmin):
                 return self._run_transition(request, ticket, label, spec, form.cleaned_data)
         else:
             if action is None:
-                self.message_user(request, f"You cannot {label.lower()} this ticket now.", messages.ERROR)
+                # Translators: action is the name of the move in lower case, e.g. "assign", "resolve".
+                refused = gettext("You cannot %(action)s this ticket now.") % {"action": label.lower()}
+                self.message_user(request, refused, messages.ERROR)
                 return HttpResponseRedirect(change_url)
             version = request.POST.get("version") if request.method == "POST" else None
             form = spec.form(initial={"version": version or ticket.version})
 
         context = {
             **self.admin_site.each_context(request),
-            "title": f"{label}: {ticket}",
+            # Translators: the page title of a move's form, e.g. "Escalate: #000123 Printer jams".
+            "title": gettext("%(action)s: %(ticket)s") % {"action": label, "ticket": ticket},
             "subtitle": None,
             "opts": self.opts,
             "original": ticket,
@@ -408,13 +414,15 @@ class TicketAdmin(admin.ModelAdmin):
             spec.run(ticket, request.user, data)
         except (services.TicketActionError, PermissionDenied) as exc:
             # TicketConflict is a TicketActionError; the service rolled everything back.
-            self.message_user(
-                request, str(exc) or f"You may not {label.lower()} this ticket.", messages.ERROR
-            )
+            # Translators: action is the name of the move in lower case, e.g. "assign", "resolve".
+            refused = gettext("You may not %(action)s this ticket.") % {"action": label.lower()}
+            self.message_user(request, str(exc) or refused, messages.ERROR)
             return HttpResponseRedirect(change_url)
         self.message_user(
             request,
-            f"{label}: ticket {ticket} is now {ticket.get_state_display().lower()}.",
+            # Translators: e.g. "Resolve: ticket #000123 Printer jams is now resolved."
+            gettext("%(action)s: ticket %(ticket)s is now %(state)s.")
+            % {"action": label, "ticket": ticket, "state": ticket.get_state_display().lower()},
             messages.SUCCESS,
         )
         if not self.get_queryset(request).filter(pk=ticket.pk).exists():

@@ -15,6 +15,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from tickets.models import Webhook, WebhookDelivery
 from tickets.webhooks import actions, delivery, payload
@@ -23,11 +25,11 @@ RECENT_DELIVERIES = 10
 
 
 class WebhookForm(forms.ModelForm):
-    url = forms.URLField(label="URL", max_length=500, assume_scheme="https")
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
     events = forms.MultipleChoiceField(
         choices=Webhook.Event.choices,
         widget=forms.CheckboxSelectMultiple,
-        help_text="The events POSTed to the URL.",
+        help_text=_("The events POSTed to the URL."),
     )
 
     class Meta:
@@ -76,23 +78,25 @@ class WebhookAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "url", "events", "department", "owner", "is_active")}),
         (
-            "Security",
+            _("Security"),
             {
                 "fields": ("secret", "allow_private"),
-                "description": "Each delivery is signed: X-Signature: t=<unix time>,v1=<hex "
-                "HMAC-SHA256 of “t.body” with the secret>. Refuse timestamps older than a few minutes.",
+                "description": _(
+                    "Each delivery is signed: X-Signature: t=<unix time>,v1=<hex "
+                    "HMAC-SHA256 of “t.body” with the secret>. Refuse timestamps older than a few minutes."
+                ),
             },
         ),
-        ("Health", {"fields": ("consecutive_failures", "disabled_at", "disabled_reason", "created_at")}),
-        ("Recent deliveries", {"fields": ("delivery_log",)}),
+        (_("Health"), {"fields": ("consecutive_failures", "disabled_at", "disabled_reason", "created_at")}),
+        (_("Recent deliveries"), {"fields": ("delivery_log",)}),
     )
     actions = ("send_ping", "switch_on")
 
-    @admin.display(description="events")
+    @admin.display(description=_("events"))
     def event_list(self, hook: Webhook) -> str:
         return ", ".join(hook.events or []) or "-"
 
-    @admin.display(description="deliveries")
+    @admin.display(description=_("deliveries"))
     def delivery_log(self, hook: Webhook) -> SafeString | str:
         if not hook.pk:
             return "-"
@@ -108,7 +112,7 @@ class WebhookAdmin(admin.ModelAdmin):
                     d.event,
                     d.get_status_display(),
                     d.response_code or "-",
-                    f"{d.duration_ms} ms" if d.duration_ms is not None else "-",
+                    gettext("%(ms)s ms") % {"ms": d.duration_ms} if d.duration_ms is not None else "-",
                     d.attempts,
                     d.error or "",
                     f"{d.created_at:%Y-%m-%d %H:%M:%S}",
@@ -118,31 +122,40 @@ class WebhookAdmin(admin.ModelAdmin):
         )
         everything = reverse("admin:tickets_webhookdelivery_changelist") + f"?webhook__id__exact={hook.pk}"
         return format_html(
-            "<table><thead><tr><th>id</th><th>event</th><th>status</th><th>response</th>"
-            "<th>duration</th><th>tries</th><th>error</th><th>created</th></tr></thead>"
-            "<tbody>{}</tbody></table><p><a href='{}'>All deliveries of this webhook</a></p>",
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
+            "<th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+            "<tbody>{}</tbody></table><p><a href='{}'>{}</a></p>",
+            gettext("id"),
+            gettext("event"),
+            gettext("status"),
+            gettext("response"),
+            gettext("duration"),
+            gettext("tries"),
+            gettext("error"),
+            gettext("created"),
             rows,
             everything,
+            gettext("All deliveries of this webhook"),
         )
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         return {"owner": request.user.pk, **super().get_changeform_initial_data(request)}
 
-    @admin.action(description="Send a test ping")
+    @admin.action(description=_("Send a test ping"))
     def send_ping(self, request: HttpRequest, queryset: QuerySet[Webhook]) -> None:
         for hook in queryset:
             sent = actions.webhook_ping(webhook=hook)
-            self.message_user(request, f"{hook}: ping queued (delivery {sent.pk}); see its delivery log.")
+            queued = gettext("%(webhook)s: ping queued (delivery %(id)s); see its delivery log.")
+            self.message_user(request, queued % {"webhook": hook, "id": sent.pk})
 
-    @admin.action(description="Switch on again (failures back to 0)")
+    @admin.action(description=_("Switch on again (failures back to 0)"))
     def switch_on(self, request: HttpRequest, queryset: QuerySet[Webhook]) -> None:
         count = 0
         for hook in queryset:
             actions.webhook_switch_on(webhook=hook)
             count += 1
-        self.message_user(
-            request, f"Switched on {count} webhook{'s' if count != 1 else ''}.", messages.SUCCESS
-        )
+        done = ngettext("Switched on %(count)d webhook.", "Switched on %(count)d webhooks.", count)
+        self.message_user(request, done % {"count": count}, messages.SUCCESS)
 
 
 @admin.register(WebhookDelivery)
@@ -188,19 +201,20 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.display(description="ticket", ordering="ticket__number")
+    @admin.display(description=_("ticket"), ordering="ticket__number")
     def ticket_number(self, obj: WebhookDelivery) -> str:
         return f"#{obj.ticket.number}" if obj.ticket_id and obj.ticket.number else "-"
 
-    @admin.display(description="body sent (signed as is)")
+    @admin.display(description=_("body sent (signed as is)"))
     def body(self, obj: WebhookDelivery) -> SafeString:
         pretty = json.dumps(json.loads(payload.body(obj)), indent=2, ensure_ascii=False)
         return format_html("<pre style='white-space: pre-wrap'>{}</pre>", pretty)
 
-    @admin.action(description="Send again")
+    @admin.action(description=_("Send again"))
     def send_again(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         count = 0
         for sent in queryset:
             actions.delivery_send_again(delivery=sent)
             count += 1
-        self.message_user(request, f"Queued {count} deliver{'ies' if count != 1 else 'y'} again.")
+        done = ngettext("Queued %(count)d delivery again.", "Queued %(count)d deliveries again.", count)
+        self.message_user(request, done % {"count": count})

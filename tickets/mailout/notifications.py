@@ -30,6 +30,9 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+from django.utils.functional import lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from tickets import links, locales
 from tickets.mailout import mailids
@@ -306,14 +309,32 @@ def for_entry(entry: ThreadEntry, purpose: str) -> list[Payload]:
     return []
 
 
-OVERDUE_TARGETS = {"first_response": "first response", "resolution": "resolution"}
+OVERDUE_TARGETS = {
+    # Translators: what is overdue, in "The first response of ticket #12 is overdue."
+    "first_response": _("first response"),
+    # Translators: what is overdue, in "The resolution of ticket #12 is overdue."
+    "resolution": _("resolution"),
+}
+
+
+def _missed_text(targets: list[str]) -> str:
+    """ "first response", or "first response and resolution", in the language active when the
+    mail is rendered (each recipient's)."""
+    labels = [str(OVERDUE_TARGETS[target]) for target in targets]
+    text = labels[0] if labels else ""
+    for label in labels[1:]:
+        # Translators: two overdue targets, e.g. "first response and resolution".
+        text = gettext("%(first)s and %(second)s") % {"first": text, "second": label}
+    return text
+
+
+_missed = lazy(_missed_text, str)
 
 
 def for_overdue(ticket: Ticket, targets: list[str], recipient_ids: list[int]) -> list[Payload]:
     """The people who answered for the ticket when it went overdue (the job names them)."""
     people = agents_to_alert("alert_overdue", scope=Q(pk__in=recipient_ids))
-    missed = " and ".join(OVERDUE_TARGETS[target] for target in targets)
-    return _for_agents(people, "emails/agent_overdue", ticket, target=missed)
+    return _for_agents(people, "emails/agent_overdue", ticket, target=_missed(list(targets)))
 
 
 def overdue_recipients(ticket: Ticket) -> list[int]:

@@ -9,17 +9,19 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 
 class Priority(models.Model):
     name = models.CharField(max_length=60, unique=True)
-    rank = models.PositiveSmallIntegerField(unique=True, help_text="Higher is more urgent.")
-    colour = models.CharField(max_length=7, default="#6c757d", help_text="Hex colour, e.g. #dc3545.")
+    rank = models.PositiveSmallIntegerField(unique=True, help_text=_("Higher is more urgent."))
+    colour = models.CharField(max_length=7, default="#6c757d", help_text=_("Hex colour, e.g. #dc3545."))
     is_default = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["rank"]
-        verbose_name_plural = "priorities"
+        verbose_name_plural = _("priorities")
         constraints = [
             models.UniqueConstraint(
                 fields=["is_default"], condition=Q(is_default=True), name="one_default_priority"
@@ -37,7 +39,7 @@ class BusinessHours(models.Model):
     time_zone = models.CharField(max_length=64, default="UTC")
 
     class Meta:
-        verbose_name_plural = "business hours"
+        verbose_name_plural = _("business hours")
 
     def __str__(self) -> str:
         return self.name
@@ -45,13 +47,13 @@ class BusinessHours(models.Model):
 
 class BusinessHoursWindow(models.Model):
     class Weekday(models.IntegerChoices):
-        MONDAY = 0
-        TUESDAY = 1
-        WEDNESDAY = 2
-        THURSDAY = 3
-        FRIDAY = 4
-        SATURDAY = 5
-        SUNDAY = 6
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
 
     schedule = models.ForeignKey(BusinessHours, on_delete=models.CASCADE, related_name="windows")
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
@@ -85,22 +87,22 @@ class Holiday(models.Model):
 
 class SLAPlan(models.Model):
     class Schedule(models.TextChoices):
-        ALWAYS = "24/7", "24/7"
-        BUSINESS_HOURS = "business", "Business hours"
+        ALWAYS = "24/7", _("24/7")
+        BUSINESS_HOURS = "business", _("Business hours")
 
     class OnOverdue(models.TextChoices):
-        ALERT = "alert", "Alert the assignee, team lead and department manager"
-        ESCALATE = "escalate", "Alert them and escalate the ticket"
+        ALERT = "alert", _("Alert the assignee, team lead and department manager")
+        ESCALATE = "escalate", _("Alert them and escalate the ticket")
 
     name = models.CharField(max_length=80, unique=True)
-    grace_hours = models.PositiveSmallIntegerField(help_text="Hours to resolve the ticket.")
+    grace_hours = models.PositiveSmallIntegerField(help_text=_("Hours to resolve the ticket."))
     first_response_hours = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Hours to the first public reply; blank for none."
+        null=True, blank=True, help_text=_("Hours to the first public reply; blank for none.")
     )
     schedule = models.CharField(max_length=10, choices=Schedule.choices, default=Schedule.ALWAYS)
     business_hours = models.ForeignKey(BusinessHours, null=True, blank=True, on_delete=models.PROTECT)
     on_overdue = models.CharField(
-        "when a ticket is overdue", max_length=10, choices=OnOverdue.choices, default=OnOverdue.ALERT
+        _("when a ticket is overdue"), max_length=10, choices=OnOverdue.choices, default=OnOverdue.ALERT
     )
     escalate_to_team = models.ForeignKey(
         "Team",
@@ -108,7 +110,7 @@ class SLAPlan(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="Where an overdue ticket is escalated to (a team or a department of a higher tier).",
+        help_text=_("Where an overdue ticket is escalated to (a team or a department of a higher tier)."),
     )
     escalate_to_department = models.ForeignKey(
         "Department", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -118,7 +120,7 @@ class SLAPlan(models.Model):
 
     class Meta:
         ordering = ["name"]
-        verbose_name = "SLA plan"
+        verbose_name = _("SLA plan")
         constraints = [
             models.UniqueConstraint(
                 fields=["is_default"], condition=Q(is_default=True), name="one_default_sla"
@@ -141,12 +143,12 @@ class SLAPlan(models.Model):
 
     def clean(self) -> None:
         if self.schedule == self.Schedule.BUSINESS_HOURS and self.business_hours_id is None:
-            raise ValidationError({"business_hours": "A business-hours plan needs a calendar."})
+            raise ValidationError({"business_hours": gettext("A business-hours plan needs a calendar.")})
         if self.on_overdue == self.OnOverdue.ESCALATE and not (
             self.escalate_to_team_id or self.escalate_to_department_id
         ):
             raise ValidationError(
-                {"escalate_to_team": "Name the team or department overdue tickets are escalated to."}
+                {"escalate_to_team": gettext("Name the team or department overdue tickets are escalated to.")}
             )
 
 
@@ -155,14 +157,14 @@ class SLATarget(models.Model):
 
     plan = models.ForeignKey(SLAPlan, on_delete=models.CASCADE, related_name="targets")
     priority = models.ForeignKey("Priority", on_delete=models.CASCADE, related_name="+")
-    grace_hours = models.PositiveSmallIntegerField(help_text="Hours to resolve a ticket of this priority.")
+    grace_hours = models.PositiveSmallIntegerField(help_text=_("Hours to resolve a ticket of this priority."))
     first_response_hours = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Hours to the first public reply; blank for none."
+        null=True, blank=True, help_text=_("Hours to the first public reply; blank for none.")
     )
 
     class Meta:
-        verbose_name = "target per priority"
-        verbose_name_plural = "targets per priority"
+        verbose_name = _("target per priority")
+        verbose_name_plural = _("targets per priority")
         constraints = [
             models.UniqueConstraint(fields=["plan", "priority"], name="one_target_per_priority"),
             models.CheckConstraint(condition=Q(grace_hours__gt=0), name="sla_target_grace_positive"),
@@ -178,14 +180,16 @@ class Department(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
     sla = models.ForeignKey(
-        SLAPlan, null=True, blank=True, on_delete=models.PROTECT, verbose_name="default SLA"
+        SLAPlan, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("default SLA")
     )
     manager = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    tier = models.PositiveSmallIntegerField(default=1, help_text="Support tier; escalation moves up.")
+    tier = models.PositiveSmallIntegerField(default=1, help_text=_("Support tier; escalation moves up."))
     is_public = models.BooleanField(default=True)
-    is_default = models.BooleanField(default=False, help_text="Where tickets land when nothing routes them.")
+    is_default = models.BooleanField(
+        default=False, help_text=_("Where tickets land when nothing routes them.")
+    )
 
     class Meta:
         ordering = ["name"]
@@ -205,7 +209,7 @@ class Team(models.Model):
     lead = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    tier = models.PositiveSmallIntegerField(default=1, help_text="Support tier; escalation moves up.")
+    tier = models.PositiveSmallIntegerField(default=1, help_text=_("Support tier; escalation moves up."))
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -226,11 +230,11 @@ class AgentProfile(models.Model):
     departments = models.ManyToManyField(Department, blank=True, related_name="agents")
     teams = models.ManyToManyField(Team, blank=True, related_name="members")
     # The alerts this agent gets by e-mail; each can be turned off (console: My alerts).
-    alert_new_ticket = models.BooleanField("a new ticket in my departments", default=True)
-    alert_assigned = models.BooleanField("a ticket assigned to me or my team", default=True)
-    alert_escalated = models.BooleanField("a ticket escalated to my team or department", default=True)
-    alert_overdue = models.BooleanField("a ticket I answer for is overdue", default=True)
-    alert_requester_reply = models.BooleanField("the requester wrote on a ticket of mine", default=True)
+    alert_new_ticket = models.BooleanField(_("a new ticket in my departments"), default=True)
+    alert_assigned = models.BooleanField(_("a ticket assigned to me or my team"), default=True)
+    alert_escalated = models.BooleanField(_("a ticket escalated to my team or department"), default=True)
+    alert_overdue = models.BooleanField(_("a ticket I answer for is overdue"), default=True)
+    alert_requester_reply = models.BooleanField(_("the requester wrote on a ticket of mine"), default=True)
     # The console's language and the zone its times are shown in, and the alerts' too; blank
     # is the help desk's own (settings.LANGUAGE_CODE, settings.TIME_ZONE).
     language = models.CharField(max_length=10, blank=True)
@@ -261,7 +265,9 @@ class HelpTopic(models.Model):
     )
     department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.PROTECT)
     priority = models.ForeignKey(Priority, null=True, blank=True, on_delete=models.PROTECT)
-    sla = models.ForeignKey(SLAPlan, null=True, blank=True, on_delete=models.PROTECT, verbose_name="SLA plan")
+    sla = models.ForeignKey(
+        SLAPlan, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("SLA plan")
+    )
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT)
     is_public = models.BooleanField(default=True)
     is_active = models.BooleanField(default=True)
@@ -299,7 +305,7 @@ class CannedResponse(models.Model):
         null=True,
         blank=True,
         on_delete=models.CASCADE,
-        help_text="Leave empty to offer it in every department.",
+        help_text=_("Leave empty to offer it in every department."),
     )
     is_active = models.BooleanField(default=True)
 

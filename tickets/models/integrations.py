@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from tickets.models.config import Department
 from tickets.models.ticket import Ticket
@@ -19,17 +20,19 @@ class ApiKey(models.Model):
     """
 
     class Scope(models.TextChoices):
-        CREATE = "create", "Create tickets only (and add the requester's messages); reads nothing"
-        ACT = "act", "Act as its user: read and write exactly what that user may"
-        READ = "read", "Read only, what its user may see"
+        CREATE = "create", _("Create tickets only (and add the requester's messages); reads nothing")
+        ACT = "act", _("Act as its user: read and write exactly what that user may")
+        READ = "read", _("Read only, what its user may see")
 
-    name = models.CharField(max_length=100, help_text="What uses the key, e.g. “Monitoring (Zabbix)”.")
+    name = models.CharField(max_length=100, help_text=_("What uses the key, e.g. “Monitoring (Zabbix)”."))
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="api_keys",
-        help_text="Who answers for the key. “Act” and “read” keys act as this user, with their "
-        "permissions and what they may see.",
+        help_text=_(
+            "Who answers for the key. “Act” and “read” keys act as this user, with their "
+            "permissions and what they may see."
+        ),
     )
     scope = models.CharField(max_length=6, choices=Scope.choices, default=Scope.CREATE)
     department = models.ForeignKey(
@@ -37,21 +40,25 @@ class ApiKey(models.Model):
         null=True,
         blank=True,
         on_delete=models.CASCADE,
-        help_text="Optional: the key sees and acts only on this department's tickets, and tickets "
-        "it creates start there unless a routing rule or help topic sends them elsewhere.",
+        help_text=_(
+            "Optional: the key sees and acts only on this department's tickets, and tickets "
+            "it creates start there unless a routing rule or help topic sends them elsewhere."
+        ),
     )
     prefix = models.CharField(max_length=12, editable=False, db_index=True)
     hashed_key = models.CharField(max_length=64, unique=True, editable=False)
-    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
+    expires_at = models.DateTimeField(null=True, blank=True, help_text=_("Empty: never expires."))
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     rate_limit = models.PositiveIntegerField(
-        "requests per minute", default=120, help_text="Beyond this the key is answered 429 with Retry-After."
+        _("requests per minute"),
+        default=120,
+        help_text=_("Beyond this the key is answered 429 with Retry-After."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "API key"
+        verbose_name = _("API key")
         ordering = ["name", "pk"]
 
     def __str__(self) -> str:
@@ -66,9 +73,9 @@ class IdempotencyRecord(models.Model):
     """The first answer to a POST sent with an ``Idempotency-Key``, replayed for the same key
     and body within ``IDEMPOTENCY_KEY_HOURS``: a retried creation opens one ticket."""
 
-    principal = models.CharField(max_length=64, help_text="Whose key it is: “key:12” or “user:7”.")
+    principal = models.CharField(max_length=64, help_text=_("Whose key it is: “key:12” or “user:7”."))
     key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and body.")
+    fingerprint = models.CharField(max_length=64, help_text=_("SHA-256 of the method, path and body."))
     status_code = models.PositiveSmallIntegerField(null=True)
     response_body = models.JSONField(null=True)
     response_headers = models.JSONField(default=dict)
@@ -85,37 +92,39 @@ class Webhook(models.Model):
     """An outgoing webhook: the events it hears of are POSTed as signed JSON to its URL."""
 
     class Event(models.TextChoices):
-        CREATED = "ticket.created", "Ticket created"
-        TRANSITION = "ticket.transition", "Each lifecycle transition"
-        PUBLIC_REPLY = "ticket.public_reply", "Public reply by an agent"
-        REQUESTER_MESSAGE = "ticket.requester_message", "Message from the requester"
-        OVERDUE = "ticket.overdue", "Ticket overdue"
+        CREATED = "ticket.created", _("Ticket created")
+        TRANSITION = "ticket.transition", _("Each lifecycle transition")
+        PUBLIC_REPLY = "ticket.public_reply", _("Public reply by an agent")
+        REQUESTER_MESSAGE = "ticket.requester_message", _("Message from the requester")
+        OVERDUE = "ticket.overdue", _("Ticket overdue")
 
     name = models.CharField(max_length=100)
-    url = models.URLField("URL", max_length=500)
-    events = models.JSONField(default=list, help_text="The events sent; see Webhook.Event.")
+    url = models.URLField(_("URL"), max_length=500)
+    events = models.JSONField(default=list, help_text=_("The events sent; see Webhook.Event."))
     department = models.ForeignKey(
         Department,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
-        help_text="Optional: only this department's tickets.",
+        help_text=_("Optional: only this department's tickets."),
     )
     secret = models.CharField(
         max_length=128,
-        help_text="Signs each delivery (X-Signature, HMAC-SHA256); share it with the receiver.",
+        help_text=_("Signs each delivery (X-Signature, HMAC-SHA256); share it with the receiver."),
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="webhooks",
-        help_text="Told by e-mail when the hook is switched off after repeated failures.",
+        help_text=_("Told by e-mail when the hook is switched off after repeated failures."),
     )
     allow_private = models.BooleanField(
-        "allow private addresses",
+        _("allow private addresses"),
         default=False,
-        help_text="Deliver to loopback and private network addresses. Off, such URLs are refused, "
-        "so that a hook cannot be pointed at the help desk's own network (SSRF).",
+        help_text=_(
+            "Deliver to loopback and private network addresses. Off, such URLs are refused, "
+            "so that a hook cannot be pointed at the help desk's own network (SSRF)."
+        ),
     )
     is_active = models.BooleanField(default=True)
     consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
@@ -134,10 +143,10 @@ class WebhookDelivery(models.Model):
     """One event sent (or being sent) to one webhook, with how each try went."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DELIVERED = "delivered", "Delivered"
-        RETRYING = "retrying", "Failed, will retry"
-        FAILED = "failed", "Failed, gave up"
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        RETRYING = "retrying", _("Failed, will retry")
+        FAILED = "failed", _("Failed, gave up")
 
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
     event = models.CharField(max_length=40)
@@ -153,7 +162,7 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-pk"]
-        verbose_name_plural = "webhook deliveries"
+        verbose_name_plural = _("webhook deliveries")
         indexes = [models.Index(fields=["webhook", "status"], name="delivery_hook_status")]
 
     def __str__(self) -> str:

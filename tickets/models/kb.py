@@ -17,6 +17,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from tickets import markup
 from tickets.models.config import HelpTopic
@@ -29,21 +31,25 @@ RESERVED_SLUGS = frozenset({"search", "suggest"})
 
 class Article(models.Model):
     class Audience(models.TextChoices):
-        PUBLIC = "public", "Public (the portal)"
-        AGENTS = "agents", "Agents only"
+        PUBLIC = "public", _("Public (the portal)")
+        AGENTS = "agents", _("Agents only")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
-        ARCHIVED = "archived", "Archived"
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+        ARCHIVED = "archived", _("Archived")
 
     title = models.CharField(max_length=200)
     slug = models.SlugField(
-        max_length=SLUG_LENGTH, unique=True, blank=True, help_text="Made from the title when left empty."
+        max_length=SLUG_LENGTH, unique=True, blank=True, help_text=_("Made from the title when left empty.")
     )
-    body = models.TextField(help_text="Markdown, as in a reply.")
+    body = models.TextField(help_text=_("Markdown, as in a reply."))
     body_html = models.TextField(
-        "body as HTML", blank=True, editable=False, default="", help_text="Sanitized; derived from the body."
+        _("body as HTML"),
+        blank=True,
+        editable=False,
+        default="",
+        help_text=_("Sanitized; derived from the body."),
     )
     help_topics = models.ManyToManyField(HelpTopic, related_name="articles")
     audience = models.CharField(max_length=8, choices=Audience.choices, default=Audience.PUBLIC)
@@ -55,10 +61,10 @@ class Article(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Totals since the article was written, kept by the services (F() updates).
-    view_count = models.PositiveIntegerField("views", default=0, editable=False)
-    helpful_count = models.PositiveIntegerField("helpful", default=0, editable=False)
-    not_helpful_count = models.PositiveIntegerField("not helpful", default=0, editable=False)
-    deflection_count = models.PositiveIntegerField("deflections", default=0, editable=False)
+    view_count = models.PositiveIntegerField(_("views"), default=0, editable=False)
+    helpful_count = models.PositiveIntegerField(_("helpful"), default=0, editable=False)
+    not_helpful_count = models.PositiveIntegerField(_("not helpful"), default=0, editable=False)
+    deflection_count = models.PositiveIntegerField(_("deflections"), default=0, editable=False)
 
     class Meta:
         ordering = ["title", "id"]
@@ -85,8 +91,8 @@ class Article(models.Model):
     def clean(self) -> None:
         super().clean()
         if self.slug in RESERVED_SLUGS:
-            message = f"“{self.slug}” names a page of the help articles: choose another."
-            raise ValidationError({"slug": message})
+            message = gettext("“%(slug)s” names a page of the help articles: choose another.")
+            raise ValidationError({"slug": message % {"slug": self.slug}})
 
     def _free_slug(self) -> str:
         """The title's slug, or with -2, -3... when another article has it (or it is reserved)."""

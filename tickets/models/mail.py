@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from tickets.models.config import Department, HelpTopic
 from tickets.models.thread import ThreadEntry
@@ -16,12 +18,12 @@ class Mailbox(models.Model):
     database, in the environment variable the row names."""
 
     class Security(models.TextChoices):
-        IMAPS = "imaps", "TLS from the start (IMAPS, port 993)"
-        STARTTLS = "starttls", "STARTTLS (port 143)"
+        IMAPS = "imaps", _("TLS from the start (IMAPS, port 993)")
+        STARTTLS = "starttls", _("STARTTLS (port 143)")
 
     class AfterStore(models.TextChoices):
-        FLAG = "flag", "Mark it read and flagged, and leave it"
-        DELETE = "delete", "Delete it from the server"
+        FLAG = "flag", _("Mark it read and flagged, and leave it")
+        DELETE = "delete", _("Delete it from the server")
 
     name = models.CharField(max_length=80, unique=True)
     is_active = models.BooleanField(default=True)
@@ -30,21 +32,23 @@ class Mailbox(models.Model):
     security = models.CharField(max_length=8, choices=Security.choices, default=Security.IMAPS)
     username = models.CharField(max_length=255)
     password_env = models.CharField(
-        "password environment variable",
+        _("password environment variable"),
         max_length=100,
-        help_text="The name of the environment variable that holds the password, e.g. "
-        "HELPDESK_MAILBOX_SUPPORT_PASSWORD; the password itself is never stored here.",
+        help_text=_(
+            "The name of the environment variable that holds the password, e.g. "
+            "HELPDESK_MAILBOX_SUPPORT_PASSWORD; the password itself is never stored here."
+        ),
     )
     folder = models.CharField(max_length=255, default="INBOX")
     after_store = models.CharField(
-        "once a message is stored", max_length=6, choices=AfterStore.choices, default=AfterStore.FLAG
+        _("once a message is stored"), max_length=6, choices=AfterStore.choices, default=AfterStore.FLAG
     )
     department = models.ForeignKey(
         Department,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
-        help_text="Where its new tickets go unless a help topic or a routing rule says otherwise.",
+        help_text=_("Where its new tickets go unless a help topic or a routing rule says otherwise."),
     )
     help_topic = models.ForeignKey(HelpTopic, null=True, blank=True, on_delete=models.PROTECT)
     last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -54,7 +58,7 @@ class Mailbox(models.Model):
     lock_token = models.CharField(max_length=32, blank=True, editable=False)
 
     class Meta:
-        verbose_name_plural = "mailboxes"
+        verbose_name_plural = _("mailboxes")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -68,16 +72,16 @@ class InboundMessage(models.Model):
     What could not be processed waits in the quarantine (admin: reprocess)."""
 
     class Status(models.TextChoices):
-        RECEIVED = "received", "Received, not processed yet"
-        TICKET = "ticket", "Opened a ticket"
-        REPLY = "reply", "Added to its ticket"
-        FOLLOW_UP = "follow_up", "Opened a follow-up to its closed ticket"
-        NOTE = "note", "Added to its ticket as a note (not from the requester)"
-        AUTO_REPLY = "auto_reply", "Automatic reply: stored, not answered"
-        BOUNCE = "bounce", "Delivery report: stored, not answered"
-        LOOP = "loop", "Our own mail come back: stored, not answered"
-        RATE_LIMITED = "rate_limited", "Too many from this sender: stored, not processed"
-        QUARANTINED = "quarantined", "Could not be processed: in quarantine"
+        RECEIVED = "received", _("Received, not processed yet")
+        TICKET = "ticket", _("Opened a ticket")
+        REPLY = "reply", _("Added to its ticket")
+        FOLLOW_UP = "follow_up", _("Opened a follow-up to its closed ticket")
+        NOTE = "note", _("Added to its ticket as a note (not from the requester)")
+        AUTO_REPLY = "auto_reply", _("Automatic reply: stored, not answered")
+        BOUNCE = "bounce", _("Delivery report: stored, not answered")
+        LOOP = "loop", _("Our own mail come back: stored, not answered")
+        RATE_LIMITED = "rate_limited", _("Too many from this sender: stored, not processed")
+        QUARANTINED = "quarantined", _("Could not be processed: in quarantine")
 
     # What became nothing on the help desk: an admin may delete these.
     DISPOSABLE = frozenset(
@@ -86,11 +90,11 @@ class InboundMessage(models.Model):
     # What was never processed to the end: an admin may have it processed again.
     REPROCESSABLE = frozenset({Status.RECEIVED, Status.RATE_LIMITED, Status.QUARANTINED})
 
-    key = models.CharField(max_length=64, unique=True, editable=False, help_text="What duplicates share.")
+    key = models.CharField(max_length=64, unique=True, editable=False, help_text=_("What duplicates share."))
     message_id = models.CharField(max_length=998, blank=True)
     raw = models.BinaryField()
     size = models.PositiveIntegerField()
-    source = models.CharField(max_length=100, help_text="“pipe”, or the mailbox it was fetched from.")
+    source = models.CharField(max_length=100, help_text=_("“pipe”, or the mailbox it was fetched from."))
     mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     sender = models.CharField(max_length=320, blank=True)
     subject = models.CharField(max_length=255, blank=True)
@@ -101,10 +105,10 @@ class InboundMessage(models.Model):
     entry = models.ForeignKey(ThreadEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     error = models.TextField(blank=True)
     mail_suppressed = models.CharField(
-        "nobody mailed",
+        _("nobody mailed"),
         max_length=300,
         blank=True,
-        help_text="Why neither the sender nor the agents were mailed about it (a cap on its sender).",
+        help_text=_("Why neither the sender nor the agents were mailed about it (a cap on its sender)."),
     )
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
@@ -119,7 +123,9 @@ class InboundMessage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sender or '(no sender)'}: {self.subject or '(no subject)'}"
+        sender = self.sender or gettext("(no sender)")
+        subject = self.subject or gettext("(no subject)")
+        return f"{sender}: {subject}"
 
     @property
     def can_reprocess(self) -> bool:

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from tickets.models.config import Department, HelpTopic, Priority, SLAPlan, Team
 
@@ -18,14 +20,16 @@ class RoutingRule(models.Model):
     applies is named in the intake's log row; "stop on match" ends the run."""
 
     class Match(models.TextChoices):
-        ALL = "all", "All conditions"
-        ANY = "any", "Any condition"
+        ALL = "all", _("All conditions")
+        ANY = "any", _("Any condition")
 
     name = models.CharField(max_length=120, unique=True)
-    position = models.PositiveIntegerField(default=0, help_text="Rules run from the lowest position up.")
+    position = models.PositiveIntegerField(default=0, help_text=_("Rules run from the lowest position up."))
     is_active = models.BooleanField(default=True)
     match = models.CharField(max_length=3, choices=Match.choices, default=Match.ALL)
-    stop_on_match = models.BooleanField(default=False, help_text="Run no later rule when this one applies.")
+    stop_on_match = models.BooleanField(
+        default=False, help_text=_("Run no later rule when this one applies.")
+    )
     set_department = models.ForeignKey(
         Department, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -42,16 +46,16 @@ class RoutingRule(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        verbose_name="set SLA plan",
+        verbose_name=_("set SLA plan"),
     )
     set_help_topic = models.ForeignKey(
         HelpTopic, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     reject_as_spam = models.BooleanField(
-        default=False, help_text="Close the ticket at once as spam, with no mail to anyone."
+        default=False, help_text=_("Close the ticket at once as spam, with no mail to anyone.")
     )
     suppress_auto_response = models.BooleanField(
-        default=False, help_text="Send the requester no “we received your request” mail."
+        default=False, help_text=_("Send the requester no “we received your request” mail.")
     )
 
     class Meta:
@@ -63,25 +67,27 @@ class RoutingRule(models.Model):
 
 class RoutingCondition(models.Model):
     class Field(models.TextChoices):
-        EMAIL = "email", "Requester e-mail"
-        SUBJECT = "subject", "Subject"
-        BODY = "body", "Body"
-        HELP_TOPIC = "help_topic", "Help topic"
-        SOURCE = "source", "Source"
+        EMAIL = "email", _("Requester e-mail")
+        SUBJECT = "subject", _("Subject")
+        BODY = "body", _("Body")
+        HELP_TOPIC = "help_topic", _("Help topic")
+        SOURCE = "source", _("Source")
 
     class Operator(models.TextChoices):
-        EQUALS = "equals", "equals"
-        CONTAINS = "contains", "contains"
-        REGEX = "regex", "matches the regular expression"
-        DOMAIN = "domain", "is at the domain (or a subdomain)"
+        EQUALS = "equals", _("equals")
+        CONTAINS = "contains", _("contains")
+        REGEX = "regex", _("matches the regular expression")
+        DOMAIN = "domain", _("is at the domain (or a subdomain)")
 
     rule = models.ForeignKey(RoutingRule, on_delete=models.CASCADE, related_name="conditions")
     field = models.CharField(max_length=10, choices=Field.choices)
     operator = models.CharField(max_length=8, choices=Operator.choices)
     value = models.CharField(
         max_length=255,
-        help_text="Compared without regard to case; a source is web, email, phone or api; "
-        "a help topic is its full name, e.g. “Report a Problem / Access Issue”.",
+        help_text=_(
+            "Compared without regard to case; a source is web, email, phone or api; "
+            "a help topic is its full name, e.g. “Report a Problem / Access Issue”."
+        ),
     )
 
     def __str__(self) -> str:
@@ -91,55 +97,58 @@ class RoutingCondition(models.Model):
         """Refuse a condition that could never work (the admin sees the message); the rules are
         evaluated at intake by ``tickets.routing``."""
         if not self.value.strip():
-            raise ValidationError({"value": "Give a value to compare with."})
+            raise ValidationError({"value": gettext("Give a value to compare with.")})
         if self.operator == self.Operator.DOMAIN and self.field != self.Field.EMAIL:
-            raise ValidationError({"value": "“is at the domain” applies to the requester e-mail only."})
+            message = gettext("“is at the domain” applies to the requester e-mail only.")
+            raise ValidationError({"value": message})
         if self.operator == self.Operator.REGEX:
             try:
                 re.compile(self.value)
             except re.error as exc:
-                raise ValidationError({"value": f"This is not a valid regular expression: {exc}."}) from None
+                # Translators: error is Python's own message about the regular expression.
+                message = gettext("This is not a valid regular expression: %(error)s.") % {"error": exc}
+                raise ValidationError({"value": message}) from None
 
 
 class LifecycleTimers(models.Model):
     """The timers on waiting states, one row for the whole help desk (edited in the admin)."""
 
     class Expiry(models.TextChoices):
-        RESOLVE = "resolve", "Resolve it (the requester can still reopen it)"
-        CLOSE = "close", "Resolve and close it"
+        RESOLVE = "resolve", _("Resolve it (the requester can still reopen it)")
+        CLOSE = "close", _("Resolve and close it")
 
     remind_after_days = models.PositiveSmallIntegerField(
-        "remind the requester after (days)",
+        _("remind the requester after (days)"),
         null=True,
         blank=True,
         default=3,
-        help_text="Days a ticket waits for the requester before they are reminded; blank: never.",
+        help_text=_("Days a ticket waits for the requester before they are reminded; blank: never."),
     )
     expire_after_days = models.PositiveSmallIntegerField(
-        "then give up after (days)",
+        _("then give up after (days)"),
         null=True,
         blank=True,
         default=4,
-        help_text="Days after the reminder with no answer before the ticket is given up; blank: never.",
+        help_text=_("Days after the reminder with no answer before the ticket is given up; blank: never."),
     )
     expire_action = models.CharField(
-        "on giving up", max_length=8, choices=Expiry.choices, default=Expiry.RESOLVE
+        _("on giving up"), max_length=8, choices=Expiry.choices, default=Expiry.RESOLVE
     )
     close_resolved_after_days = models.PositiveSmallIntegerField(
-        "close resolved tickets after (days)",
+        _("close resolved tickets after (days)"),
         null=True,
         blank=True,
         default=7,
-        help_text="Days a resolved ticket stays open to a reopen before it closes; blank: never.",
+        help_text=_("Days a resolved ticket stays open to a reopen before it closes; blank: never."),
     )
 
     class Meta:
-        verbose_name = "lifecycle timers"
-        verbose_name_plural = "lifecycle timers"
+        verbose_name = _("lifecycle timers")
+        verbose_name_plural = _("lifecycle timers")
         constraints = [models.CheckConstraint(condition=Q(pk=1), name="one_timer_configuration")]
 
     def __str__(self) -> str:
-        return "Lifecycle timers"
+        return gettext("Lifecycle timers")
 
     @classmethod
     def load(cls) -> LifecycleTimers:

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from tickets import markup
 from tickets.models.ticket import State, Ticket
@@ -20,40 +21,40 @@ from tickets.models.ticket import State, Ticket
 
 class ThreadEntry(models.Model):
     class Kind(models.TextChoices):
-        MESSAGE = "message", "Message from the requester"
-        REPLY = "reply", "Reply to the requester"
-        NOTE = "note", "Internal note"
-        EVENT = "event", "Event"
+        MESSAGE = "message", _("Message from the requester")
+        REPLY = "reply", _("Reply to the requester")
+        NOTE = "note", _("Internal note")
+        EVENT = "event", _("Event")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="thread")
     kind = models.CharField(max_length=8, choices=Kind.choices)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    author_name = models.CharField(max_length=150, help_text="Who wrote it, as shown then.")
+    author_name = models.CharField(max_length=150, help_text=_("Who wrote it, as shown then."))
     body = models.TextField()
     # The body rendered once, when saved: a page or a mail never parses Markdown. Rows put in
     # by SQL (the bench's seed) get the database default, and show their body as plain text.
     body_html = models.TextField(
-        "body as HTML",
+        _("body as HTML"),
         blank=True,
         editable=False,
         db_default="",
-        help_text="Sanitized; derived from the body.",
+        help_text=_("Sanitized; derived from the body."),
     )
-    is_public = models.BooleanField(help_text="Shown to the requester.")
+    is_public = models.BooleanField(help_text=_("Shown to the requester."))
     # An agent wrote the requester's words down for them (the call notes of a phone ticket): the
     # author is the agent, the words are the requester's, and both views say so.
     on_behalf_of_requester = models.BooleanField(
         default=False,
         db_default=False,
-        help_text="Written by the agent (the author) for the requester, e.g. from a phone call.",
+        help_text=_("Written by the agent (the author) for the requester, e.g. from a phone call."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "id"]
-        verbose_name_plural = "thread entries"
+        verbose_name_plural = _("thread entries")
         indexes = [models.Index(fields=["ticket", "created_at", "id"], name="thread_in_order")]
         constraints = [
             models.CheckConstraint(condition=~Q(kind="note") | Q(is_public=False), name="notes_are_internal"),
@@ -92,7 +93,7 @@ def _attachment_path(instance: Attachment, filename: str) -> str:
 class Attachment(models.Model):
     entry = models.ForeignKey(ThreadEntry, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField(upload_to=_attachment_path)
-    filename = models.CharField(max_length=255, help_text="The name the file was sent with.")
+    filename = models.CharField(max_length=255, help_text=_("The name the file was sent with."))
     content_type = models.CharField(max_length=120)
     size = models.PositiveBigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -111,7 +112,7 @@ class TicketTransition(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    actor_label = models.CharField(max_length=150, help_text='The person, or "system: <rule or timer>".')
+    actor_label = models.CharField(max_length=150, help_text=_('The person, or "system: <rule or timer>".'))
     reason = models.TextField(blank=True)
     # Set by the services to the moment the SLA clock was computed for, so the two agree.
     created_at = models.DateTimeField(default=timezone.now)

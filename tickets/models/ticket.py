@@ -11,6 +11,9 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from django_fsm import (
     GET_STATE,
     ConcurrentTransition,
@@ -54,26 +57,26 @@ class Requester(models.Model):
 class State(models.TextChoices):
     """The eight stages, with what the requester is told (docs/lifecycle.md)."""
 
-    NEW = "new", "New"
-    OPEN = "open", "Open"
-    ASSIGNED = "assigned", "Assigned"
-    AWAITING_USER = "awaiting_user", "Awaiting user"
-    IN_PROGRESS = "in_progress", "In progress"
-    ESCALATED = "escalated", "Escalated"
-    RESOLVED = "resolved", "Resolved"
-    CLOSED = "closed", "Closed"
+    NEW = "new", pgettext_lazy("ticket state", "New")
+    OPEN = "open", pgettext_lazy("ticket state", "Open")
+    ASSIGNED = "assigned", pgettext_lazy("ticket state", "Assigned")
+    AWAITING_USER = "awaiting_user", _("Awaiting user")
+    IN_PROGRESS = "in_progress", _("In progress")
+    ESCALATED = "escalated", pgettext_lazy("ticket state", "Escalated")
+    RESOLVED = "resolved", pgettext_lazy("ticket state", "Resolved")
+    CLOSED = "closed", pgettext_lazy("ticket state", "Closed")
 
 
 # Eight distinct names: the stage strip shows all of them side by side.
-PUBLIC_STAGE_LABELS: dict[str, str] = {
-    State.NEW: "Submitted",
-    State.OPEN: "Received",
-    State.ASSIGNED: "Assigned to our team",
-    State.AWAITING_USER: "Waiting for your reply",
-    State.IN_PROGRESS: "Being worked on",
-    State.ESCALATED: "With a specialist team",
-    State.RESOLVED: "Resolved: please confirm",
-    State.CLOSED: "Closed",
+PUBLIC_STAGE_LABELS: dict[str, Promise] = {
+    State.NEW: _("Submitted"),
+    State.OPEN: _("Received"),
+    State.ASSIGNED: _("Assigned to our team"),
+    State.AWAITING_USER: _("Waiting for your reply"),
+    State.IN_PROGRESS: _("Being worked on"),
+    State.ESCALATED: _("With a specialist team"),
+    State.RESOLVED: _("Resolved: please confirm"),
+    State.CLOSED: pgettext_lazy("ticket state", "Closed"),
 }
 
 ACTIVE_STATES = (
@@ -99,10 +102,10 @@ def _back_to_work(ticket: Ticket) -> str:
 
 class Ticket(ConcurrentTransitionMixin, models.Model):
     class Source(models.TextChoices):
-        WEB = "web", "Web portal"
-        EMAIL = "email", "E-mail"
-        PHONE = "phone", "Phone"
-        API = "api", "API"
+        WEB = "web", _("Web portal")
+        EMAIL = "email", _("E-mail")
+        PHONE = "phone", _("Phone")
+        API = "api", _("API")
 
     number = models.CharField(max_length=12, unique=True, null=True, blank=True, editable=False)
     subject = models.CharField(max_length=255)
@@ -126,7 +129,9 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     # urgent first" sort walks one index of the ticket table instead of sorting every visible
     # ticket after a join.
     priority_rank = models.SmallIntegerField(default=NO_PRIORITY_RANK, editable=False)
-    sla = models.ForeignKey(SLAPlan, null=True, blank=True, on_delete=models.PROTECT, verbose_name="SLA plan")
+    sla = models.ForeignKey(
+        SLAPlan, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("SLA plan")
+    )
     tier = models.PositiveSmallIntegerField(default=1)
     state = FSMField(default=State.NEW, choices=State.choices, protected=True, db_index=False)
     version = models.PositiveIntegerField(default=0, editable=False)
@@ -137,11 +142,11 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     # wait on it, get its public updates, and are resolved with it (tickets.services.incidents).
     is_major_incident = models.BooleanField(default=False, db_default=False)
     incident_status = models.CharField(
-        "public status line",
+        _("public status line"),
         max_length=200,
         blank=True,
         db_default="",
-        help_text="What every reporter of the incident reads on their ticket.",
+        help_text=_("What every reporter of the incident reads on their ticket."),
     )
     incident = models.ForeignKey(
         "self",
@@ -150,7 +155,7 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         on_delete=models.SET_NULL,
         related_name="reports",
         editable=False,
-        help_text="The major incident this ticket reports.",
+        help_text=_("The major incident this ticket reports."),
     )
     # A true duplicate merged into another ticket: closed, its thread moved to the survivor,
     # its number leading there (tickets.services.merge).
@@ -176,7 +181,7 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     # The time of the last transition (the log has it too): indexed for the state timers.
     state_changed_at = models.DateTimeField(default=timezone.now, editable=False)
     reminded_at = models.DateTimeField(
-        null=True, blank=True, editable=False, help_text="When the waiting requester was reminded."
+        null=True, blank=True, editable=False, help_text=_("When the waiting requester was reminded.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     last_activity_at = models.DateTimeField(auto_now=True)
@@ -369,7 +374,7 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
 
     @property
     def public_stage(self) -> str:
-        return PUBLIC_STAGE_LABELS[self.state]
+        return str(PUBLIC_STAGE_LABELS[self.state])
 
     @property
     def is_active(self) -> bool:
@@ -411,7 +416,7 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     )
     def assign(self, *, agent: Any | None, team: Team | None, department: Department | None = None) -> None:
         if agent is None and team is None:
-            raise ValueError("Name an agent, a team or both.")
+            raise ValueError(gettext("Name an agent, a team or both."))
         if (
             getattr(agent, "pk", None) == self.assignee_id
             and getattr(team, "pk", None) == self.team_id
@@ -419,7 +424,7 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         ):
             # A move that changes nothing is refused, so the thread gets no empty event.
             who = " / ".join(str(p) for p in (agent and display_name(agent), team) if p)
-            raise ValueError(f"This ticket is already assigned to {who}.")
+            raise ValueError(gettext("This ticket is already assigned to %(who)s.") % {"who": who})
         if department is not None:
             self.department = department
         self.assignee = agent
@@ -473,10 +478,11 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     def escalate(self, *, team: Team | None, department: Department | None) -> None:
         targets = [t for t in (team, department) if t is not None]
         if not targets:
-            raise ValueError("Name a team or a department to escalate to.")
+            raise ValueError(gettext("Name a team or a department to escalate to."))
         if max(t.tier for t in targets) <= self.tier:
             names = " / ".join(str(t) for t in targets)
-            raise ValueError(f"{names} is not of a higher tier than this ticket (tier {self.tier}).")
+            message = gettext("%(names)s is not of a higher tier than this ticket (tier %(tier)s).")
+            raise ValueError(message % {"names": names, "tier": self.tier})
         self.tier += 1
         if team is not None:
             self.team = team
@@ -524,8 +530,9 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     )
     def merge(self, *, into: Ticket, at: Any) -> None:
         if into.pk == self.pk:
-            raise ValueError("A ticket cannot be merged into itself.")
+            raise ValueError(gettext("A ticket cannot be merged into itself."))
         if into.state == State.CLOSED:
-            raise ValueError(f"#{into.number} is closed: merge into an open ticket.")
+            message = gettext("#%(number)s is closed: merge into an open ticket.")
+            raise ValueError(message % {"number": into.number})
         self.merged_into = into
         self.closed_at = at

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext
 
 from tickets import selectors
@@ -80,6 +81,8 @@ def encode(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, list | tuple):
         return [encode(item) for item in value]
+    if isinstance(value, Promise):
+        return str(value)  # a lazy label (a stage's name), in the language active now
     return value
 
 

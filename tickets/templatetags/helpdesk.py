@@ -10,6 +10,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 from tickets import markup, selectors
 
@@ -32,10 +33,13 @@ def _duration(seconds: float) -> str:
     days, rest = divmod(minutes, 1440)
     hours, minutes = divmod(rest, 60)
     if days:
-        return f"{days} d {hours} h"
+        # Translators: a duration in days and hours, e.g. "2 d 5 h" (short units).
+        return gettext("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
     if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min"
+        # Translators: a duration in hours and minutes, e.g. "3 h 10 min" (short units).
+        return gettext("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
+    # Translators: a duration in minutes, e.g. "20 min" (short unit).
+    return gettext("%(minutes)d min") % {"minutes": minutes}
 
 
 @register.filter
@@ -44,14 +48,19 @@ def due_label(when: datetime | None) -> str:
     if when is None:
         return ""
     seconds = (when - timezone.now()).total_seconds()
-    return f"in {_duration(seconds)}" if seconds >= 0 else f"overdue by {_duration(seconds)}"
+    if seconds >= 0:
+        # Translators: when a ticket is due, e.g. "in 3 h 10 min".
+        return gettext("in %(duration)s") % {"duration": _duration(seconds)}
+    # Translators: how late a ticket is, e.g. "overdue by 20 min".
+    return gettext("overdue by %(duration)s") % {"duration": _duration(seconds)}
 
 
 @register.filter
 def ago(when: datetime) -> str:
-    """ "2 h 5 min ago", in the due times' units (and without translation lookups, which
-    took most of a queue row's time with ``timesince``)."""
-    return f"{_duration((timezone.now() - when).total_seconds())} ago"
+    """ "2 h 5 min ago", in the due times' units (and with plain catalogue lookups rather than
+    ``timesince``, which took most of a queue row's time)."""
+    # Translators: how long ago something happened, e.g. "2 h 5 min ago".
+    return gettext("%(duration)s ago") % {"duration": _duration((timezone.now() - when).total_seconds())}
 
 
 @register.filter
