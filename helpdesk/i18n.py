@@ -38,10 +38,11 @@ class PreferencesMiddleware:
         if chosen:
             translation.activate(chosen)
             request.LANGUAGE_CODE = chosen
-        zone = (session.get(locales.SESSION_TIME_ZONE) if session is not None else "") or request.COOKIES.get(
-            settings.TIME_ZONE_COOKIE_NAME
-        )
-        zone = locales.time_zone(zone)
+        # An agent's session names their zone ("" is the help desk's); anyone else's browser does.
+        if session is not None and locales.SESSION_TIME_ZONE in session:
+            zone = locales.time_zone(session[locales.SESSION_TIME_ZONE])
+        else:
+            zone = locales.time_zone(request.COOKIES.get(settings.TIME_ZONE_COOKIE_NAME))
         if zone:
             timezone.activate(zone)
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -32,7 +31,7 @@ def my_alerts(request: HttpRequest) -> HttpResponse:
         )
         # From the next page on, without signing in again.
         request.session[locales.SESSION_LANGUAGE] = chosen["language"]
-        request.session[locales.SESSION_TIME_ZONE] = chosen["time_zone"] or settings.TIME_ZONE
+        request.session[locales.SESSION_TIME_ZONE] = chosen["time_zone"]
         messages.success(request, _("Your alerts are saved."))
         return redirect("agents:alerts")
     return render(request, "agents/alerts.html", {"form": form, "queues": sidebar(request.user)})

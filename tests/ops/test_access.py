@@ -12,11 +12,14 @@ PUBLIC = {"healthz", "readyz"}
 RESTRICTED = {"metrics"}
 # Anyone: the site's icon (a redirect to the static file; tests/test_demo_pages.py).
 ICON = {"favicon"}
+# Anyone, by POST with a CSRF token: the language picker (tests/i18n/test_preferences.py); what it
+# stores is the caller's own choice, on their own account only.
+LANGUAGE = {"set_language"}
 
 
 def test_every_project_url_is_classified():
     names = {pattern.name for pattern in urlpatterns if isinstance(pattern, URLPattern)}
-    assert names == PUBLIC | RESTRICTED | ICON
+    assert names == PUBLIC | RESTRICTED | ICON | LANGUAGE
 
 
 @pytest.mark.django_db

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
 from tickets import locales
@@ -57,21 +56,22 @@ def _requester_heard_from(requester: Requester, *, language: str = "", time_zone
 requester_heard_from = transaction.atomic(_requester_heard_from)
 
 
-def stored_preferences(user: Any) -> tuple[str, str]:
-    """An account's stored language and time zone, blank where it has none: the agent
-    profile's for staff (whose zone defaults to the help desk's, not their browser's), else the
-    requester record's."""
+def stored_preferences(user: Any) -> tuple[str, str | None]:
+    """An account's stored language ("" for none) and, for an agent, their time zone ("" for
+    the help desk's). A requester's zone is ``None``: their browser's zone is theirs."""
     if user.is_staff:
         row = AgentProfile.objects.filter(user_id=user.pk).values_list("language", "time_zone").first()
-        return (row[0], row[1] or settings.TIME_ZONE) if row else ("", settings.TIME_ZONE)
-    row = Requester.objects.filter(user_id=user.pk).values_list("language", "time_zone").first()
-    return row or ("", "")
+        return row or ("", "")
+    language = Requester.objects.filter(user_id=user.pk).values_list("language", flat=True).first()
+    return language or "", None
 
 
 def remember_at_sign_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    """At sign-in (Django's ``user_logged_in``), keep the account's choices in the session."""
+    """At sign-in (Django's ``user_logged_in``), keep the account's choices in the session:
+    an agent's zone is always theirs or the help desk's, never their browser's."""
     if request is None or not hasattr(request, "session"):
         return
     language, zone = stored_preferences(user)
     request.session[locales.SESSION_LANGUAGE] = language
-    request.session[locales.SESSION_TIME_ZONE] = zone
+    if zone is not None:
+        request.session[locales.SESSION_TIME_ZONE] = zone
