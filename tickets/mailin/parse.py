@@ -271,7 +271,7 @@ def parse(raw: bytes) -> Parsed:
     try:
         validate_email(sender)
         if len(sender) > MAX_ADDRESS:
-            raise ValidationError("too long")
+            raise ValidationError("")  # caught just below: the reason stored is Unprocessable's
     except ValidationError:
         raise Unprocessable(
             f"No valid sender address in From: {_header_text(message, 'From')[:200]!r}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from tickets import locales
 from tickets.models import AgentProfile, Requester
@@ -17,11 +18,11 @@ def _checked(language: str | None, time_zone: str | None) -> dict[str, str]:
     if language is not None:
         fields["language"] = locales.language(language)
         if language and not fields["language"]:
-            raise TicketActionError("That language is not offered here.")
+            raise TicketActionError(_("That language is not offered here."))
     if time_zone is not None:
         fields["time_zone"] = locales.time_zone(time_zone)
         if time_zone and not fields["time_zone"]:
-            raise TicketActionError("That time zone is not known.")
+            raise TicketActionError(_("That time zone is not known."))
     return fields
 
 
