@@ -14,10 +14,11 @@ STAGES = (
     (State.NEW, pgettext_lazy("stage of a ticket", "Creation")),
     (State.OPEN, pgettext_lazy("stage of a ticket", "Intake")),
     (State.ASSIGNED, pgettext_lazy("stage of a ticket", "Assignment")),
-    # A soft hyphen: in a narrow strip the word breaks as "Commu-nication", not mid-letter.
+    # A soft hyphen (U+00AD, written as itself, not as an escape, which xgettext would keep as
+    # typed): in a narrow strip the word breaks as "Commu-nication", not mid-letter.
     # Translators: a stage of a ticket (the requester is asked a question). It holds a soft hyphen
     # (U+00AD) where the word may break in a narrow strip; put one where your word may break, or none.
-    (State.AWAITING_USER, pgettext_lazy("stage of a ticket", "Commu\u00adnication")),
+    (State.AWAITING_USER, pgettext_lazy("stage of a ticket", "Commu­nication")),
     (State.IN_PROGRESS, pgettext_lazy("stage of a ticket", "Work")),
     (State.ESCALATED, pgettext_lazy("stage of a ticket", "Escalation")),
     (State.RESOLVED, pgettext_lazy("stage of a ticket", "Resolution")),
