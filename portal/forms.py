@@ -11,6 +11,8 @@ from typing import Any
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import PasswordResetForm
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from tickets import accounts, selectors
 from tickets.models import HelpTopic
@@ -30,25 +32,27 @@ class _ListedTopicField(forms.ChoiceField):
 
 
 class OpenTicketForm(forms.Form):
-    name = forms.CharField(label="Your name", max_length=120)
-    email = forms.EmailField(label="E-mail address", help_text="We send the ticket number and updates here.")
-    phone = forms.CharField(label="Phone (optional)", max_length=40, required=False)
-    help_topic = _ListedTopicField(label="Help topic")
-    subject = forms.CharField(label="Subject", max_length=255)
+    name = forms.CharField(label=_("Your name"), max_length=120)
+    email = forms.EmailField(
+        label=_("E-mail address"), help_text=_("We send the ticket number and updates here.")
+    )
+    phone = forms.CharField(label=_("Phone (optional)"), max_length=40, required=False)
+    help_topic = _ListedTopicField(label=_("Help topic"))
+    subject = forms.CharField(label=_("Subject"), max_length=255)
     body = forms.CharField(
-        label="Describe the problem",
+        label=_("Describe the problem"),
         widget=forms.Textarea(attrs={"rows": 7}),
         max_length=20000,
-        help_text="What happened, what you expected, and since when. Markdown works.",
+        help_text=_("What happened, what you expected, and since when. Markdown works."),
     )
-    attachments = MultipleFileField(label="Attachments")
+    attachments = MultipleFileField(label=_("Attachments"))
 
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         topics = selectors.help_topics_public()
         self.fields["help_topic"].topics = {str(t.pk): t for t in topics}
         # Nested names in alphabetical order, as on the home page.
-        self.fields["help_topic"].choices = [("", "Choose a help topic…")] + [
+        self.fields["help_topic"].choices = [("", gettext("Choose a help topic…"))] + [
             (t.pk, t.full_name) for t in topics
         ]
         self.fields["email"].widget.attrs["autocomplete"] = "email"
@@ -60,38 +64,42 @@ class OpenTicketForm(forms.Form):
 
 
 class ReplyForm(forms.Form):
-    body = forms.CharField(label="Your message", widget=forms.Textarea(attrs={"rows": 5}), max_length=20000)
-    attachments = MultipleFileField(label="Attachments")
+    body = forms.CharField(
+        label=_("Your message"), widget=forms.Textarea(attrs={"rows": 5}), max_length=20000
+    )
+    attachments = MultipleFileField(label=_("Attachments"))
 
 
 class ReopenForm(forms.Form):
     reason = forms.CharField(
-        label="What is still wrong?", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
+        label=_("What is still wrong?"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
     )
 
 
 class StatusForm(forms.Form):
-    email = forms.EmailField(label="E-mail address", help_text="The address you opened the ticket with.")
-    number = forms.CharField(label="Ticket number", max_length=12)
+    email = forms.EmailField(
+        label=_("E-mail address"), help_text=_("The address you opened the ticket with.")
+    )
+    number = forms.CharField(label=_("Ticket number"), max_length=12)
 
     def clean_number(self) -> str:
         return self.cleaned_data["number"].strip().lstrip("#")
 
 
 class RegisterForm(forms.Form):
-    name = forms.CharField(label="Your name", max_length=150)
-    email = forms.EmailField(label="E-mail address")
+    name = forms.CharField(label=_("Your name"), max_length=150)
+    email = forms.EmailField(label=_("E-mail address"))
     password1 = forms.CharField(
-        label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label=_("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
     password2 = forms.CharField(
-        label="Password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label=_("Password again"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if data.get("password1") and data.get("password2") and data["password1"] != data["password2"]:
-            self.add_error("password2", "The two passwords differ.")
+            self.add_error("password2", gettext("The two passwords differ."))
         elif data.get("password1"):
             try:
                 password_validation.validate_password(data["password1"])
@@ -105,7 +113,7 @@ class SignInForm(ThrottledSignInForm):
 
     def __init__(self, request: Any = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(request, *args, **kwargs)
-        self.fields["username"].label = "E-mail address"
+        self.fields["username"].label = gettext("E-mail address")
         self.fields["username"].widget.attrs["autocomplete"] = "email"
 
     def normalize_username(self, username: str) -> str:

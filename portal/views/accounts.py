@@ -11,6 +11,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
 
 from portal.forms import RegisterForm, SignInForm, ThrottledPasswordResetForm
 from tickets import accounts, throttle
@@ -24,7 +25,7 @@ def register(request: HttpRequest) -> HttpResponse:
         limit, window = settings.THROTTLE_MAIL_REQUESTS
         if not throttle.allow("register-ip", throttle.client_ip(request), limit=limit, window=window):
             form.add_error(
-                None, "Too many registrations from your address. Please wait an hour and try again."
+                None, _("Too many registrations from your address. Please wait an hour and try again.")
             )
             return render(request, "portal/accounts/register.html", {"form": form}, status=429)
         data = form.cleaned_data
@@ -39,7 +40,7 @@ def register_confirm(request: HttpRequest, token: str) -> HttpResponse:
     if user is None:
         return render(request, "portal/link_invalid.html", status=404)
     login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
-    messages.success(request, "Your e-mail address is confirmed. Here are your tickets.")
+    messages.success(request, _("Your e-mail address is confirmed. Here are your tickets."))
     return redirect("portal:my_tickets")
 
 
@@ -73,7 +74,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     def form_valid(self, form: Any) -> HttpResponse:
         limit, window = settings.THROTTLE_MAIL_REQUESTS
         if not throttle.allow("reset-ip", throttle.client_ip(self.request), limit=limit * 4, window=window):
-            form.add_error(None, "Too many requests in a short time. Please wait an hour and try again.")
+            form.add_error(None, _("Too many requests in a short time. Please wait an hour and try again."))
             return self.render_to_response(self.get_context_data(form=form), status=429)
         return super().form_valid(form)
 

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from portal import access
 from portal.forms import StatusForm
@@ -24,7 +25,7 @@ def check_status(request: HttpRequest) -> HttpResponse:
         by_ip = throttle.allow("status-ip", throttle.client_ip(request), limit=limit * 4, window=window)
         by_mail = throttle.allow("status-email", email, limit=limit, window=window)
         if not (by_ip and by_mail):
-            form.add_error(None, "Too many requests in a short time. Please wait an hour and try again.")
+            form.add_error(None, _("Too many requests in a short time. Please wait an hour and try again."))
             return render(request, "portal/check_status.html", {"form": form}, status=429)
         ticket = Ticket.objects.filter(number=number, requester__email__iexact=email).first()
         if ticket is not None:

@@ -17,6 +17,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets import selectors, throttle
@@ -193,12 +194,14 @@ def help_answer(request: HttpRequest, slug: str) -> HttpResponse:
     article = _article_or_404(slug)
     answer = request.POST.get("answer")
     if answer not in ("yes", "no"):
-        return HttpResponseBadRequest("Answer yes or no.")
+        return HttpResponseBadRequest(_("Answer yes or no."))
     from_ticket = request.POST.get("from") == "ticket"
     topic_id = _topic_id(request.POST.get("topic"))
     if article.pk not in _remembered(request, ANSWERED_KEY):
         if not _votes_allowed(request):
-            messages.error(request, "Too many answers from your address in a short time. Please try later.")
+            messages.error(
+                request, _("Too many answers from your address in a short time. Please try later.")
+            )
             return _article_page(request, article, from_ticket=from_ticket, topic_id=topic_id, status=429)
         if from_ticket and answer == "yes":
             kb_services.article_deflect(article, topic_id=topic_id)
@@ -209,7 +212,7 @@ def help_answer(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "portal/help_solved.html", {"article": article})
     if from_ticket:
         return redirect(_open_ticket_url(topic_id or _first_topic_id(article)))
-    messages.success(request, "Thank you for your answer.")
+    messages.success(request, _("Thank you for your answer."))
     return redirect("portal:help_article", slug=article.slug)
 
 

@@ -8,6 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from portal import access, stages
@@ -41,8 +43,10 @@ def open_ticket(request: HttpRequest) -> HttpResponse:
         if user is None and not _guest_allowed(request, data["email"]):
             form.add_error(
                 None,
-                "We received many tickets from you in a short time, so this one was not sent. "
-                "Please wait an hour and try again, or sign in.",
+                _(
+                    "We received many tickets from you in a short time, so this one was not sent. "
+                    "Please wait an hour and try again, or sign in."
+                ),
             )
             status = 429
         else:
@@ -58,7 +62,7 @@ def open_ticket(request: HttpRequest) -> HttpResponse:
                         requester=accounts.requester_for_user(user), actor=user, **details
                     )
                 else:
-                    _, ticket = services.ticket_create_for_contact(
+                    _contact, ticket = services.ticket_create_for_contact(
                         email=data["email"], name=data["name"], phone=data["phone"], **details
                     )
             except services.TicketActionError as exc:
@@ -117,7 +121,12 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
     ticket = access.ticket_for_viewer(request, number)
     if ticket.number != number:
         # A merged ticket's number leads to the ticket it was merged into.
-        messages.info(request, f"Ticket #{number} was merged into #{ticket.number}: it continues here.")
+        messages.info(
+            request,
+            # Translators: both are ticket numbers.
+            _("Ticket #%(number)s was merged into #%(target)s: it continues here.")
+            % {"number": number, "target": ticket.number},
+        )
         return redirect("portal:ticket", number=ticket.number)
     return _ticket_page(request, ticket)
 
@@ -142,7 +151,7 @@ def ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
     form = ReplyForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            landed, _ = services.ticket_receive_reply(
+            landed, _entry = services.ticket_receive_reply(
                 ticket=ticket,
                 body=form.cleaned_data["body"],
                 attachments=form.cleaned_data["attachments"],
@@ -154,11 +163,9 @@ def ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
         else:
             if landed.pk != ticket.pk:
                 access.grant(request, landed)
-                messages.success(
-                    request, f"We opened ticket #{landed.number} as a follow-up to #{ticket.number}."
-                )
+                messages.success(request, _follow_up_message(landed, ticket))
             else:
-                messages.success(request, "Your message was added to the ticket.")
+                messages.success(request, _("Your message was added to the ticket."))
             return redirect("portal:ticket", number=landed.number)
     return _ticket_page(request, ticket, status=400, reply_form=form)
 
@@ -166,28 +173,36 @@ def ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
 # What the requester is told once their confirmation or reopen landed: it is decided on the
 # ticket as it is when it arrives, which an agent or a timer may have moved meanwhile.
 LANDED_MESSAGES = {
-    services.RequesterWrite.CLOSED: "Thank you for confirming. The ticket is closed.",
-    services.RequesterWrite.ALREADY_CLOSED: "Thank you for confirming. The ticket was already closed.",
-    services.RequesterWrite.NOTED: (
+    services.RequesterWrite.CLOSED: gettext_lazy("Thank you for confirming. The ticket is closed."),
+    services.RequesterWrite.ALREADY_CLOSED: gettext_lazy(
+        "Thank you for confirming. The ticket was already closed."
+    ),
+    services.RequesterWrite.NOTED: gettext_lazy(
         "The ticket was reopened before your confirmation arrived, so it stays open; "
         "we told the team that it works for you."
     ),
-    services.RequesterWrite.REOPENED: "We reopened the ticket and will look at it again.",
-    services.RequesterWrite.APPENDED: (
+    services.RequesterWrite.REOPENED: gettext_lazy("We reopened the ticket and will look at it again."),
+    services.RequesterWrite.APPENDED: gettext_lazy(
         "The ticket is already being worked on again, so your reason was added to it as a message."
     ),
-    services.RequesterWrite.ANSWERED: (
+    services.RequesterWrite.ANSWERED: gettext_lazy(
         "The ticket was waiting for you, so your reason was added as your answer."
     ),
 }
 
 
+def _follow_up_message(follow_up: Ticket, ticket: Ticket) -> str:
+    # Translators: both are ticket numbers; the first is the new ticket.
+    return _("We opened ticket #%(number)s as a follow-up to #%(original)s.") % {
+        "number": follow_up.number,
+        "original": ticket.number,
+    }
+
+
 def _landed(request: HttpRequest, ticket: Ticket, landed: services.RequesterWrite) -> HttpResponse:
     if landed.outcome == services.RequesterWrite.FOLLOW_UP:
         access.grant(request, landed.ticket)
-        messages.success(
-            request, f"We opened ticket #{landed.ticket.number} as a follow-up to #{ticket.number}."
-        )
+        messages.success(request, _follow_up_message(landed.ticket, ticket))
     else:
         messages.success(request, LANDED_MESSAGES[landed.outcome])
     return redirect("portal:ticket", number=landed.ticket.number)

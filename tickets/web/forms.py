@@ -7,6 +7,8 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.functional import lazy
+from django.utils.translation import ngettext
 
 from tickets import accounts, throttle, uploads
 from tickets.models import HelpTopic
@@ -14,6 +16,20 @@ from tickets.models import HelpTopic
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
+
+
+def _attachments_help() -> str:
+    count = settings.ATTACHMENT_MAX_COUNT
+    # Translators: %(size)s is a number of megabytes; %(types)s lists file extensions (".pdf, .png").
+    return ngettext(
+        "Up to %(count)s file of %(size)s MB: %(types)s.",
+        "Up to %(count)s files of %(size)s MB each: %(types)s.",
+        count,
+    ) % {
+        "count": count,
+        "size": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
+        "types": ", ".join(uploads.ALLOWED_EXTENSIONS),
+    }
 
 
 class MultipleFileField(forms.FileField):
@@ -24,11 +40,9 @@ class MultipleFileField(forms.FileField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         super().__init__(**kwargs)
-        self.help_text = (
-            f"Up to {settings.ATTACHMENT_MAX_COUNT} files of "
-            f"{settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)} MB each: "
-            f"{', '.join(uploads.ALLOWED_EXTENSIONS)}."
-        )
+        # Fields are made when their form's class is, before any language is chosen: the text is
+        # translated each time it is shown.
+        self.help_text = lazy(_attachments_help, str)()
         self.widget.attrs["accept"] = ",".join(uploads.ALLOWED_EXTENSIONS)
 
     def clean(self, data: Any, initial: Any = None) -> list[Any]:
