@@ -57,13 +57,18 @@ def open_ticket(request: HttpRequest) -> HttpResponse:
                     "help_topic": data["help_topic"],
                     "attachments": data["attachments"],
                 }
+                # The language they read the portal in and their browser's zone: their mail's.
+                reader = {
+                    "language": request.LANGUAGE_CODE,
+                    "time_zone": request.COOKIES.get(settings.TIME_ZONE_COOKIE_NAME, ""),
+                }
                 if user is not None:
                     ticket = services.ticket_create(
-                        requester=accounts.requester_for_user(user), actor=user, **details
+                        requester=accounts.requester_for_user(user), actor=user, **reader, **details
                     )
                 else:
                     _contact, ticket = services.ticket_create_for_contact(
-                        email=data["email"], name=data["name"], phone=data["phone"], **details
+                        email=data["email"], name=data["name"], phone=data["phone"], **reader, **details
                     )
             except services.TicketActionError as exc:
                 form.add_error(None, str(exc))

@@ -83,6 +83,8 @@ def _ticket_create(
     acknowledge: bool = True,
     alert_agents: bool = True,
     priority_hint: Priority | None = None,
+    language: str = "",
+    time_zone: str = "",
 ) -> Ticket:
     """Creation and intake in one transaction: the ticket leaves here `open` and numbered.
 
@@ -93,7 +95,10 @@ def _ticket_create(
     acknowledgement (mail that came through a list); ``alert_agents=False`` tells no agent
     (a sender past the mail caps of ``tickets.mailin.caps``). ``priority_hint`` is the
     priority the channel suggests (an API client's), used when no rule and no topic sets one.
+    ``language`` and ``time_zone`` are the requester's as their message shows them (the
+    portal's language, their browser's zone): kept for their mail.
     """
+    _requester_heard_from(requester, language=language, time_zone=time_zone)
     subject = _require_text(subject, _("A subject is required."))
     body = _require_text(body, _("A description is required."))
     files = _check_files(attachments)
