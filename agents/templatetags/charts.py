@@ -17,6 +17,7 @@ from datetime import date, timedelta
 
 from django import template
 from django.utils import dateformat
+from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -188,7 +189,7 @@ def funnel_chart(funnel: Iterable[tuple[str, str, int]]) -> SafeString:
     top = max((count for _, _, count in stages), default=0)
     if not top:
         return _empty()
-    rows = [Row(label, [count / top], f"{count:,}") for _, label, count in stages]
+    rows = [Row(label, [count / top], grouped(count)) for _, label, count in stages]
     return hbars(
         _("Tickets created in the period, by their stage now"), rows, [("chart-s1", _("Tickets"))]
     )
@@ -246,8 +247,8 @@ def _percent_row(label: str, value: float | None, part: int, whole: int, none: s
     # Translators: "92.3 % (120 of 130)".
     text = _("%(percent)s (%(part)s of %(whole)s)") % {
         "percent": percent(value),
-        "part": f"{part:,}",
-        "whole": f"{whole:,}",
+        "part": grouped(part),
+        "whole": grouped(whole),
     }
     return Row(label, [value / 100], text, track=True)
 
@@ -359,9 +360,9 @@ def trend_chart(trend: Sequence[DayCount]) -> SafeString:
     )
     bottom = PLOT_TOP + PLOT_HEIGHT
     # The grid under the columns, its numbers over them (with a halo: see reports.css).
-    levels = [(PLOT_TOP, _("%(count)s a day") % {"count": f"{top:,}"})]
+    levels = [(PLOT_TOP, _("%(count)s a day") % {"count": grouped(top)})]
     if top % 2 == 0:
-        levels.append((PLOT_TOP + PLOT_HEIGHT // 2, f"{top // 2:,}"))
+        levels.append((PLOT_TOP + PLOT_HEIGHT // 2, grouped(top // 2)))
     grid = format_html_join(
         "", '<line class="chart-grid" x1="0" x2="100%" y1="{}" y2="{}"></line>', ((y, y) for y, _ in levels)
     )
@@ -402,11 +403,16 @@ def trend_chart(trend: Sequence[DayCount]) -> SafeString:
         "%(created)s created and %(closed)s closed over %(days)s days, from %(first)s to %(last)s; "
         "at most %(highest)s a day"
     ) % {
-        "created": f"{created:,}",
-        "closed": f"{closed:,}",
+        "created": grouped(created),
+        "closed": grouped(closed),
         "days": n,
         "first": _day(days[0].day),
         "last": _day(days[-1].day),
-        "highest": f"{highest:,}",
+        "highest": grouped(highest),
     }
     return _svg(_("Tickets created and closed per day"), summary, bottom + 22, body, "chart-trend")
+
+
+def grouped(number: int) -> str:
+    """A count with the reader's thousands separator ("10,000", "10 000", "10.000")."""
+    return number_format(number, force_grouping=True)

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from agents.access import agent_required
 from agents.forms import BulkForm, QueueFilterForm
+from agents.templatetags.charts import grouped
 from tickets import selectors, services
 from tickets.models import Priority, Ticket, display_name
 from tickets.replica import each_from_replica, reading_from_replica
@@ -90,7 +91,7 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
         "query": query.urlencode(),
         "bulk_form": BulkForm(choices=choices),
         # Words were looked for in the newest tickets only: the page offers all of them.
-        "search_recent": f"{selectors.SEARCH_RECENT:,}" if filters.search_from is not None else None,
+        "search_recent": grouped(selectors.SEARCH_RECENT) if filters.search_from is not None else None,
         "can_export": request.user.has_perm(EXPORT_PERMISSION),
     }
     return render(request, "agents/queue.html", context)
@@ -174,7 +175,7 @@ def queue_export(request: HttpRequest, key: str) -> HttpResponse:
     # Translated now, in the request's language: the rows are written after the view returns.
     header = [str(name) for name in EXPORT_HEADER]
     cut_line = _("Only the first %(cap)s tickets are here: narrow the filters for the rest.") % {
-        "cap": f"{EXPORT_CAP:,}"
+        "cap": grouped(EXPORT_CAP)
     }
     return csv_download(filename, header, each_from_replica(_export_rows(tickets, cut_line)))
 
@@ -257,3 +258,4 @@ def priority_styles(request: HttpRequest) -> HttpResponse:
     response = HttpResponse("\n".join(rules), content_type="text/css")
     response["Cache-Control"] = "private, max-age=60"
     return response
+
