@@ -12,6 +12,7 @@ import functools
 import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone, translation
@@ -62,6 +63,17 @@ def language_or_default(code: str | None) -> str:
 
 def time_zone_or_default(name: str | None) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(time_zone(name) or settings.TIME_ZONE)
+
+
+# Languages whose nouns keep their capital inside a sentence: a state's name ("In Bearbeitung")
+# is not lowered there.
+_CAPITALISED_NOUNS = {"de"}
+
+
+def in_sentence(label: Any) -> str:
+    """A label (a state's name) as it reads inside a sentence of the active language: "in
+    progress", "en cours", but German's "In Bearbeitung" as it is."""
+    return str(label) if translation.get_language() in _CAPITALISED_NOUNS else str(label).lower()
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from tickets.catalog import attach_related, catalog
 from tickets.models import (
@@ -163,16 +164,16 @@ def surviving_ticket(ticket: Ticket) -> Ticket:
 # read every ticket of a big queue (closed ones pile up for ever) on every page.
 COUNT_CAP = 1_000
 
-QUEUES: dict[str, str] = {
-    "unassigned": "Unassigned",
-    "mine": "My tickets",
-    "teams": "My teams",
-    "awaiting_user": "Awaiting user",
-    "escalated": "Escalated",
-    "overdue": "Overdue",
-    "resolved": "Resolved",
-    "closed": "Closed",
-    "all": "All I can see",
+QUEUES: dict[str, Any] = {
+    "unassigned": pgettext_lazy("queue", "Unassigned"),
+    "mine": pgettext_lazy("queue", "My tickets"),
+    "teams": pgettext_lazy("queue", "My teams"),
+    "awaiting_user": pgettext_lazy("queue", "Awaiting user"),
+    "escalated": pgettext_lazy("queue", "Escalated"),
+    "overdue": pgettext_lazy("queue", "Overdue"),
+    "resolved": pgettext_lazy("queue", "Resolved"),
+    "closed": pgettext_lazy("queue", "Closed"),
+    "all": pgettext_lazy("queue", "All I can see"),
 }
 
 
@@ -264,14 +265,17 @@ class QueueFilters:
 
 
 SORTS: dict[str, tuple[str, list[Any]]] = {
-    "activity": ("Last activity, newest first", [F("last_activity_at").desc(), F("id").desc()]),
-    "oldest": ("Last activity, oldest first", [F("last_activity_at").asc(), F("id").asc()]),
-    "due": ("SLA due, soonest first", [F("resolution_due").asc(nulls_last=True), F("id").asc()]),
+    "activity": (gettext_lazy("Last activity, newest first"), [F("last_activity_at").desc(), F("id").desc()]),
+    "oldest": (gettext_lazy("Last activity, oldest first"), [F("last_activity_at").asc(), F("id").asc()]),
+    "due": (
+        gettext_lazy("SLA due, soonest first"),
+        [F("resolution_due").asc(nulls_last=True), F("id").asc()],
+    ),
     "priority": (
-        "Priority, most urgent first",
+        gettext_lazy("Priority, most urgent first"),
         [F("priority_rank").desc(), F("last_activity_at").desc(), F("id").desc()],
     ),
-    "number": ("Number, newest first", [F("id").desc()]),
+    "number": (gettext_lazy("Number, newest first"), [F("id").desc()]),
 }
 
 

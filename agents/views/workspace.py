@@ -26,7 +26,7 @@ from agents.forms import (
     PropertyForm,
     ReasonForm,
 )
-from tickets import selectors, services, thread_pages, uploads
+from tickets import locales, selectors, services, thread_pages, uploads
 from tickets.mailin import store
 from tickets.models import Attachment, State, ThreadEntry, Ticket
 from tickets.reports import history
@@ -41,7 +41,7 @@ def conflict_message(ticket: Ticket) -> str:
     text = _(
         "This ticket changed since you opened it; nothing was saved. It is now %(stage)s, %(assignment)s."
     )
-    stage = ticket.get_state_display().lower()
+    stage = locales.in_sentence(ticket.get_state_display())
     return text % {"stage": stage, "assignment": services.assignment_label(ticket)}
 
 

@@ -79,3 +79,20 @@ def test_karen_reads_her_ticket_in_french_as_she_chose(person, worked_ticket, sc
     phone.go(f"/tickets/{worked_ticket.number}/")
     assert phone.page.evaluate(SIDEWAYS) <= 0
     screenshots(phone.page, "portal-ticket-fr-phone")
+
+
+@pytest.mark.parametrize("language", ["de", "ar"])
+@pytest.mark.parametrize("width", [375, 1280])
+def test_the_console_in_german_and_arabic_scrolls_no_page_sideways(person, worked_ticket, language, width):
+    """German's long words and Arabic's turned layout, in the browser's language (Accept-Language)."""
+    jane = person(width=width, height=900, locale=language)
+    jane.go("/agents/login/")
+    page = jane.page
+    page.locator("input[name=username]").fill("jane")
+    page.locator("input[name=password]").fill(steps.PASSWORD)
+    page.locator("main button[type=submit]").click()
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    for path in ("/agents/queues/all/", f"/agents/tickets/{worked_ticket.number}/", "/agents/alerts/"):
+        jane.go(path)
+        assert page.evaluate("document.documentElement.dir") == ("rtl" if language == "ar" else "ltr")
+        assert page.evaluate(SIDEWAYS) <= 0, f"{path} scrolls sideways at {width} px in {language}"

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django_fsm import can_proceed, has_transition_perm
 
-from tickets import rules, selectors
+from tickets import locales, rules, selectors
 from tickets.models import State, Ticket
 
 ACTION_LABELS = {
@@ -157,7 +157,7 @@ def _state_reason(name: str, state: str) -> str:
     if reason is not None:
         return str(reason)
     # Translators: %(state)s is a ticket state in lower case, e.g. "escalated".
-    return _("not while it is %(state)s") % {"state": State(state).label.lower()}
+    return _("not while it is %(state)s") % {"state": locales.in_sentence(State(state).label)}
 
 
 def _permission_reason(name: str, ticket: Ticket, user: Any) -> str:
@@ -201,7 +201,7 @@ def move_refusal(ticket: Ticket, name: str, actor: Any, *, visible: bool | None 
     """
     method = getattr(ticket, name)
     if not can_proceed(method, check_conditions=False):
-        state = ticket.get_state_display().lower()
+        state = locales.in_sentence(ticket.get_state_display())
         if name in _CANNOT_FROM_STATE:
             message = _CANNOT_FROM_STATE[name] % {"state": state}
         else:  # not a move of the lifecycle: no words of ours to translate

@@ -24,6 +24,7 @@ from django.db.models import Count
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from tickets import locales
 from tickets.models import ACTIVE_STATES, Department, State, Team, ThreadEntry, Ticket
 from tickets.services import incident_batch
 from tickets.services._common import (
@@ -346,7 +347,7 @@ def _actor_name(actor: Any) -> str:
 
 
 def _stage(ticket: Ticket) -> str:
-    return ticket.get_state_display().lower()
+    return locales.in_sentence(ticket.get_state_display())
 
 
 def _event(ticket: Ticket, actor: Any, text: str) -> None:

@@ -294,7 +294,7 @@ def ticket_update_properties(
         raise TicketActionError(
             # Translators: %(state)s is a ticket state in lower case, e.g. "closed".
             _("A %(state)s ticket's properties cannot change.")
-            % {"state": ticket.get_state_display().lower()}
+            % {"state": locales.in_sentence(ticket.get_state_display())}
         )
     if department is None:
         raise TicketActionError(_("A ticket must belong to a department."))

@@ -12,7 +12,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
-from tickets import markup, selectors
+from tickets import locales, markup, selectors
 
 register = template.Library()
 
@@ -21,6 +21,12 @@ register = template.Library()
 def mail_html(html: SafeString) -> SafeString:
     """A thread entry's stored HTML (``entry.html``) as an HTML mail shows it."""
     return markup.for_mail(html)
+
+
+@register.filter
+def in_sentence(label: Any) -> str:
+    """A state's name inside a sentence: lower case, except where nouns keep their capital."""
+    return locales.in_sentence(label)
 
 
 @register.filter
