@@ -103,3 +103,35 @@ def test_the_main_pages_have_no_serious_accessibility_violation(
         found += violations_on(jane, path, dark_theme=dark_theme)
 
     assert found == [], "\n".join(found)
+
+
+@pytest.mark.parametrize("language", ["ar", "de"])
+def test_the_main_pages_in_arabic_and_german_have_no_serious_accessibility_violation(
+    person, tickets_everywhere, language
+):
+    """The same rules with the pages turned right to left (Arabic) or with German's long words:
+    the language is the browser's (Accept-Language), and each page says it (lang, dir)."""
+    lab = tickets_everywhere
+    karens = Ticket.objects.filter(requester=lab.karen.requester).order_by("-pk").first()
+    options = {"bypass_csp": True, "reduced_motion": "reduce", "locale": language}
+    found: list[str] = []
+    guest = person(**options)
+    for path in ("/", "/tickets/new/", "/help/", "/agents/login/"):
+        found += violations_on(guest, path, dark_theme=False)
+    karen = person(**options)
+    karen.go("/accounts/login/")
+    karen.page.locator("input[name=username]").fill(lab.karen.email)
+    karen.page.locator("input[name=password]").fill(steps.PASSWORD)
+    karen.page.locator("main button[type=submit]").click()
+    karen.page.wait_for_url("**/tickets/")  # signed in: her list, not the sign-in page again
+    for path in ("/tickets/", f"/tickets/{karens.number}/"):
+        found += violations_on(karen, path, dark_theme=False)
+    jane = person(**options)
+    jane.go("/agents/login/")
+    jane.page.locator("input[name=username]").fill("jane")
+    jane.page.locator("input[name=password]").fill(steps.PASSWORD)
+    jane.page.locator("main button[type=submit]").click()
+    for path in ("/agents/queues/all/", f"/agents/tickets/{karens.number}/", "/agents/alerts/"):
+        found += violations_on(jane, path, dark_theme=False)
+    assert jane.page.evaluate("document.documentElement.lang") == language
+    assert found == [], "\n".join(found)
