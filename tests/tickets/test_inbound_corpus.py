@@ -278,7 +278,14 @@ CASES = [
             author="Jürgen Müller",
             body="Hallo zusammen,\n\nder Drucker im Büro (3. Stock, Raum 312) druckt nur leere Seiten.\n"
             "Größere Aufträge bleiben in der Warteschlange hängen.\n\nViele Grüße\nJürgen Müller",
-            mailed=new_ticket_mail("juergen.mueller@example.de", "Drucker im Büro druckt nur leere Seiten"),
+            # His mail says Content-Language: de: the acknowledgement is in German (docs/i18n.md).
+            mailed=(
+                (
+                    "juergen.mueller@example.de",
+                    "[#{new}] Wir haben Ihre Anfrage erhalten: Drucker im Büro druckt nur leere Seiten",
+                ),
+                ("john@example.com", "[#{new}] New ticket in Support: Drucker im Büro druckt nur leere Seiten"),
+            ),
             state=State.OPEN,
         ),
         id="thunderbird-iso-8859-1-qp-rfc2047",
