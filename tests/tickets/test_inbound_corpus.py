@@ -168,6 +168,7 @@ def new_ticket_mail(to: str, subject: str) -> tuple[tuple[str, str], ...]:
     )
 
 
+DRUCKER = "Drucker im Büro druckt nur leere Seiten"
 KAREN_WROTE = (("john@example.com", f"[#{{number}}] Karen wrote: {SUBJECT}"),)
 QUOTED = (QUESTION, "wrote", "Help Desk", "helpdesk@localhost", ">", "Where your ticket is now")
 SCRIPTS = ("<", ">", "script", "alert", "fetch", "onerror", "onmouseover", "document.")
@@ -280,11 +281,8 @@ CASES = [
             "Größere Aufträge bleiben in der Warteschlange hängen.\n\nViele Grüße\nJürgen Müller",
             # His mail says Content-Language: de: the acknowledgement is in German (docs/i18n.md).
             mailed=(
-                (
-                    "juergen.mueller@example.de",
-                    "[#{new}] Wir haben Ihre Anfrage erhalten: Drucker im Büro druckt nur leere Seiten",
-                ),
-                ("john@example.com", "[#{new}] New ticket in Support: Drucker im Büro druckt nur leere Seiten"),
+                ("juergen.mueller@example.de", "[#{new}] Wir haben Ihre Anfrage erhalten: " + DRUCKER),
+                ("john@example.com", "[#{new}] New ticket in Support: " + DRUCKER),
             ),
             state=State.OPEN,
         ),
