@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 
 from agents.incident_forms import DeclareForm, JoinForm, LinkReportsForm, StatusForm, UpdateForm
-from tickets import selectors, services
+from tickets import linked, selectors, services
 from tickets.models import State, Ticket
 
 # The reports listed on the incident's page, newest first; the counts per stage cover them all.
@@ -41,7 +41,7 @@ def panel(
     can_manage, can_link = may_manage(user), may_link(user)
     context: dict[str, Any] = {"kind": None, "can_manage": can_manage, "can_link": can_link}
     if ticket.is_major_incident:
-        rows, counts = selectors.incident_reports(ticket, limit=REPORTS_SHOWN)
+        rows, counts = linked.incident_reports(ticket, limit=REPORTS_SHOWN)
         manage, link = can_manage and ticket.is_active, can_link and ticket.is_active
         status = {**version, "status": ticket.incident_status}
         context.update(
@@ -55,7 +55,7 @@ def panel(
             link_form=(bound.get("link") or LinkReportsForm(initial=version)) if link else None,
         )
     elif ticket.incident_id is not None:
-        status = selectors.incident_public_status(ticket)
+        status = linked.incident_public_status(ticket)
         incident = ticket.incident
         # The incident may be in a department this agent does not see: named, not linked.
         seen = selectors.ticket_visible_to(user, incident)
@@ -67,6 +67,6 @@ def panel(
             if can_manage
             else None,
             join_form=(bound.get("join") or JoinForm(initial=version)) if can_link else None,
-            suggestions=selectors.incidents_active_for(user, limit=SUGGESTIONS) if can_link else [],
+            suggestions=linked.incidents_active_for(user, limit=SUGGESTIONS) if can_link else [],
         )
     return context

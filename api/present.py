@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from api.access import Caller
 from api.serializers import tickets as shown
-from tickets import selectors, services
+from tickets import linked, selectors, services
 from tickets.models import ApiKey, State, Ticket
 
 REQUESTER_MOVES = ("close", "reopen")
@@ -52,7 +52,7 @@ def detail_data(who: Caller, ticket: Ticket) -> dict[str, Any]:
         transitions=list(selectors.transitions_of(ticket)),
         allowed=allowed_transitions(who, ticket),
         reports_count=(
-            selectors.incident_report_count(ticket) if who.is_agent and ticket.is_major_incident else None
+            linked.incident_report_count(ticket) if who.is_agent and ticket.is_major_incident else None
         ),
     )
     return serializer(shown.with_detail(ticket, detail)).data

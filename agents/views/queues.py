@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from agents.access import agent_required
 from agents.forms import BulkForm, QueueFilterForm
 from agents.templatetags.charts import grouped
-from tickets import selectors, services
+from tickets import linked, selectors, services
 from tickets.models import Priority, Ticket, display_name
 from tickets.replica import each_from_replica, reading_from_replica
 from tickets.reports.csvexport import csv_download
@@ -84,7 +84,7 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
         "form": form,
         "tickets": rows[:PAGE_SIZE],
         # "↳ #N" beside a report: its incident's number (one query, none without reports).
-        "incidents": selectors.incident_numbers(rows[:PAGE_SIZE]),
+        "incidents": linked.incident_numbers(rows[:PAGE_SIZE]),
         "page": number,
         "has_next": len(rows) > PAGE_SIZE and number < MAX_PAGE,
         "has_previous": number > 1,

@@ -26,7 +26,7 @@ from agents.forms import (
     PropertyForm,
     ReasonForm,
 )
-from tickets import locales, selectors, services, thread_pages, uploads
+from tickets import linked, locales, selectors, services, thread_pages, uploads
 from tickets.mailin import store
 from tickets.models import Attachment, State, ThreadEntry, Ticket
 from tickets.reports import history
@@ -131,7 +131,7 @@ def live_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str
         "assignment": services.assignment_label(ticket),
         "lifecycle": lifecycle_rows(visits),
         "incident_panel": incident_panel.panel(user, ticket, choices=choices),
-        "related": selectors.related_tickets(ticket, user),
+        "related": linked.related_tickets(ticket, user),
         "can_relate": user.has_perm("tickets.work_ticket"),
         # A merged ticket points at its survivor; a survivor names what was merged into it.
         "merged_into": selectors.surviving_ticket(ticket) if ticket.merged_into_id else None,

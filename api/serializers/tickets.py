@@ -16,7 +16,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tickets import selectors, services
+from tickets import linked, services
 from tickets.models import Attachment, ThreadEntry, Ticket, TicketTransition
 
 AGENT_TICKET_FIELDS = (
@@ -91,7 +91,7 @@ class TicketSerializer(serializers.ModelSerializer):
         return ticket.follow_up_of.number if ticket.follow_up_of_id else None
 
     def get_incident_notice(self, ticket: Ticket) -> str:
-        return selectors.incident_public_status(ticket) if ticket.incident_id else ""
+        return linked.incident_public_status(ticket) if ticket.incident_id else ""
 
 
 class AgentTicketSerializer(TicketSerializer):

@@ -22,7 +22,7 @@ from api.idempotent import idempotent
 from api.permissions import CanRead, CanWrite
 from api.serializers import inputs
 from api.serializers import tickets as shown
-from tickets import selectors, services
+from tickets import linked, services
 from tickets.models import State, ThreadEntry, Ticket
 
 MULTIPART = ("application/json", "multipart/form-data")
@@ -237,7 +237,7 @@ class Transition(APIView):
         headers = {} if landed.pk == ticket.pk else {"Location": shown.ticket_url(landed.number)}
         landed = present.reload(landed)
         if self.name == "resolve" and landed.is_major_incident:
-            headers[REPORTS_RESOLVED] = str(selectors.incident_reports_resolved_with(landed))
+            headers[REPORTS_RESOLVED] = str(linked.incident_reports_resolved_with(landed))
         return present.detail_response(who, landed, **headers)
 
 

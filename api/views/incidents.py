@@ -25,7 +25,7 @@ from api.permissions import CanRead, CanWrite
 from api.serializers import incidents as shapes
 from api.serializers import tickets as shown
 from tickets import selectors, services
-from tickets.models import ACTIVE_STATES, Ticket
+from tickets.models import Ticket
 
 AGENTS_ONLY = gettext_lazy("Only agents work with major incidents.")
 MAY_NOT_MANAGE = gettext_lazy("Your role may not declare major incidents or send their updates.")
@@ -213,15 +213,9 @@ class Reports(APIView):
         numbers = [n.strip() for n in body.validated_data["tickets"]]
         results = []
         with writes.changing(request, who, incident):
-            if not incident.is_major_incident:
-                raise services.TicketActionError(
-                    _("#%(number)s is not a major incident.") % {"number": incident.number}
-                )
-            if incident.state not in ACTIVE_STATES:
-                raise services.TicketActionError(
-                    _("Incident #%(number)s is %(state)s: it takes no new reports.")
-                    % {"number": incident.number, "state": incident.get_state_display().lower()}
-                )
+            refused = services.incident_refusal(incident)
+            if refused is not None:  # the whole request, before any ticket it names
+                raise services.TicketActionError(refused)
             found = {
                 t.number: t
                 for t in tickets_for(who)

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from api import schema
 from api.access import Caller, caller, ticket_for
 from api.permissions import CanRead, CanWrite
-from tickets import selectors, services
+from tickets import linked, services
 from tickets.models import Ticket
 
 AGENTS_ONLY = gettext_lazy("Only agents relate tickets.")
@@ -46,7 +46,7 @@ def _agent(request: Request, number: str) -> tuple[Caller, Ticket]:
 
 
 def _listed(who: Caller, ticket: Ticket, *, status: int = 200) -> Response:
-    rows = selectors.related_tickets(ticket, who.user)
+    rows = linked.related_tickets(ticket, who.user)
     if who.department is not None:
         rows = [t for t in rows if t.department_id == who.department.pk]
     return Response({"results": RelatedTicket(rows, many=True).data}, status=status)

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from portal import access, stages
 from portal.forms import OpenTicketForm, ReopenForm, ReplyForm
 from portal.views import help as help_views
-from tickets import accounts, selectors, services, thread_pages, throttle, uploads
+from tickets import accounts, linked, selectors, services, thread_pages, throttle, uploads
 from tickets.models import Attachment, State, ThreadEntry, Ticket
 from tickets.stages import progress
 
@@ -119,7 +119,7 @@ def _ticket_page(request: HttpRequest, ticket: Ticket, status: int = 200, **form
 def _known_problem(ticket: Ticket) -> str:
     """The status line of the major incident the ticket reports, while the ticket is still being
     worked on ("" otherwise): once resolved with its incident, the resolution message says more."""
-    return selectors.incident_public_status(ticket) if ticket.is_active else ""
+    return linked.incident_public_status(ticket) if ticket.is_active else ""
 
 
 def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:

@@ -8,9 +8,11 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
+from tests.conftest import OUTAGE_STATUS
 from tests.i18n.sentences import english_left
-from tickets import locales, services
+from tickets import linked, locales, services
 
 PAGES_OF_AGENTS = [
     ("agents:home", []),
@@ -66,9 +68,25 @@ def test_the_portals_pages_speak_the_requesters_language(browser, lab, worked, l
 
 
 def test_a_state_keeps_its_capital_inside_a_german_sentence():
-    from django.utils import translation
-
     with translation.override("de"):
         assert locales.in_sentence("In Bearbeitung") == "In Bearbeitung"
     with translation.override("fr"):
         assert locales.in_sentence("En cours") == "en cours"
+
+
+@pytest.mark.parametrize("language", ["de", "ar"])
+def test_a_report_of_an_incident_and_the_incident_speak_the_readers_language(browser, lab, outage, language):
+    """Ken's report with its "Known problem" notice (the default status line, when the incident
+    has none), and the incident's panel in the console."""
+    incident, (_karens, kens, _branch) = outage
+    type(incident).objects.filter(pk=incident.pk).update(incident_status="")
+    ken = browser(lab.ken)
+    page = ken.get(reverse("portal:ticket", args=[kens.number]), HTTP_ACCEPT_LANGUAGE=language)
+    assert page.status_code == 200
+    # The status line Jane posted is in the threads: her words (a placeholder says the same).
+    assert set(english_left(_text(page), language)) <= {OUTAGE_STATUS}
+    with translation.override(language):
+        assert str(linked.DEFAULT_INCIDENT_STATUS) in _text(page)
+    services.preferences_set(user=lab.jane, language=language)
+    console = browser(lab.jane).get(reverse("agents:ticket", args=[incident.number]))
+    assert set(english_left(_text(console), language)) <= {OUTAGE_STATUS}

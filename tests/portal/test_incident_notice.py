@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from tickets import links, selectors, services
+from tickets import linked, links, services
 from tickets.models import State, Ticket
 
 STATUS = "We know about this outage and are working on it."
@@ -78,7 +78,7 @@ def test_an_ordinary_ticket_shows_no_notice(karen_client, new_ticket, outage):
 def test_the_default_line_when_the_incident_has_none(karen_client, outage):
     incident, karens = outage
     Ticket.objects.filter(pk=incident.pk).update(incident_status="")
-    assert _notice(_page(karen_client, karens)) == selectors.DEFAULT_INCIDENT_STATUS
+    assert _notice(_page(karen_client, karens)) == linked.DEFAULT_INCIDENT_STATUS
 
 
 def test_a_new_status_line_reaches_the_page(karen_client, lab, outage):

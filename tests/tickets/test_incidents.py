@@ -4,7 +4,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied
 
-from tickets import selectors, services
+from tickets import linked, selectors, services
 from tickets.models import Requester, SLAPlan, State, ThreadEntry, Ticket
 
 STATUS = "We know about this outage and are working on it."
@@ -63,7 +63,7 @@ def test_one_update_reaches_every_reporter(lab, outage, django_capture_on_commit
             True,
         )
         assert report.first_responded_at == reply.created_at
-        assert selectors.incident_public_status(report) == STATUS
+        assert linked.incident_public_status(report) == STATUS
 
 
 def test_resolving_the_incident_resolves_every_report_then_each_requester_decides(
@@ -207,7 +207,7 @@ def test_status_line_is_checked_and_changed_with_an_event(lab, outage):
         services.incident_set_status(incident=incident, actor=lab.jane, status="  ")
     services.incident_set_status(incident=incident, actor=lab.jane, status="Fixed for most customers.")
     karens.refresh_from_db()
-    assert selectors.incident_public_status(karens) == "Fixed for most customers."
+    assert linked.incident_public_status(karens) == "Fixed for most customers."
     assert "Status changed by Jane Doe: Fixed for most customers." in _events(incident)
 
 
@@ -215,8 +215,8 @@ def test_a_report_of_an_incident_without_a_status_line_reads_the_default(lab, ou
     incident, (karens, *_) = outage
     Ticket.objects.filter(pk=incident.pk).update(incident_status="")
     karens.refresh_from_db()
-    assert selectors.incident_public_status(karens) == selectors.DEFAULT_INCIDENT_STATUS
-    assert selectors.incident_public_status(incident) == ""
+    assert linked.incident_public_status(karens) == linked.DEFAULT_INCIDENT_STATUS
+    assert linked.incident_public_status(incident) == ""
 
 
 def test_the_incidents_requester_is_the_agent_who_opened_it(lab, outage):

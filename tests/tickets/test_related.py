@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from tickets import selectors, services
+from tickets import linked, services
 from tickets.models import RelatedLink, ThreadEntry
 
 
@@ -14,8 +14,8 @@ def _events(ticket):
 def test_a_related_link_shows_on_both_sides_and_in_both_threads(lab, new_ticket):
     first, second = new_ticket(subject="VPN drops"), new_ticket(subject="VPN slow")
     services.ticket_relate(ticket=second, other=first, actor=lab.john)
-    assert [t.pk for t in selectors.related_tickets(first, lab.john)] == [second.pk]
-    assert [t.pk for t in selectors.related_tickets(second, lab.john)] == [first.pk]
+    assert [t.pk for t in linked.related_tickets(first, lab.john)] == [second.pk]
+    assert [t.pk for t in linked.related_tickets(second, lab.john)] == [first.pk]
     assert f"Related to #{first.number} by John Doe" in _events(second)
     assert f"Related to #{second.number} by John Doe" in _events(first)
     link = RelatedLink.objects.get()
@@ -24,7 +24,7 @@ def test_a_related_link_shows_on_both_sides_and_in_both_threads(lab, new_ticket)
     with pytest.raises(services.TicketActionError, match="already related"):
         services.ticket_relate(ticket=first, other=second, actor=lab.john)
     services.ticket_unrelate(ticket=first, other=second, actor=lab.john)
-    assert selectors.related_tickets(first, lab.john) == []
+    assert linked.related_tickets(first, lab.john) == []
     assert f"No longer related to #{first.number} (John Doe)" in _events(second)
     with pytest.raises(services.TicketActionError, match="not related"):
         services.ticket_unrelate(ticket=first, other=second, actor=lab.john)
@@ -38,7 +38,7 @@ def test_related_links_respect_visibility(lab, new_ticket, stranger):
         services.ticket_relate(ticket=first, other=first, actor=lab.john)
     services.ticket_relate(ticket=first, other=second, actor=lab.john)
     # What the viewer cannot see is not listed: the stranger sees neither.
-    assert selectors.related_tickets(first, stranger) == []
+    assert linked.related_tickets(first, stranger) == []
     assert RelatedLink.objects.count() == 1
 
 
@@ -47,4 +47,4 @@ def test_related_tickets_cost_one_query(lab, new_ticket, django_assert_num_queri
     for n in range(3):
         services.ticket_relate(ticket=first, other=new_ticket(subject=f"VPN {n}"), actor=lab.jane)
     with django_assert_num_queries(1):
-        assert len(selectors.related_tickets(first, lab.jane)) == 3
+        assert len(linked.related_tickets(first, lab.jane)) == 3

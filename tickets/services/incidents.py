@@ -166,7 +166,9 @@ def incident_set_status(*, incident: Ticket, actor: Any, status: str) -> Ticket:
 # -- linking -----------------------------------------------------------------------------------
 
 
-def _link_refusal(report: Ticket, incident: Ticket) -> str | None:
+def incident_refusal(incident: Ticket) -> str | None:
+    """Why ``incident`` takes no report now (it is not one, or no longer active), or None: a
+    door linking several tickets asks once before it names them."""
     if not incident.is_major_incident:
         return _("#%(number)s is not a major incident.") % {"number": incident.number}
     if incident.state not in ACTIVE_STATES:
@@ -174,6 +176,13 @@ def _link_refusal(report: Ticket, incident: Ticket) -> str | None:
             "number": incident.number,
             "state": _stage(incident),
         }
+    return None
+
+
+def _link_refusal(report: Ticket, incident: Ticket) -> str | None:
+    refused = incident_refusal(incident)
+    if refused is not None:
+        return refused
     if report.pk == incident.pk:
         return _("An incident cannot report itself.")
     if report.is_major_incident:

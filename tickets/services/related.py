@@ -1,6 +1,6 @@
 """Related tickets: an agent says two tickets belong together (one cause, one customer's two
 problems). The link changes neither ticket's lifecycle; it is an event in both threads and is
-shown on both (``selectors.related_tickets``). For many reports of one outage, link them to a
+shown on both (``linked.related_tickets``). For many reports of one outage, link them to a
 major incident instead (``tickets.services.incidents``)."""
 
 from __future__ import annotations
