@@ -104,6 +104,17 @@ TEXT_KEYWORDS = {
     "short_description",
 }
 CHOICES = {"TextChoices", "IntegerChoices", "Choices"}
+# Module constants that are sentences but no interface: stored as a record (the transition
+# log's rule names, an entry's text written once), or the API schema's documentation.
+RECORDS_AND_DOCS = {
+    "REQUESTER_CONFIRMED",
+    "EMAIL_RULE",
+    "NO_TEXT",
+    "REMINDER_TIMER",
+    "EXPIRY_TIMER",
+    "LINK_RULE",
+    "ALLOWED_HELP",
+}
 
 
 def _plain_text(node: ast.AST | None) -> bool:
@@ -117,9 +128,29 @@ def _name(node: ast.AST) -> str:
     return node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
 
 
-def untranslated_python_text(source: str) -> list[tuple[int, str]]:
+def _sentence_constants(tree: ast.Module) -> list[tuple[int, str]]:
+    """Module constants holding a sentence (three words or more) as a plain string."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for statement in tree.body:
+        target = statement.targets[0] if isinstance(statement, ast.Assign) else None
+        target = getattr(statement, "target", target)
+        value = getattr(statement, "value", None)
+        if (
+            isinstance(target, ast.Name)
+            and target.id.isupper()
+            and target.id not in RECORDS_AND_DOCS
+            and isinstance(value, ast.Constant)
+            and isinstance(value.value, str)
+            and sum(bool(WORD.fullmatch(word.strip(".,:;()“”"))) for word in value.value.split()) >= 3
+        ):
+            found.append((statement.lineno, ast.unparse(value)[:60]))
+    return found
+
+
+def untranslated_python_text(source: str) -> list[tuple[int, str]]:
+    tree = ast.parse(source)
+    found = _sentence_constants(tree)
+    for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             called = _name(node.func)
             owner = _name(node.func.value) if isinstance(node.func, ast.Attribute) else ""
@@ -152,6 +183,8 @@ form = forms.CharField(label="Subject", help_text=gettext_lazy("Fine"))
 class State(models.TextChoices):
     NEW = "new", "New"
     OPEN = "open", _("Open")
+DEFAULT_STATUS = "We are working on it."
+FINE = _("We are working on it.")
 """
     assert [text for _, text in untranslated_python_text(code)] == [
         "'Saved.'",
@@ -159,6 +192,7 @@ class State(models.TextChoices):
         "'name'",
         "'Subject'",
         "'New'",
+        "'We are working on it.'",
     ]
 
 

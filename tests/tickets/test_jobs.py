@@ -12,7 +12,7 @@ from django.db import close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
 
 from tickets import services
-from tickets.models import LifecycleTimers, SLAPlan, State, ThreadEntry, Ticket
+from tickets.models import LifecycleTimers, Requester, SLAPlan, State, ThreadEntry, Ticket
 from tickets.sla import jobs
 
 MONDAY_10 = datetime(2026, 11, 30, 10, tzinfo=UTC)
@@ -502,3 +502,21 @@ def test_the_reminder_service_refuses_a_second_reminder(clock, waiting):
         services.ticket_remind_requester(
             ticket=fresh(waiting), message="Still there?", timer="test", now=MONDAY_10
         )
+
+
+def test_a_french_requester_is_reminded_and_given_up_on_in_french(clock, waiting, run, karen):
+    """What the help desk writes to the requester itself is in their language: kept so in
+    their thread, and mailed so (docs/i18n.md)."""
+    Requester.objects.filter(pk=karen.pk).update(language="fr")
+    clock.move_to(MONDAY_10 + timedelta(days=3))
+    assert run().reminded == 1
+    [reminder] = mail.outbox
+    entry = fresh(waiting).thread.filter(kind=ThreadEntry.Kind.REPLY).last()
+    assert entry.body.startswith("Nous attendons toujours votre réponse") and entry.body in reminder.body
+    assert reminder.extra_headers["Content-Language"] == "fr"
+    mail.outbox.clear()
+    clock.move_to(MONDAY_10 + timedelta(days=7))
+    assert run().expired == 1
+    [resolution] = mail.outbox
+    resolved = fresh(waiting).thread.filter(kind=ThreadEntry.Kind.REPLY).last()
+    assert resolved.body.startswith("Sans nouvelles de votre part") and resolved.body in resolution.body

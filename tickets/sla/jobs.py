@@ -20,9 +20,10 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy
 
-from tickets import catalog, idempotency, metrics, services
+from tickets import catalog, idempotency, locales, metrics, services
 from tickets.models import ACTIVE_STATES, LifecycleTimers, State, Ticket
 
 logger = logging.getLogger(__name__)
@@ -40,14 +41,22 @@ REMINDER_TIMER = "timer “awaiting-user reminder”"
 EXPIRY_TIMER = "timer “awaiting-user expiry”"
 AUTO_CLOSE_TIMER = "timer “auto-close”"
 
-REMINDER_TEXT = (
+# What the help desk writes to the requester itself: kept in their thread and mailed, in their
+# language (``_to_requester``).
+REMINDER_TEXT = gettext_lazy(
     "We are still waiting for your answer to our question above, and cannot go on without it. "
     "Please reply when you can."
 )
-EXPIRY_TEXT = (
+EXPIRY_TEXT = gettext_lazy(
     "We have not heard back from you, so we are resolving this ticket. If the problem is still "
     "there, reopen the ticket or write to us and we will pick it up again."
 )
+
+
+def _to_requester(ticket: Ticket, text: Any) -> str:
+    """``text`` in the ticket's requester's language, as the entry written to them keeps it."""
+    with translation.override(locales.language_or_default(ticket.requester.language)):
+        return str(text)
 
 
 @dataclass
@@ -166,14 +175,15 @@ def timer_parts(timers: LifecycleTimers, now: datetime) -> dict[str, Part]:
             ),
             "state_changed_at",
             lambda t: services.ticket_remind_requester(
-                ticket=t, message=REMINDER_TEXT, timer=REMINDER_TIMER, now=now
+                ticket=t, message=_to_requester(t, REMINDER_TEXT), timer=REMINDER_TIMER, now=now
             ),
         )
     if timers.expire_after_days is not None:
         cutoff = now - timedelta(days=timers.expire_after_days)
 
         def expire(ticket: Ticket) -> None:
-            services.ticket_resolve(ticket=ticket, actor=None, message=EXPIRY_TEXT, system_rule=EXPIRY_TIMER)
+            message = _to_requester(ticket, EXPIRY_TEXT)
+            services.ticket_resolve(ticket=ticket, actor=None, message=message, system_rule=EXPIRY_TIMER)
             if timers.expire_action == LifecycleTimers.Expiry.CLOSE:
                 services.ticket_close(
                     ticket=ticket,
