@@ -343,17 +343,22 @@ class AlertsForm(forms.Form):
         for name in AgentProfile.ALERTS:
             label = AgentProfile._meta.get_field(name).verbose_name
             self.fields[name] = forms.BooleanField(label=capfirst(label), required=False)
-        desk = _("The help desk's (%(name)s)")
+        desk_language = _language_name(settings.LANGUAGE_CODE)
         self.fields["language"] = forms.ChoiceField(
             label=_("Language"),
             required=False,
-            choices=[("", desk % {"name": _language_name(settings.LANGUAGE_CODE)})]
-            + [(code, _language_name(code)) for code, _name in settings.LANGUAGES],
+            choices=[
+                ("", _("The help desk's language (%(name)s)") % {"name": desk_language}),
+                *((code, _language_name(code)) for code, _name in settings.LANGUAGES),
+            ],
         )
         self.fields["time_zone"] = forms.ChoiceField(
             label=_("Time zone"),
             required=False,
-            choices=[("", desk % {"name": settings.TIME_ZONE}), *((z, z) for z in locales.time_zones())],
+            choices=[
+                ("", _("The help desk's time zone (%(name)s)") % {"name": settings.TIME_ZONE}),
+                *((zone, zone) for zone in locales.time_zones()),
+            ],
             help_text=_(
                 "The console shows times in it. Due times are still counted on the business hours' calendar."
             ),
