@@ -247,3 +247,12 @@ def test_an_arabic_readers_mail_is_right_to_left_with_their_words_in_their_own_d
     assert '<html lang="ar" dir="rtl">' in html
     assert re.search(r'<div dir="auto"[^>]*>\s*<p>Which tray\?</p>', html)  # John's words, as written
     assert english_left(mail_text(question), "ar") == []
+
+
+def test_the_apis_messages_follow_accept_language_and_its_codes_do_not(client, lab):
+    anonymous = client.get("/api/v1/tickets/", HTTP_ACCEPT_LANGUAGE="fr")
+    english = client.get("/api/v1/tickets/")
+    assert anonymous.status_code == english.status_code == 401
+    assert anonymous.json()["code"] == english.json()["code"] == "unauthenticated"
+    assert anonymous.json()["message"] != english.json()["message"]
+    assert anonymous["Content-Language"] == "fr"
