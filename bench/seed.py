@@ -173,8 +173,8 @@ def insert_requesters(cursor) -> tuple[int, int]:  # type: ignore[no-untyped-def
     """10,000 requesters without accounts; returns the first and last id."""
     cursor.execute(
         """
-        INSERT INTO tickets_requester (email, name, phone, created_at, user_id)
-        SELECT lower(f || '.' || l || '.' || g || '@' || %(domain)s), f || ' ' || l, '', now(), NULL
+        INSERT INTO tickets_requester (email, name, phone, created_at, user_id, language, time_zone)
+        SELECT lower(f || '.' || l || '.' || g || '@' || %(domain)s), f || ' ' || l, '', now(), NULL, '', ''
         FROM generate_series(1, %(n)s) AS g,
              LATERAL (SELECT (%(first)s::text[])[1 + g %% cardinality(%(first)s::text[])] AS f,
                              (%(last)s::text[])[1 + (g / cardinality(%(first)s::text[]))
