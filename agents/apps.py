@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class AgentsConfig(AppConfig):
     name = "agents"
-    verbose_name = "Agent console"
+    verbose_name = gettext_lazy("Agent console")

@@ -1,12 +1,13 @@
 from django.apps import AppConfig
 from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy
 from django_fsm.signals import post_transition
 
 
 class TicketsConfig(AppConfig):
     name = "tickets"
-    verbose_name = "Help desk"
+    verbose_name = gettext_lazy("Help desk")
 
     def ready(self) -> None:
         # Imported here, once the models are loaded: Django's app loading calls ready() for this.

@@ -13,6 +13,7 @@ from django.utils import translation
 from tests.conftest import OUTAGE_STATUS
 from tests.i18n.sentences import english_left
 from tickets import linked, locales, services
+from tickets.models import Ticket
 
 PAGES_OF_AGENTS = [
     ("agents:home", []),
@@ -90,3 +91,21 @@ def test_a_report_of_an_incident_and_the_incident_speak_the_readers_language(bro
     services.preferences_set(user=lab.jane, language=language)
     console = browser(lab.jane).get(reverse("agents:ticket", args=[incident.number]))
     assert set(english_left(_text(console), language)) <= {OUTAGE_STATUS}
+
+
+@pytest.mark.parametrize("language", ["de", "ar"])
+def test_the_admin_names_its_models_and_fields_in_the_admins_language(browser, lab, worked, language):
+    admin = browser(lab.admin)
+    pages = {}
+    for path in ("/admin/", f"/admin/tickets/ticket/{worked.pk}/change/", "/admin/tickets/agentprofile/"):
+        response = admin.get(path, HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 200, path
+        pages[path] = _text(response)
+        assert english_left(pages[path], language) == [], path
+    with translation.override(language):
+        tickets = str(Ticket._meta.verbose_name_plural)
+        help_topic = str(Ticket._meta.get_field("help_topic").verbose_name)
+    assert tickets.lower() != "tickets" or language == "de"  # German says "Tickets" too
+    assert tickets in pages["/admin/"] or tickets.capitalize() in pages["/admin/"]
+    change = pages[f"/admin/tickets/ticket/{worked.pk}/change/"]
+    assert help_topic.capitalize() in change or help_topic in change

@@ -147,9 +147,29 @@ def _sentence_constants(tree: ast.Module) -> list[tuple[int, str]]:
     return found
 
 
+FIELD = re.compile(r"^(models\.\w*(Field|ForeignKey|OneToOneField|ManyToManyField)|FSMField)$")
+RELATION = re.compile(r"(ForeignKey|OneToOneField|ManyToManyField)$")
+
+
+def _unnamed_fields(tree: ast.Module) -> list[tuple[int, str]]:
+    """A model's fields without a verbose name: the admin would show the English field name."""
+    found = []
+    for model in (node for node in tree.body if isinstance(node, ast.ClassDef)):
+        for statement in model.body:
+            call = statement.value if isinstance(statement, ast.Assign) else None
+            if not isinstance(call, ast.Call) or not FIELD.match(ast.unparse(call.func)):
+                continue
+            named = any(keyword.arg == "verbose_name" for keyword in call.keywords) or (
+                len(call.args) >= (2 if RELATION.search(ast.unparse(call.func)) else 1)
+            )
+            if not named:
+                found.append((statement.lineno, f"{ast.unparse(statement.targets[0])}: no verbose_name"))
+    return found
+
+
 def untranslated_python_text(source: str) -> list[tuple[int, str]]:
     tree = ast.parse(source)
-    found = _sentence_constants(tree)
+    found = _sentence_constants(tree) + _unnamed_fields(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             called = _name(node.func)
@@ -185,6 +205,9 @@ class State(models.TextChoices):
     OPEN = "open", _("Open")
 DEFAULT_STATUS = "We are working on it."
 FINE = _("We are working on it.")
+class Ticket(models.Model):
+    subject = models.CharField(max_length=255)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, verbose_name=_("team"))
 """
     assert [text for _, text in untranslated_python_text(code)] == [
         "'Saved.'",
@@ -193,6 +216,7 @@ FINE = _("We are working on it.")
         "'Subject'",
         "'New'",
         "'We are working on it.'",
+        "subject: no verbose_name",
     ]
 
 

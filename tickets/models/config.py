@@ -14,12 +14,17 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Priority(models.Model):
-    name = models.CharField(max_length=60, unique=True)
-    rank = models.PositiveSmallIntegerField(unique=True, help_text=_("Higher is more urgent."))
-    colour = models.CharField(max_length=7, default="#6c757d", help_text=_("Hex colour, e.g. #dc3545."))
-    is_default = models.BooleanField(default=False)
+    name = models.CharField(max_length=60, unique=True, verbose_name=_("name"))
+    rank = models.PositiveSmallIntegerField(
+        unique=True, help_text=_("Higher is more urgent."), verbose_name=_("rank")
+    )
+    colour = models.CharField(
+        max_length=7, default="#6c757d", help_text=_("Hex colour, e.g. #dc3545."), verbose_name=_("colour")
+    )
+    is_default = models.BooleanField(default=False, verbose_name=_("is default"))
 
     class Meta:
+        verbose_name = _("priority")
         ordering = ["rank"]
         verbose_name_plural = _("priorities")
         constraints = [
@@ -35,10 +40,11 @@ class Priority(models.Model):
 class BusinessHours(models.Model):
     """A weekly working calendar with a time zone and holidays, for SLA plans."""
 
-    name = models.CharField(max_length=80, unique=True)
-    time_zone = models.CharField(max_length=64, default="UTC")
+    name = models.CharField(max_length=80, unique=True, verbose_name=_("name"))
+    time_zone = models.CharField(max_length=64, default="UTC", verbose_name=_("time zone"))
 
     class Meta:
+        verbose_name = _("business hours")
         verbose_name_plural = _("business hours")
 
     def __str__(self) -> str:
@@ -55,12 +61,16 @@ class BusinessHoursWindow(models.Model):
         SATURDAY = 5, _("Saturday")
         SUNDAY = 6, _("Sunday")
 
-    schedule = models.ForeignKey(BusinessHours, on_delete=models.CASCADE, related_name="windows")
-    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
-    opens = models.TimeField()
-    closes = models.TimeField()
+    schedule = models.ForeignKey(
+        BusinessHours, on_delete=models.CASCADE, related_name="windows", verbose_name=_("schedule")
+    )
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, verbose_name=_("weekday"))
+    opens = models.TimeField(verbose_name=_("opens"))
+    closes = models.TimeField(verbose_name=_("closes"))
 
     class Meta:
+        verbose_name = _("business hours window")
+        verbose_name_plural = _("business hours windows")
         ordering = ["weekday", "opens"]
         constraints = [
             models.CheckConstraint(
@@ -73,11 +83,15 @@ class BusinessHoursWindow(models.Model):
 
 
 class Holiday(models.Model):
-    schedule = models.ForeignKey(BusinessHours, on_delete=models.CASCADE, related_name="holidays")
-    date = models.DateField()
-    name = models.CharField(max_length=80)
+    schedule = models.ForeignKey(
+        BusinessHours, on_delete=models.CASCADE, related_name="holidays", verbose_name=_("schedule")
+    )
+    date = models.DateField(verbose_name=_("date"))
+    name = models.CharField(max_length=80, verbose_name=_("name"))
 
     class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
         ordering = ["date"]
         constraints = [models.UniqueConstraint(fields=["schedule", "date"], name="one_holiday_per_day")]
 
@@ -94,13 +108,20 @@ class SLAPlan(models.Model):
         ALERT = "alert", _("Alert the assignee, team lead and department manager")
         ESCALATE = "escalate", _("Alert them and escalate the ticket")
 
-    name = models.CharField(max_length=80, unique=True)
-    grace_hours = models.PositiveSmallIntegerField(help_text=_("Hours to resolve the ticket."))
-    first_response_hours = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text=_("Hours to the first public reply; blank for none.")
+    name = models.CharField(max_length=80, unique=True, verbose_name=_("name"))
+    grace_hours = models.PositiveSmallIntegerField(
+        help_text=_("Hours to resolve the ticket."), verbose_name=_("grace hours")
     )
-    schedule = models.CharField(max_length=10, choices=Schedule.choices, default=Schedule.ALWAYS)
-    business_hours = models.ForeignKey(BusinessHours, null=True, blank=True, on_delete=models.PROTECT)
+    first_response_hours = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=_("Hours to the first public reply; blank for none."),
+        verbose_name=_("first response hours"),
+    )
+    schedule = models.CharField(
+        max_length=10, choices=Schedule.choices, default=Schedule.ALWAYS, verbose_name=_("schedule")
+    )
+    business_hours = models.ForeignKey(
+        BusinessHours, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("business hours")
+    )
     on_overdue = models.CharField(
         _("when a ticket is overdue"), max_length=10, choices=OnOverdue.choices, default=OnOverdue.ALERT
     )
@@ -111,14 +132,17 @@ class SLAPlan(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         help_text=_("Where an overdue ticket is escalated to (a team or a department of a higher tier)."),
+        verbose_name=_("escalate to team"),
     )
     escalate_to_department = models.ForeignKey(
-        "Department", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "Department", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("escalate to department"),
     )
-    is_default = models.BooleanField(default=False)
-    is_active = models.BooleanField(default=True)
+    is_default = models.BooleanField(default=False, verbose_name=_("is default"))
+    is_active = models.BooleanField(default=True, verbose_name=_("is active"))
 
     class Meta:
+        verbose_name_plural = _("sla plans")
         ordering = ["name"]
         verbose_name = _("SLA plan")
         constraints = [
@@ -155,11 +179,18 @@ class SLAPlan(models.Model):
 class SLATarget(models.Model):
     """A plan's hours for one priority, instead of the plan's own (Emergency sooner than Low)."""
 
-    plan = models.ForeignKey(SLAPlan, on_delete=models.CASCADE, related_name="targets")
-    priority = models.ForeignKey("Priority", on_delete=models.CASCADE, related_name="+")
-    grace_hours = models.PositiveSmallIntegerField(help_text=_("Hours to resolve a ticket of this priority."))
+    plan = models.ForeignKey(
+        SLAPlan, on_delete=models.CASCADE, related_name="targets", verbose_name=_("plan")
+    )
+    priority = models.ForeignKey(
+        "Priority", on_delete=models.CASCADE, related_name="+", verbose_name=_("priority")
+    )
+    grace_hours = models.PositiveSmallIntegerField(
+        help_text=_("Hours to resolve a ticket of this priority."), verbose_name=_("grace hours")
+    )
     first_response_hours = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text=_("Hours to the first public reply; blank for none.")
+        null=True, blank=True, help_text=_("Hours to the first public reply; blank for none."),
+        verbose_name=_("first response hours"),
     )
 
     class Meta:
@@ -175,23 +206,30 @@ class SLATarget(models.Model):
 
 
 class Department(models.Model):
-    name = models.CharField(max_length=80, unique=True)
+    name = models.CharField(max_length=80, unique=True, verbose_name=_("name"))
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
+        verbose_name=_("parent"),
     )
     sla = models.ForeignKey(
         SLAPlan, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("default SLA")
     )
     manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("manager"),
     )
-    tier = models.PositiveSmallIntegerField(default=1, help_text=_("Support tier; escalation moves up."))
-    is_public = models.BooleanField(default=True)
+    tier = models.PositiveSmallIntegerField(
+        default=1, help_text=_("Support tier; escalation moves up."), verbose_name=_("tier")
+    )
+    is_public = models.BooleanField(default=True, verbose_name=_("is public"))
     is_default = models.BooleanField(
-        default=False, help_text=_("Where tickets land when nothing routes them.")
+        default=False, help_text=_("Where tickets land when nothing routes them."),
+        verbose_name=_("is default"),
     )
 
     class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
@@ -205,14 +243,19 @@ class Department(models.Model):
 
 
 class Team(models.Model):
-    name = models.CharField(max_length=80, unique=True)
+    name = models.CharField(max_length=80, unique=True, verbose_name=_("name"))
     lead = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("lead"),
     )
-    tier = models.PositiveSmallIntegerField(default=1, help_text=_("Support tier; escalation moves up."))
-    is_active = models.BooleanField(default=True)
+    tier = models.PositiveSmallIntegerField(
+        default=1, help_text=_("Support tier; escalation moves up."), verbose_name=_("tier")
+    )
+    is_active = models.BooleanField(default=True, verbose_name=_("is active"))
 
     class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
         ordering = ["name"]
         constraints = [models.CheckConstraint(condition=Q(tier__gte=1), name="team_tier_positive")]
 
@@ -226,9 +269,13 @@ class AgentProfile(models.Model):
     What an agent may *do* is their role: the Django groups of ``tickets.roles``.
     """
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent")
-    departments = models.ManyToManyField(Department, blank=True, related_name="agents")
-    teams = models.ManyToManyField(Team, blank=True, related_name="members")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent", verbose_name=_("user")
+    )
+    departments = models.ManyToManyField(
+        Department, blank=True, related_name="agents", verbose_name=_("departments")
+    )
+    teams = models.ManyToManyField(Team, blank=True, related_name="members", verbose_name=_("teams"))
     # The alerts this agent gets by e-mail; each can be turned off (console: My alerts).
     alert_new_ticket = models.BooleanField(_("a new ticket in my departments"), default=True)
     alert_assigned = models.BooleanField(_("a ticket assigned to me or my team"), default=True)
@@ -237,8 +284,8 @@ class AgentProfile(models.Model):
     alert_requester_reply = models.BooleanField(_("the requester wrote on a ticket of mine"), default=True)
     # The console's language and the zone its times are shown in, and the alerts' too; blank
     # is the help desk's own (settings.LANGUAGE_CODE, settings.TIME_ZONE).
-    language = models.CharField(max_length=10, blank=True)
-    time_zone = models.CharField(max_length=64, blank=True)
+    language = models.CharField(max_length=10, blank=True, verbose_name=_("language"))
+    time_zone = models.CharField(max_length=64, blank=True, verbose_name=_("time zone"))
 
     ALERTS = (
         "alert_new_ticket",
@@ -247,6 +294,10 @@ class AgentProfile(models.Model):
         "alert_overdue",
         "alert_requester_reply",
     )
+
+    class Meta:
+        verbose_name = _("agent profile")
+        verbose_name_plural = _("agent profiles")
 
     def __str__(self) -> str:
         return display_name(self.user)
@@ -259,20 +310,27 @@ def display_name(user: Any) -> str:
 
 
 class HelpTopic(models.Model):
-    name = models.CharField(max_length=80)
+    name = models.CharField(max_length=80, verbose_name=_("name"))
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
+        verbose_name=_("parent"),
     )
-    department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.PROTECT)
-    priority = models.ForeignKey(Priority, null=True, blank=True, on_delete=models.PROTECT)
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("department")
+    )
+    priority = models.ForeignKey(
+        Priority, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("priority")
+    )
     sla = models.ForeignKey(
         SLAPlan, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("SLA plan")
     )
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT)
-    is_public = models.BooleanField(default=True)
-    is_active = models.BooleanField(default=True)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("team"))
+    is_public = models.BooleanField(default=True, verbose_name=_("is public"))
+    is_active = models.BooleanField(default=True, verbose_name=_("is active"))
 
     class Meta:
+        verbose_name = _("help topic")
+        verbose_name_plural = _("help topics")
         ordering = ["parent__name", "name"]
         constraints = [
             models.UniqueConstraint(fields=["parent", "name"], name="unique_topic_per_parent"),
@@ -298,18 +356,21 @@ class CannedResponse(models.Model):
     {subject}, {agent_name}.
     """
 
-    title = models.CharField(max_length=120)
-    body = models.TextField()
+    title = models.CharField(max_length=120, verbose_name=_("title"))
+    body = models.TextField(verbose_name=_("body"))
     department = models.ForeignKey(
         Department,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         help_text=_("Leave empty to offer it in every department."),
+        verbose_name=_("department"),
     )
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True, verbose_name=_("is active"))
 
     class Meta:
+        verbose_name = _("canned response")
+        verbose_name_plural = _("canned responses")
         ordering = ["title"]
 
     def __str__(self) -> str:

@@ -39,11 +39,12 @@ class Article(models.Model):
         PUBLISHED = "published", _("Published")
         ARCHIVED = "archived", _("Archived")
 
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, verbose_name=_("title"))
     slug = models.SlugField(
-        max_length=SLUG_LENGTH, unique=True, blank=True, help_text=_("Made from the title when left empty.")
+        max_length=SLUG_LENGTH, unique=True, blank=True, help_text=_("Made from the title when left empty."),
+        verbose_name=_("slug"),
     )
-    body = models.TextField(help_text=_("Markdown, as in a reply."))
+    body = models.TextField(help_text=_("Markdown, as in a reply."), verbose_name=_("body"))
     body_html = models.TextField(
         _("body as HTML"),
         blank=True,
@@ -51,15 +52,20 @@ class Article(models.Model):
         default="",
         help_text=_("Sanitized; derived from the body."),
     )
-    help_topics = models.ManyToManyField(HelpTopic, related_name="articles")
-    audience = models.CharField(max_length=8, choices=Audience.choices, default=Audience.PUBLIC)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    help_topics = models.ManyToManyField(HelpTopic, related_name="articles", verbose_name=_("help topics"))
+    audience = models.CharField(
+        max_length=8, choices=Audience.choices, default=Audience.PUBLIC, verbose_name=_("audience")
     )
-    last_reviewed = models.DateField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.DRAFT, verbose_name=_("status")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("author"),
+    )
+    last_reviewed = models.DateField(null=True, blank=True, verbose_name=_("last reviewed"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
     # Totals since the article was written, kept by the services (F() updates).
     view_count = models.PositiveIntegerField(_("views"), default=0, editable=False)
     helpful_count = models.PositiveIntegerField(_("helpful"), default=0, editable=False)
@@ -67,6 +73,8 @@ class Article(models.Model):
     deflection_count = models.PositiveIntegerField(_("deflections"), default=0, editable=False)
 
     class Meta:
+        verbose_name = _("article")
+        verbose_name_plural = _("articles")
         ordering = ["title", "id"]
         permissions = [("publish_article", "Publish knowledge base articles")]
         indexes = [models.Index(fields=["status", "audience", "title"], name="article_listed")]
@@ -122,16 +130,22 @@ class Article(models.Model):
 class ArticleDay(models.Model):
     """An article's numbers on one day, through one help topic (none: not reached through one)."""
 
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="days")
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="days", verbose_name=_("article")
+    )
     # Topics are switched off rather than deleted (old tickets name them); their numbers stay.
-    help_topic = models.ForeignKey(HelpTopic, null=True, blank=True, on_delete=models.PROTECT)
-    day = models.DateField()
-    views = models.PositiveIntegerField(default=0)
-    helpful = models.PositiveIntegerField(default=0)
-    not_helpful = models.PositiveIntegerField(default=0)
-    deflections = models.PositiveIntegerField(default=0)
+    help_topic = models.ForeignKey(
+        HelpTopic, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("help topic")
+    )
+    day = models.DateField(verbose_name=_("day"))
+    views = models.PositiveIntegerField(default=0, verbose_name=_("views"))
+    helpful = models.PositiveIntegerField(default=0, verbose_name=_("helpful"))
+    not_helpful = models.PositiveIntegerField(default=0, verbose_name=_("not helpful"))
+    deflections = models.PositiveIntegerField(default=0, verbose_name=_("deflections"))
 
     class Meta:
+        verbose_name = _("article day")
+        verbose_name_plural = _("article days")
         ordering = ["day", "article", "help_topic"]
         # NULLs are distinct in a unique index (SQLite and PostgreSQL before 15): the days
         # without a topic get a constraint of their own.

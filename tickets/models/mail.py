@@ -25,12 +25,14 @@ class Mailbox(models.Model):
         FLAG = "flag", _("Mark it read and flagged, and leave it")
         DELETE = "delete", _("Delete it from the server")
 
-    name = models.CharField(max_length=80, unique=True)
-    is_active = models.BooleanField(default=True)
-    host = models.CharField(max_length=255)
-    port = models.PositiveIntegerField(default=993)
-    security = models.CharField(max_length=8, choices=Security.choices, default=Security.IMAPS)
-    username = models.CharField(max_length=255)
+    name = models.CharField(max_length=80, unique=True, verbose_name=_("name"))
+    is_active = models.BooleanField(default=True, verbose_name=_("is active"))
+    host = models.CharField(max_length=255, verbose_name=_("host"))
+    port = models.PositiveIntegerField(default=993, verbose_name=_("port"))
+    security = models.CharField(
+        max_length=8, choices=Security.choices, default=Security.IMAPS, verbose_name=_("security")
+    )
+    username = models.CharField(max_length=255, verbose_name=_("username"))
     password_env = models.CharField(
         _("password environment variable"),
         max_length=100,
@@ -39,7 +41,7 @@ class Mailbox(models.Model):
             "HELPDESK_MAILBOX_SUPPORT_PASSWORD; the password itself is never stored here."
         ),
     )
-    folder = models.CharField(max_length=255, default="INBOX")
+    folder = models.CharField(max_length=255, default="INBOX", verbose_name=_("folder"))
     after_store = models.CharField(
         _("once a message is stored"), max_length=6, choices=AfterStore.choices, default=AfterStore.FLAG
     )
@@ -49,15 +51,21 @@ class Mailbox(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         help_text=_("Where its new tickets go unless a help topic or a routing rule says otherwise."),
+        verbose_name=_("department"),
     )
-    help_topic = models.ForeignKey(HelpTopic, null=True, blank=True, on_delete=models.PROTECT)
-    last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
-    last_error = models.TextField(blank=True, editable=False)
+    help_topic = models.ForeignKey(
+        HelpTopic, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("help topic")
+    )
+    last_polled_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("last polled at")
+    )
+    last_error = models.TextField(blank=True, editable=False, verbose_name=_("last error"))
     # A lease, so that two polls of one mailbox never overlap (tickets.mailin.imap).
-    locked_until = models.DateTimeField(null=True, blank=True, editable=False)
-    lock_token = models.CharField(max_length=32, blank=True, editable=False)
+    locked_until = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("locked until"))
+    lock_token = models.CharField(max_length=32, blank=True, editable=False, verbose_name=_("lock token"))
 
     class Meta:
+        verbose_name = _("mailbox")
         verbose_name_plural = _("mailboxes")
         ordering = ["name"]
 
@@ -90,30 +98,52 @@ class InboundMessage(models.Model):
     # What was never processed to the end: an admin may have it processed again.
     REPROCESSABLE = frozenset({Status.RECEIVED, Status.RATE_LIMITED, Status.QUARANTINED})
 
-    key = models.CharField(max_length=64, unique=True, editable=False, help_text=_("What duplicates share."))
-    message_id = models.CharField(max_length=998, blank=True)
-    raw = models.BinaryField()
-    size = models.PositiveIntegerField()
-    source = models.CharField(max_length=100, help_text=_("“pipe”, or the mailbox it was fetched from."))
-    mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    sender = models.CharField(max_length=320, blank=True)
-    subject = models.CharField(max_length=255, blank=True)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECEIVED)
-    ticket = models.ForeignKey(
-        Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_messages"
+    key = models.CharField(
+        max_length=64,
+        unique=True,
+        editable=False,
+        help_text=_("What duplicates share."),
+        verbose_name=_("key"),
     )
-    entry = models.ForeignKey(ThreadEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    error = models.TextField(blank=True)
+    message_id = models.CharField(max_length=998, blank=True, verbose_name=_("message id"))
+    raw = models.BinaryField(verbose_name=_("raw"))
+    size = models.PositiveIntegerField(verbose_name=_("size"))
+    source = models.CharField(
+        max_length=100, help_text=_("“pipe”, or the mailbox it was fetched from."), verbose_name=_("source")
+    )
+    mailbox = models.ForeignKey(
+        Mailbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("mailbox")
+    )
+    sender = models.CharField(max_length=320, blank=True, verbose_name=_("sender"))
+    subject = models.CharField(max_length=255, blank=True, verbose_name=_("subject"))
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.RECEIVED, verbose_name=_("status")
+    )
+    ticket = models.ForeignKey(
+        Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_messages",
+        verbose_name=_("ticket"),
+    )
+    entry = models.ForeignKey(
+        ThreadEntry,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("entry"),
+    )
+    error = models.TextField(blank=True, verbose_name=_("error"))
     mail_suppressed = models.CharField(
         _("nobody mailed"),
         max_length=300,
         blank=True,
         help_text=_("Why neither the sender nor the agents were mailed about it (a cap on its sender)."),
     )
-    received_at = models.DateTimeField(default=timezone.now)
-    processed_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now, verbose_name=_("received at"))
+    processed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("processed at"))
 
     class Meta:
+        verbose_name = _("inbound message")
+        verbose_name_plural = _("inbound messages")
         ordering = ["-received_at", "-id"]
         indexes = [
             models.Index(fields=["status", "-received_at"], name="inbound_by_status"),

@@ -23,22 +23,30 @@ class RoutingRule(models.Model):
         ALL = "all", _("All conditions")
         ANY = "any", _("Any condition")
 
-    name = models.CharField(max_length=120, unique=True)
-    position = models.PositiveIntegerField(default=0, help_text=_("Rules run from the lowest position up."))
-    is_active = models.BooleanField(default=True)
-    match = models.CharField(max_length=3, choices=Match.choices, default=Match.ALL)
+    name = models.CharField(max_length=120, unique=True, verbose_name=_("name"))
+    position = models.PositiveIntegerField(
+        default=0, help_text=_("Rules run from the lowest position up."), verbose_name=_("position")
+    )
+    is_active = models.BooleanField(default=True, verbose_name=_("is active"))
+    match = models.CharField(max_length=3, choices=Match.choices, default=Match.ALL, verbose_name=_("match"))
     stop_on_match = models.BooleanField(
-        default=False, help_text=_("Run no later rule when this one applies.")
+        default=False, help_text=_("Run no later rule when this one applies."),
+        verbose_name=_("stop on match"),
     )
     set_department = models.ForeignKey(
-        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("set department"),
     )
-    set_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    set_team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("set team")
+    )
     set_agent = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("set agent"),
     )
     set_priority = models.ForeignKey(
-        Priority, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Priority, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("set priority"),
     )
     set_sla = models.ForeignKey(
         SLAPlan,
@@ -49,16 +57,21 @@ class RoutingRule(models.Model):
         verbose_name=_("set SLA plan"),
     )
     set_help_topic = models.ForeignKey(
-        HelpTopic, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        HelpTopic, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("set help topic"),
     )
     reject_as_spam = models.BooleanField(
-        default=False, help_text=_("Close the ticket at once as spam, with no mail to anyone.")
+        default=False, help_text=_("Close the ticket at once as spam, with no mail to anyone."),
+        verbose_name=_("reject as spam"),
     )
     suppress_auto_response = models.BooleanField(
-        default=False, help_text=_("Send the requester no “we received your request” mail.")
+        default=False, help_text=_("Send the requester no “we received your request” mail."),
+        verbose_name=_("suppress auto response"),
     )
 
     class Meta:
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
         ordering = ["position", "id"]
 
     def __str__(self) -> str:
@@ -79,16 +92,23 @@ class RoutingCondition(models.Model):
         REGEX = "regex", _("matches the regular expression")
         DOMAIN = "domain", _("is at the domain (or a subdomain)")
 
-    rule = models.ForeignKey(RoutingRule, on_delete=models.CASCADE, related_name="conditions")
-    field = models.CharField(max_length=10, choices=Field.choices)
-    operator = models.CharField(max_length=8, choices=Operator.choices)
+    rule = models.ForeignKey(
+        RoutingRule, on_delete=models.CASCADE, related_name="conditions", verbose_name=_("rule")
+    )
+    field = models.CharField(max_length=10, choices=Field.choices, verbose_name=_("field"))
+    operator = models.CharField(max_length=8, choices=Operator.choices, verbose_name=_("operator"))
     value = models.CharField(
         max_length=255,
         help_text=_(
             "Compared without regard to case; a source is web, email, phone or api; "
             "a help topic is its full name, e.g. “Report a Problem / Access Issue”."
         ),
+        verbose_name=_("value"),
     )
+
+    class Meta:
+        verbose_name = _("routing condition")
+        verbose_name_plural = _("routing conditions")
 
     def __str__(self) -> str:
         return f"{self.get_field_display()} {self.get_operator_display()} {self.value!r}"

@@ -26,13 +26,18 @@ class ThreadEntry(models.Model):
         NOTE = "note", _("Internal note")
         EVENT = "event", _("Event")
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="thread")
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="thread", verbose_name=_("ticket")
     )
-    author_name = models.CharField(max_length=150, help_text=_("Who wrote it, as shown then."))
-    body = models.TextField()
+    kind = models.CharField(max_length=8, choices=Kind.choices, verbose_name=_("kind"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("author"),
+    )
+    author_name = models.CharField(
+        max_length=150, help_text=_("Who wrote it, as shown then."), verbose_name=_("author name")
+    )
+    body = models.TextField(verbose_name=_("body"))
     # The body rendered once, when saved: a page or a mail never parses Markdown. Rows put in
     # by SQL (the bench's seed) get the database default, and show their body as plain text.
     body_html = models.TextField(
@@ -42,17 +47,19 @@ class ThreadEntry(models.Model):
         db_default="",
         help_text=_("Sanitized; derived from the body."),
     )
-    is_public = models.BooleanField(help_text=_("Shown to the requester."))
+    is_public = models.BooleanField(help_text=_("Shown to the requester."), verbose_name=_("is public"))
     # An agent wrote the requester's words down for them (the call notes of a phone ticket): the
     # author is the agent, the words are the requester's, and both views say so.
     on_behalf_of_requester = models.BooleanField(
         default=False,
         db_default=False,
         help_text=_("Written by the agent (the author) for the requester, e.g. from a phone call."),
+        verbose_name=_("on behalf of requester"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("thread entry")
         ordering = ["created_at", "id"]
         verbose_name_plural = _("thread entries")
         indexes = [models.Index(fields=["ticket", "created_at", "id"], name="thread_in_order")]
@@ -91,12 +98,20 @@ def _attachment_path(instance: Attachment, filename: str) -> str:
 
 
 class Attachment(models.Model):
-    entry = models.ForeignKey(ThreadEntry, on_delete=models.CASCADE, related_name="attachments")
-    file = models.FileField(upload_to=_attachment_path)
-    filename = models.CharField(max_length=255, help_text=_("The name the file was sent with."))
-    content_type = models.CharField(max_length=120)
-    size = models.PositiveBigIntegerField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    entry = models.ForeignKey(
+        ThreadEntry, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("entry")
+    )
+    file = models.FileField(upload_to=_attachment_path, verbose_name=_("file"))
+    filename = models.CharField(
+        max_length=255, help_text=_("The name the file was sent with."), verbose_name=_("filename")
+    )
+    content_type = models.CharField(max_length=120, verbose_name=_("content type"))
+    size = models.PositiveBigIntegerField(verbose_name=_("size"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
 
     def __str__(self) -> str:
         return self.filename
@@ -105,19 +120,28 @@ class Attachment(models.Model):
 class TicketTransition(models.Model):
     """One row per lifecycle move, never changed: the ticket's audit trail and its clocks."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="transitions")
-    name = models.CharField(max_length=32)
-    source = models.CharField(max_length=16, choices=State.choices, blank=True)
-    target = models.CharField(max_length=16, choices=State.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="transitions", verbose_name=_("ticket")
     )
-    actor_label = models.CharField(max_length=150, help_text=_('The person, or "system: <rule or timer>".'))
-    reason = models.TextField(blank=True)
+    name = models.CharField(max_length=32, verbose_name=_("name"))
+    source = models.CharField(max_length=16, choices=State.choices, blank=True, verbose_name=_("source"))
+    target = models.CharField(max_length=16, choices=State.choices, verbose_name=_("target"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("actor"),
+    )
+    actor_label = models.CharField(
+        max_length=150,
+        help_text=_('The person, or "system: <rule or timer>".'),
+        verbose_name=_("actor label"),
+    )
+    reason = models.TextField(blank=True, verbose_name=_("reason"))
     # Set by the services to the moment the SLA clock was computed for, so the two agree.
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("ticket transition")
+        verbose_name_plural = _("ticket transitions")
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["ticket", "created_at", "id"], name="transition_in_order")]
 
@@ -137,11 +161,15 @@ class TicketTransition(models.Model):
 class TicketContact(models.Model):
     """Someone copied on a ticket's mail (Cc): they may answer it by e-mail as the requester can."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="contacts")
-    email = models.EmailField(max_length=254)
-    name = models.CharField(max_length=120, blank=True)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("ticket")
+    )
+    email = models.EmailField(max_length=254, verbose_name=_("email"))
+    name = models.CharField(max_length=120, blank=True, verbose_name=_("name"))
 
     class Meta:
+        verbose_name = _("ticket contact")
+        verbose_name_plural = _("ticket contacts")
         constraints = [models.UniqueConstraint("ticket", Lower("email"), name="one_contact_per_address")]
 
     def __str__(self) -> str:
@@ -152,14 +180,17 @@ class RelatedLink(models.Model):
     """Two tickets an agent said are related (the same cause, the same customer's two
     problems): shown on both, neither changed by it. Stored once per pair, the lower id first."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
-    other = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+", verbose_name=_("ticket"))
+    other = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+", verbose_name=_("other"))
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("related link")
+        verbose_name_plural = _("related links")
         indexes = [models.Index(fields=["other"], name="related_link_other")]
         constraints = [
             models.UniqueConstraint("ticket", "other", name="one_link_per_pair"),

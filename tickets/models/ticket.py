@@ -29,24 +29,27 @@ from tickets.models.config import Department, HelpTopic, Priority, SLAPlan, Team
 class Requester(models.Model):
     """The person a ticket is for; a portal account is optional (guests, e-mail, phone)."""
 
-    email = models.EmailField(max_length=254)
-    name = models.CharField(max_length=120)
-    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(max_length=254, verbose_name=_("email"))
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    phone = models.CharField(max_length=40, blank=True, verbose_name=_("phone"))
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="requester",
+        verbose_name=_("user"),
     )
     # What every mail to them is written in and when: blank is the help desk's own
     # (settings.LANGUAGE_CODE, settings.TIME_ZONE). Set from the portal they wrote in, an
     # e-mail's Content-Language, or their own choice (tickets/locales.py).
-    language = models.CharField(max_length=10, blank=True)
-    time_zone = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    language = models.CharField(max_length=10, blank=True, verbose_name=_("language"))
+    time_zone = models.CharField(max_length=64, blank=True, verbose_name=_("time zone"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("requester")
+        verbose_name_plural = _("requesters")
         ordering = ["name"]
         constraints = [models.UniqueConstraint(Lower("email"), name="unique_requester_email")]
 
@@ -107,40 +110,61 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         PHONE = "phone", _("Phone")
         API = "api", _("API")
 
-    number = models.CharField(max_length=12, unique=True, null=True, blank=True, editable=False)
-    subject = models.CharField(max_length=255)
-    requester = models.ForeignKey(Requester, on_delete=models.PROTECT, related_name="tickets")
-    source = models.CharField(max_length=5, choices=Source.choices, default=Source.WEB)
-    help_topic = models.ForeignKey(HelpTopic, null=True, blank=True, on_delete=models.PROTECT)
-    department = models.ForeignKey(
-        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    number = models.CharField(
+        max_length=12, unique=True, null=True, blank=True, editable=False, verbose_name=_("number")
     )
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets")
+    subject = models.CharField(max_length=255, verbose_name=_("subject"))
+    requester = models.ForeignKey(
+        Requester, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("requester")
+    )
+    source = models.CharField(
+        max_length=5, choices=Source.choices, default=Source.WEB, verbose_name=_("source")
+    )
+    help_topic = models.ForeignKey(
+        HelpTopic, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("help topic")
+    )
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets",
+        verbose_name=_("department"),
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("team")
+    )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="assigned_tickets",
+        verbose_name=_("assignee"),
     )
-    priority = models.ForeignKey(Priority, null=True, blank=True, on_delete=models.PROTECT)
+    priority = models.ForeignKey(
+        Priority, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("priority")
+    )
     # The priority's rank, kept beside it (``set_priority``; an admin's change of a rank is
     # carried over by ``services.priority_rank_changed``), -1 without a priority: the "most
     # urgent first" sort walks one index of the ticket table instead of sorting every visible
     # ticket after a join.
-    priority_rank = models.SmallIntegerField(default=NO_PRIORITY_RANK, editable=False)
+    priority_rank = models.SmallIntegerField(
+        default=NO_PRIORITY_RANK, editable=False, verbose_name=_("priority rank")
+    )
     sla = models.ForeignKey(
         SLAPlan, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("SLA plan")
     )
-    tier = models.PositiveSmallIntegerField(default=1)
-    state = FSMField(default=State.NEW, choices=State.choices, protected=True, db_index=False)
-    version = models.PositiveIntegerField(default=0, editable=False)
+    tier = models.PositiveSmallIntegerField(default=1, verbose_name=_("tier"))
+    state = FSMField(
+        default=State.NEW, choices=State.choices, protected=True, db_index=False, verbose_name=_("state")
+    )
+    version = models.PositiveIntegerField(default=0, editable=False, verbose_name=_("version"))
     follow_up_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups",
+        verbose_name=_("follow up of"),
     )
     # A major incident (an outage many people report) gathers the tickets reporting it: they
     # wait on it, get its public updates, and are resolved with it (tickets.services.incidents).
-    is_major_incident = models.BooleanField(default=False, db_default=False)
+    is_major_incident = models.BooleanField(
+        default=False, db_default=False, verbose_name=_("is major incident")
+    )
     incident_status = models.CharField(
         _("public status line"),
         max_length=200,
@@ -156,37 +180,52 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         related_name="reports",
         editable=False,
         help_text=_("The major incident this ticket reports."),
+        verbose_name=_("incident"),
     )
     # A true duplicate merged into another ticket: closed, its thread moved to the survivor,
     # its number leading there (tickets.services.merge).
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged", editable=False
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged", editable=False,
+        verbose_name=_("merged into"),
     )
-    first_response_due = models.DateTimeField(null=True, blank=True)
-    resolution_due = models.DateTimeField(null=True, blank=True)
-    first_responded_at = models.DateTimeField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    reopen_count = models.PositiveSmallIntegerField(default=0)
+    first_response_due = models.DateTimeField(null=True, blank=True, verbose_name=_("first response due"))
+    resolution_due = models.DateTimeField(null=True, blank=True, verbose_name=_("resolution due"))
+    first_responded_at = models.DateTimeField(null=True, blank=True, verbose_name=_("first responded at"))
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
+    reopen_count = models.PositiveSmallIntegerField(default=0, verbose_name=_("reopen count"))
     # Whether the first response, and the last resolve, came by the due time the SLA clock had
     # set when each happened (None: no target). Stored by the services as they happen, so the
     # reports count them without replaying the log; ``manage.py rebuild_reports`` recomputes
     # them from the log (tickets.reports.sla).
-    first_response_met = models.BooleanField(null=True, blank=True, editable=False)
-    resolution_met = models.BooleanField(null=True, blank=True, editable=False)
+    first_response_met = models.BooleanField(
+        null=True, blank=True, editable=False, verbose_name=_("first response met")
+    )
+    resolution_met = models.BooleanField(
+        null=True, blank=True, editable=False, verbose_name=_("resolution met")
+    )
     # When the overdue job found a due time missed; cleared when the target moves into the
     # future again, so each miss is acted on once (tickets.sla.jobs).
-    first_response_breached_at = models.DateTimeField(null=True, blank=True, editable=False)
-    resolution_breached_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # The time of the last transition (the log has it too): indexed for the state timers.
-    state_changed_at = models.DateTimeField(default=timezone.now, editable=False)
-    reminded_at = models.DateTimeField(
-        null=True, blank=True, editable=False, help_text=_("When the waiting requester was reminded.")
+    first_response_breached_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("first response breached at")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_activity_at = models.DateTimeField(auto_now=True)
+    resolution_breached_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("resolution breached at")
+    )
+    # The time of the last transition (the log has it too): indexed for the state timers.
+    state_changed_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("state changed at")
+    )
+    reminded_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text=_("When the waiting requester was reminded."),
+        verbose_name=_("reminded at"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    last_activity_at = models.DateTimeField(auto_now=True, verbose_name=_("last activity at"))
 
     class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
         ordering = ["-last_activity_at", "-id"]
         permissions = [
             ("assign_ticket", "Assign and transfer tickets"),
