@@ -37,6 +37,7 @@ from tickets.models.mail import (
     Mailbox,
 )
 from tickets.models.reports import ReportSnapshot
+from tickets.models.requester import Requester
 from tickets.models.routing import (
     LifecycleTimers,
     RoutingCondition,
@@ -54,7 +55,6 @@ from tickets.models.ticket import (
     ACTIVE_STATES,
     NO_PRIORITY_RANK,
     PUBLIC_STAGE_LABELS,
-    Requester,
     State,
     Ticket,
 )

@@ -16,7 +16,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from tickets import markup
-from tickets.models.ticket import State, Ticket
+from tickets.models.states import State
+from tickets.models.ticket import Ticket
 
 
 class ThreadEntry(models.Model):

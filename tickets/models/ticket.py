@@ -1,5 +1,5 @@
-"""The ticket and its state machine: the requester, the states, and ``Ticket`` with its
-``django_fsm`` transitions (who may run each one is in ``tickets.rules``).
+"""The ticket and its state machine: the states, and ``Ticket`` with its ``django_fsm``
+transitions (who may run each one is in ``tickets.rules``); the requester is in ``requester``.
 """
 
 from __future__ import annotations
@@ -9,10 +9,8 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
 from django.utils import timezone
-from django.utils.functional import Promise
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import (
     GET_STATE,
@@ -24,71 +22,8 @@ from django_fsm import (
 
 from tickets import rules
 from tickets.models.config import Department, HelpTopic, Priority, SLAPlan, Team, display_name
-
-
-class Requester(models.Model):
-    """The person a ticket is for; a portal account is optional (guests, e-mail, phone)."""
-
-    email = models.EmailField(max_length=254, verbose_name=_("email"))
-    name = models.CharField(max_length=120, verbose_name=_("name"))
-    phone = models.CharField(max_length=40, blank=True, verbose_name=_("phone"))
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="requester",
-        verbose_name=_("user"),
-    )
-    # What every mail to them is written in and when: blank is the help desk's own
-    # (settings.LANGUAGE_CODE, settings.TIME_ZONE). Set from the portal they wrote in, an
-    # e-mail's Content-Language, or their own choice (tickets/locales.py).
-    language = models.CharField(max_length=10, blank=True, verbose_name=_("language"))
-    time_zone = models.CharField(max_length=64, blank=True, verbose_name=_("time zone"))
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
-
-    class Meta:
-        verbose_name = _("requester")
-        verbose_name_plural = _("requesters")
-        ordering = ["name"]
-        constraints = [models.UniqueConstraint(Lower("email"), name="unique_requester_email")]
-
-    def __str__(self) -> str:
-        return f"{self.name} <{self.email}>"
-
-
-class State(models.TextChoices):
-    """The eight stages, with what the requester is told (docs/lifecycle.md)."""
-
-    NEW = "new", pgettext_lazy("ticket state", "New")
-    OPEN = "open", pgettext_lazy("ticket state", "Open")
-    ASSIGNED = "assigned", pgettext_lazy("ticket state", "Assigned")
-    AWAITING_USER = "awaiting_user", _("Awaiting user")
-    IN_PROGRESS = "in_progress", _("In progress")
-    ESCALATED = "escalated", pgettext_lazy("ticket state", "Escalated")
-    RESOLVED = "resolved", pgettext_lazy("ticket state", "Resolved")
-    CLOSED = "closed", pgettext_lazy("ticket state", "Closed")
-
-
-# Eight distinct names: the stage strip shows all of them side by side.
-PUBLIC_STAGE_LABELS: dict[str, Promise] = {
-    State.NEW: _("Submitted"),
-    State.OPEN: _("Received"),
-    State.ASSIGNED: _("Assigned to our team"),
-    State.AWAITING_USER: _("Waiting for your reply"),
-    State.IN_PROGRESS: _("Being worked on"),
-    State.ESCALATED: _("With a specialist team"),
-    State.RESOLVED: _("Resolved: please confirm"),
-    State.CLOSED: pgettext_lazy("ticket state", "Closed"),
-}
-
-ACTIVE_STATES = (
-    State.OPEN,
-    State.ASSIGNED,
-    State.AWAITING_USER,
-    State.IN_PROGRESS,
-    State.ESCALATED,
-)
+from tickets.models.requester import Requester
+from tickets.models.states import ACTIVE_STATES, PUBLIC_STAGE_LABELS, State
 
 # A ticket's priority_rank without a priority: sorted after every rank (ranks are >= 0).
 NO_PRIORITY_RANK = -1
