@@ -67,8 +67,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("That language is not offered here."))
         return response
     if request.user.is_authenticated:
-        services.preferences_set(user=request.user, language=code)
-        request.session[locales.SESSION_LANGUAGE] = code
+        services.preferences_set(user=request.user, language=code, session=request.session)
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         code,

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from agents.access import agent_required
 from agents.forms import AlertsForm
 from agents.views.queues import sidebar
-from tickets import locales, services
+from tickets import services
 from tickets.models import AgentProfile
 
 
@@ -26,12 +26,9 @@ def my_alerts(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         alerts = {name: data[name] for name in AgentProfile.ALERTS}
         services.agent_alerts_update(user=request.user, alerts=alerts)
-        chosen = services.preferences_set(
-            user=request.user, language=data["language"], time_zone=data["time_zone"]
+        services.preferences_set(
+            user=request.user, language=data["language"], time_zone=data["time_zone"], session=request.session
         )
-        # From the next page on, without signing in again.
-        request.session[locales.SESSION_LANGUAGE] = chosen["language"]
-        request.session[locales.SESSION_TIME_ZONE] = chosen["time_zone"]
         messages.success(request, _("Your alerts are saved."))
         return redirect("agents:alerts")
     return render(request, "agents/alerts.html", {"form": form, "queues": sidebar(request.user)})

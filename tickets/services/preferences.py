@@ -28,10 +28,11 @@ def _checked(language: str | None, time_zone: str | None) -> dict[str, str]:
 
 @transaction.atomic
 def preferences_set(
-    *, user: Any, language: str | None = None, time_zone: str | None = None
+    *, user: Any, language: str | None = None, time_zone: str | None = None, session: Any = None
 ) -> dict[str, str]:
     """Store a signed-in person's choice (``None``: leave as is) on what they are: an agent's
-    profile, a requester's record, or both. Returns what was stored."""
+    profile, a requester's record, or both; and in their ``session``, if given, so that it
+    holds from the next page on. Returns what was stored."""
     fields = _checked(language, time_zone)
     if not fields:
         return fields
@@ -39,7 +40,18 @@ def preferences_set(
         profile, _ = AgentProfile.objects.get_or_create(user=user)
         AgentProfile.objects.filter(pk=profile.pk).update(**fields)
     Requester.objects.filter(user_id=user.pk).update(**fields)
+    if session is not None:
+        _remember(session, fields.get("language"), fields.get("time_zone"), user)
     return fields
+
+
+def _remember(session: Any, language: str | None, zone: str | None, user: Any) -> None:
+    """What ``helpdesk.i18n`` reads on each request: the language, and an agent's zone (a
+    requester's zone is their browser's). ``None`` leaves a key as it is."""
+    if language is not None:
+        session[locales.SESSION_LANGUAGE] = language
+    if zone is not None and user.is_staff:
+        session[locales.SESSION_TIME_ZONE] = zone
 
 
 def _requester_heard_from(requester: Requester, *, language: str = "", time_zone: str = "") -> None:
@@ -73,6 +85,4 @@ def remember_at_sign_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> 
     if request is None or not hasattr(request, "session"):
         return
     language, zone = stored_preferences(user)
-    request.session[locales.SESSION_LANGUAGE] = language
-    if zone is not None:
-        request.session[locales.SESSION_TIME_ZONE] = zone
+    _remember(request.session, language, zone, user)
